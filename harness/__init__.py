@@ -1,0 +1,3 @@
+"""harness: does a system prompt get a small instruct model there, or does a LoRA adapter do better?"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,85 @@
+"""Command line: `harness run | validate`. Bad input prints one line per problem and exits 2."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from harness import __version__
+from harness.errors import HarnessError, InputErrors
+
+EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="harness", description=(
+        "Does a system prompt get a small instruct model there, or does a LoRA adapter do better?"))
+    parser.add_argument("--version", action="version", version=f"harness {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="train (or reuse) the adapter, evaluate every variant, write a report")
+    run.add_argument("suite", type=Path, help="suite YAML file")
+    run.add_argument("--out", type=Path, help="run folder (default: reports/<suite>-<time>)")
+    run.add_argument("--smoke", action="store_true",
+                     help="use the built-in tiny randomly initialised model, with CPU-sized step counts")
+
+    validate = commands.add_parser("validate", help="check a suite and its data without loading a model")
+    validate.add_argument("suite", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors already; keep its code
+        return int(exc.code or 0)
+    try:
+        return _dispatch(args)
+    except InputErrors as exc:
+        for line in exc.lines():
+            print(f"error: {line}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except HarnessError as exc:
+        print(f"error: {exc.line()}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted; finished stages are cached and reused on the next run", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "validate":
+        from harness.checks import prepare
+        from harness.suite import load_suite
+
+        prepared = prepare(load_suite(args.suite))
+        print(f"ok: {args.suite}: {len(prepared.train.examples)} train and {len(prepared.eval.examples)} eval "
+              f"examples, {len(prepared.rules)} suite-wide format rules, lexicon {prepared.lexicon.name} "
+              f"{prepared.lexicon.version}")
+        return EXIT_OK
+    if args.command == "run":
+        _quiet_libraries()
+        from harness.run import run
+
+        run(args.suite, out=args.out, smoke=args.smoke)
+        return EXIT_OK
+    raise AssertionError(args.command)
+
+
+def _quiet_libraries() -> None:
+    """Library chatter (progress bars, advisory warnings) would bury the harness's own output."""
+    import logging
+    import warnings
+
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    for name in ("transformers", "peft", "trl", "bitsandbytes", "accelerate", "datasets"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()

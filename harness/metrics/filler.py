@@ -1,0 +1,126 @@
+"""Filler family: phrases that carry no content ("Certainly!", "I hope this helps").
+
+The lexicon is versioned data (harness/data/filler_lexicon.json) with categories and position rules:
+an opener counts only in the first sentence, a closer only in the last. Matching is case-insensitive,
+on word boundaries, with curly quotes folded to straight ones.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from harness.metrics.length import sentence_spans, words
+
+POSITIONS = ("first_sentence", "last_sentence", "anywhere")
+QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u02bc": "'"})
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    position: str
+    phrases: tuple[str, ...]
+    pattern: re.Pattern
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    name: str
+    version: str
+    categories: tuple[Category, ...]
+
+
+class FillerSpan(BaseModel):
+    category: str
+    phrase: str
+    start: int
+    end: int
+
+
+class FillerScores(BaseModel):
+    any: int  # 1 when the output has at least one filler phrase
+    hits: int
+    per_100_words: float
+    by_category: dict[str, int]
+    spans: list[FillerSpan]
+
+
+def normalise(text: str) -> str:
+    """Same length as the input, so match offsets point into the original text."""
+    return text.translate(QUOTES).lower()
+
+
+def _compile(phrases: list[str]) -> re.Pattern:
+    ordered = sorted({normalise(p).strip() for p in phrases if p.strip()}, key=len, reverse=True)
+    body = "|".join(r"\s+".join(map(re.escape, phrase.split())) for phrase in ordered)
+    return re.compile(rf"(?<!\w)(?:{body})(?!\w)")
+
+
+def parse_lexicon(raw: dict, origin: str) -> Lexicon:
+    """Build a Lexicon from its JSON form; ValueError names what is wrong."""
+    categories = []
+    for name, spec in (raw.get("categories") or {}).items():
+        position = spec.get("position", "anywhere")
+        if position not in POSITIONS:
+            raise ValueError(f"{origin}: category {name!r}: position {position!r}; expected one of {POSITIONS}")
+        phrases = spec.get("phrases")
+        if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) for p in phrases):
+            raise ValueError(f"{origin}: category {name!r}: expected a non-empty list of phrases")
+        categories.append(Category(name, position, tuple(phrases), _compile(phrases)))
+    if not categories:
+        raise ValueError(f"{origin}: expected 'categories' with at least one category")
+    return Lexicon(str(raw.get("name", origin)), str(raw.get("version", "unversioned")), tuple(categories))
+
+
+def builtin_lexicon_raw() -> dict:
+    return json.loads(resources.files("harness").joinpath("data/filler_lexicon.json").read_text("utf-8"))
+
+
+def merge(base: dict, extra: dict) -> dict:
+    """The suite's lexicon added to the built-in one, category by category."""
+    merged = json.loads(json.dumps(base))
+    for name, spec in extra.get("categories", {}).items():
+        target = merged["categories"].setdefault(name, {"position": spec.get("position", "anywhere"),
+                                                       "phrases": []})
+        target["phrases"] = list(dict.fromkeys(target["phrases"] + list(spec.get("phrases", []))))
+    merged["version"] = f"{base.get('version')}+{extra.get('name', 'suite')}-{extra.get('version', '0')}"
+    return merged
+
+
+def load_lexicon_file(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def find_filler(text: str, lexicon: Lexicon) -> list[FillerSpan]:
+    folded = normalise(text)
+    spans = sentence_spans(text)
+    first = spans[0] if spans else (0, 0)
+    last = spans[-1] if spans else (0, 0)
+    found = []
+    for category in lexicon.categories:
+        for match in category.pattern.finditer(folded):
+            start = match.start()
+            if category.position == "first_sentence" and not first[0] <= start < first[1]:
+                continue
+            if category.position == "last_sentence" and not last[0] <= start < last[1]:
+                continue
+            found.append(FillerSpan(category=category.name, phrase=text[start:match.end()], start=start,
+                                    end=match.end()))
+    return sorted(found, key=lambda s: (s.start, -s.end))
+
+
+def filler_scores(text: str, lexicon: Lexicon) -> FillerScores:
+    spans = find_filler(text, lexicon)
+    by_category = {c.name: 0 for c in lexicon.categories}
+    for span in spans:
+        by_category[span.category] += 1
+    count = words(text)
+    return FillerScores(any=int(bool(spans)), hits=len(spans),
+                        per_100_words=100.0 * len(spans) / count if count else 0.0,
+                        by_category=by_category, spans=spans)

@@ -1,0 +1,130 @@
+"""Which model, and how it is loaded: a hub id, a local folder, or the built-in smoke model.
+
+Hub ids are resolved to a local snapshot first (so the exact commit is known and hashed), then every
+load goes through `from_pretrained` on that folder. Identity is recorded by content: a hash of the
+weight files, plus the hub revision when there is one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import HarnessError
+from harness.files import cache_root, sha256_files, sha256_json, write_json_atomic
+from harness.smoke import SMOKE_ID, is_smoke, smoke_model_dir
+
+WEIGHT_PATTERNS = ("*.safetensors", "*.bin")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "special_tokens_map.json")
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A model resolved to a local folder, with the facts that identify it."""
+
+    name: str  # what the user asked for (hub id, folder, or the smoke id)
+    folder: Path
+    revision: str | None
+    weights_hash: str
+    tokenizer_hash: str
+    smoke: bool
+
+    def identity(self) -> dict:
+        return {"name": self.name, "revision": self.revision, "weights_sha256": self.weights_hash,
+                "tokenizer_sha256": self.tokenizer_hash, "smoke": self.smoke}
+
+
+def resolve_model(name: str, revision: str | None = None, *, suite_dir: Path | None = None,
+                  smoke: bool = False) -> ModelSource:
+    if smoke:
+        folder, name = smoke_model_dir(), SMOKE_ID
+    else:
+        folder = _local_folder(name, suite_dir) or _hub_snapshot(name, revision)
+    weights = [p for pattern in WEIGHT_PATTERNS for p in folder.glob(pattern)]
+    if not (folder / "config.json").exists() or not weights:
+        raise HarnessError(f"model folder {folder} has no config.json or weight files; expected a folder "
+                           "saved by save_pretrained", where="model")
+    tokenizer_files = [folder / f for f in TOKENIZER_FILES if (folder / f).exists()]
+    return ModelSource(
+        name=name, folder=folder, revision=revision if not smoke else None,
+        weights_hash=_cached_weights_hash(weights, folder), tokenizer_hash=sha256_files(tokenizer_files, folder),
+        smoke=is_smoke(folder),
+    )
+
+
+def _local_folder(name: str, suite_dir: Path | None) -> Path | None:
+    for candidate in (Path(name).expanduser(), (suite_dir / name) if suite_dir else None):
+        if candidate is not None and candidate.is_dir():
+            return candidate.resolve()
+    return None
+
+
+def _hub_snapshot(repo_id: str, revision: str | None) -> Path:
+    """Download (or find in the local HF cache, offline) the snapshot of a hub model."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(
+            repo_id=repo_id, revision=revision,
+            allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "*.tiktoken"],
+        ))
+    except Exception as exc:  # hub errors come in many types; each means "this model cannot be had"
+        raise HarnessError(f"cannot load model {repo_id!r} (revision {revision or 'main'}): {exc}. "
+                           "Expected a local folder or a hub id reachable or cached", where="model") from None
+
+
+def _cached_weights_hash(weights: list[Path], folder: Path) -> str:
+    """Hashing GBs of weights takes seconds; remember it per (file, size, mtime)."""
+    stamp = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(weights)]
+    memo = cache_root() / "weight-hashes" / f"{sha256_json([str(folder), stamp])[:24]}.json"
+    if memo.exists():
+        return json.loads(memo.read_text())["sha256"]
+    digest = sha256_files(weights, folder)
+    write_json_atomic(memo, {"folder": str(folder), "sha256": digest})
+    return digest
+
+
+def load_tokenizer(source: ModelSource):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(source.folder)
+    if tokenizer.chat_template is None:
+        raise HarnessError(f"model {source.name} has no chat template; expected an instruct model",
+                           where="model")
+    if tokenizer.pad_token is None:
+        # A pad id is only a filler for padded positions; labels are never masked by it.
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(source: ModelSource, quantization: str):
+    """The base model, NF4 4-bit (double quant) for QLoRA or in full precision."""
+    import torch
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+    dtype = compute_dtype()
+    kwargs: dict = {"dtype": dtype, "device_map": {"": device()}}
+    if quantization == "nf4":
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=dtype, bnb_4bit_quant_storage=torch.uint8,
+        )
+    model = AutoModelForCausalLM.from_pretrained(source.folder, **kwargs)
+    model.eval()
+    return model
+
+
+def device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def compute_dtype():
+    """bf16 where the GPU supports it; float32 on the CPU, where bf16 matmuls are slow and lossy."""
+    import torch
+
+    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32

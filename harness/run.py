@@ -1,0 +1,138 @@
+"""`harness run`: suite -> examples -> adapter -> generations per variant -> scores -> results -> report.
+
+Reads top to bottom as that sentence. Each stage lives in its own module; this one only wires them and
+writes the run folder.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from harness.checks import Prepared, prepare
+from harness.evaluation import VariantRun, evaluate_variants
+from harness.files import write_json_atomic, write_text_atomic
+from harness.metrics.perplexity import summarise
+from harness.models import load_tokenizer, resolve_model
+from harness.progress import console
+from harness.prompts import VARIANT_NAMES, PromptRenderer
+from harness.report import render_report
+from harness.results import ExampleResult, Results, VariantResult, write_results
+from harness.scoring import score_output, summarise_variant
+from harness.smoke import SMOKE_NOTICE
+from harness.suite import load_suite
+from harness.training import train_or_reuse
+from harness.versions import library_versions
+
+# --smoke: the built-in tiny model, with step counts a laptop CPU finishes in about a minute.
+SMOKE_OVERRIDES = {
+    "training.max_steps": 160,
+    "training.batch_size": 8,
+    "training.learning_rate": 5e-3,
+    "training.warmup_ratio": 0.05,
+    "training.lora": {"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": "all-linear"},
+    "decoding.max_new_tokens": 48,
+    "decoding.batch_size": 32,
+}
+
+
+def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False) -> Path:
+    stages: dict[str, float] = {}
+    suite = load_suite(suite_path, SMOKE_OVERRIDES if smoke else None)
+    with _stage(stages, "data"):
+        prepared = prepare(suite)
+    with _stage(stages, "model"):
+        source = resolve_model(suite.model, suite.revision, suite_dir=suite.path.parent, smoke=smoke)
+        tokenizer = load_tokenizer(source)
+        renderer = PromptRenderer(tokenizer, suite.system_prompt, suite.base_prompt)
+    if source.smoke:
+        console.print(f"[yellow]{SMOKE_NOTICE}[/]")
+    with _stage(stages, "training"):
+        adapter = train_or_reuse(source, tokenizer, renderer, prepared.train, suite.training)
+    with _stage(stages, "evaluation"):
+        runs = evaluate_variants(suite, source, tokenizer, renderer, adapter, prepared.eval)
+    with _stage(stages, "scoring"):
+        results = build_results(prepared, runs, source.smoke, manifest={
+            "suite": {"name": suite.name, "file": str(suite.path), "sha256": suite.content_hash(),
+                      "settings": suite.model_dump(mode="json")},
+            "model": source.identity(),
+            "adapter": {"key": adapter.key, "folder": str(adapter.folder), "reused": adapter.reused,
+                        **{k: adapter.manifest[k] for k in ("adapter_sha256", "stats", "training")}},
+            "data": {"train_sha256": prepared.train.content_hash, "eval_sha256": prepared.eval.content_hash,
+                     "train_examples": len(prepared.train.examples),
+                     "eval_examples": len(prepared.eval.examples)},
+            "decoding": suite.decoding.model_dump(mode="json"),
+            "prompting": renderer.describe(),
+            "lexicon": {"name": prepared.lexicon.name, "version": prepared.lexicon.version},
+            "libraries": library_versions(),
+            "hardware": _hardware(),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        }, stages=stages)
+    run_dir = out or default_run_dir(suite.name, smoke)
+    write_run(results, runs, run_dir)
+    console.print(f"[bold green]report[/] {run_dir / 'report.html'}")
+    return run_dir
+
+
+@contextmanager
+def _stage(stages: dict[str, float], name: str):
+    started = time.perf_counter()
+    yield
+    stages[name] = round(time.perf_counter() - started, 3)
+
+
+def build_results(prepared: Prepared, runs: dict[str, VariantRun], smoke: bool, manifest: dict,
+                  stages: dict[str, float]) -> Results:
+    examples = prepared.eval.examples
+    per_variant = {
+        name: [score_output(example, run.outputs[i], prepared.rules, prepared.lexicon, run.references[i])
+               for i, example in enumerate(examples)]
+        for name, run in runs.items()
+    }
+    summary = {name: summarise_variant(runs[name].outputs, scores, summarise(runs[name].references))
+               for name, scores in per_variant.items()}
+    records = [
+        ExampleResult(id=example.id, task=example.task, prompt=example.prompt, reference=example.response,
+                      variants={name: VariantResult(prompt=runs[name].prompts[i], output=runs[name].outputs[i],
+                                                    scores=per_variant[name][i]) for name in runs})
+        for i, example in enumerate(examples)
+    ]
+    return Results(suite=prepared.suite.name, smoke=smoke, notice=SMOKE_NOTICE if smoke else None,
+                   variants=list(VARIANT_NAMES), summary=summary, examples=records, manifest=manifest,
+                   stage_seconds=stages)
+
+
+def write_run(results: Results, runs: dict[str, VariantRun], run_dir: Path) -> None:
+    """Every file is written atomically; results.json last but one, the report last."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for name, run in runs.items():
+        for example, prompt, output in zip(results.examples, run.prompts, run.outputs, strict=True):
+            lines.append({"variant": name, "id": example.id, "prompt": prompt, **output.model_dump()})
+    import json
+
+    write_text_atomic(run_dir / "generations.jsonl",
+                      "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
+    write_json_atomic(run_dir / "manifest.json", results.manifest)
+    write_results(results, run_dir)
+    write_text_atomic(run_dir / "report.html", render_report(results))
+
+
+def default_run_dir(suite_name: str, smoke: bool) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("reports") / f"{suite_name}{'-smoke' if smoke else ''}-{stamp}"
+
+
+def _hardware() -> dict:
+    import os
+    import platform
+
+    import torch
+
+    info = {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
+            "device": "cuda" if torch.cuda.is_available() else "cpu"}
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
