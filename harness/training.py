@@ -124,6 +124,8 @@ def _train(source: ModelSource, tokenizer, rows: list[dict], settings: Training,
     trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(rows),
                          processing_class=tokenizer, peft_config=lora, callbacks=[training_callback()])
     trainer.remove_callback(PrinterCallback)  # the rich bar shows progress and loss instead
+    padding = _PaddingMeter(trainer.data_collator)
+    trainer.data_collator = padding
     started = time.perf_counter()
     result = trainer.train()
     seconds = time.perf_counter() - started
@@ -140,4 +142,25 @@ def _train(source: ModelSource, tokenizer, rows: list[dict], settings: Training,
         "trainable_parameters": trainable,
         "tokens_seen": round(input_tokens * epochs_run), "loss_tokens_seen": round(label_tokens * epochs_run),
         "device": device(),
+        "real_token_fraction": padding.fraction(),
     }
+
+
+class _PaddingMeter:
+    """Wraps the collator to count real (non-pad) tokens against all positions processed."""
+
+    def __init__(self, collator):
+        self.collator = collator
+        self.real = 0
+        self.positions = 0
+
+    def __call__(self, examples):
+        batch = self.collator(examples)
+        mask = batch.get("attention_mask")
+        if mask is not None:
+            self.real += int(mask.sum())
+            self.positions += mask.numel()
+        return batch
+
+    def fraction(self) -> float | None:
+        return round(self.real / self.positions, 4) if self.positions else None

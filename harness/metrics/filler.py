@@ -1,7 +1,8 @@
 """Filler family: phrases that carry no content ("Certainly!", "I hope this helps").
 
 The lexicon is versioned data (harness/data/filler_lexicon.json) with categories and position rules:
-an opener counts only in the first sentence, a closer only in the last. Matching is case-insensitive,
+an opener counts only at the very start of the answer (possibly after other openers:
+"Sure, I'd be happy to help!"), a closer only in the last sentence. Matching is case-insensitive,
 on word boundaries, with curly quotes folded to straight ones.
 """
 
@@ -17,7 +18,8 @@ from pydantic import BaseModel
 
 from harness.metrics.length import sentence_spans, words
 
-POSITIONS = ("first_sentence", "last_sentence", "anywhere")
+POSITIONS = ("start", "first_sentence", "last_sentence", "anywhere")
+LEADING_NOISE = re.compile(r"[\s\W_]*")
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u02bc": "'"})
 
 
@@ -102,17 +104,34 @@ def find_filler(text: str, lexicon: Lexicon) -> list[FillerSpan]:
     spans = sentence_spans(text)
     first = spans[0] if spans else (0, 0)
     last = spans[-1] if spans else (0, 0)
-    found = []
+    found, leading = [], []
     for category in lexicon.categories:
         for match in category.pattern.finditer(folded):
-            start = match.start()
-            if category.position == "first_sentence" and not first[0] <= start < first[1]:
-                continue
-            if category.position == "last_sentence" and not last[0] <= start < last[1]:
-                continue
-            found.append(FillerSpan(category=category.name, phrase=text[start:match.end()], start=start,
-                                    end=match.end()))
-    return sorted(found, key=lambda s: (s.start, -s.end))
+            span = FillerSpan(category=category.name, phrase=text[match.start():match.end()], start=match.start(),
+                              end=match.end())
+            if category.position == "start":
+                leading.append(span)
+            elif _in_position(span.start, category.position, first, last):
+                found.append(span)
+    return sorted(found + _leading_chain(folded, leading), key=lambda s: (s.start, -s.end))
+
+
+def _in_position(start: int, position: str, first: tuple[int, int], last: tuple[int, int]) -> bool:
+    if position == "first_sentence":
+        return first[0] <= start < first[1]
+    if position == "last_sentence":
+        return last[0] <= start < last[1]
+    return True
+
+
+def _leading_chain(folded: str, candidates: list[FillerSpan]) -> list[FillerSpan]:
+    """Openers that start the answer, each preceded only by punctuation, spaces or earlier openers."""
+    chain, cursor = [], LEADING_NOISE.match(folded).end()
+    for span in sorted(candidates, key=lambda s: (s.start, -s.end)):
+        if span.start == cursor:
+            chain.append(span)
+            cursor = LEADING_NOISE.match(folded, span.end).end()
+    return chain
 
 
 def filler_scores(text: str, lexicon: Lexicon) -> FillerScores:

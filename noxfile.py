@@ -1,0 +1,32 @@
+"""Sessions: tests, lint, demo (the smoke run end to end). Each installs with constraints.txt, which pins
+the CPU torch wheel and the library versions the harness is tested against."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.default_venv_backend = "venv"
+PYTHON = "3.11"
+
+
+def _install(session: nox.Session, extra: str = "") -> None:
+    session.install("-c", "constraints.txt", "-e", f".{extra}")
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    _install(session, "[test]")
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", "harness", "tests", "noxfile.py")
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    _install(session)
+    session.run("harness", "run", "suites/concise.yaml", "--smoke", *session.posargs)

@@ -1,0 +1,84 @@
+"""`harness run suites/concise.yaml --smoke`, end to end, and what SFT really did on the smoke model."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from conftest import ROOT
+
+from harness.cli import main
+from harness.results import read_results
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "first"
+    assert main(["run", str(ROOT / "suites" / "concise.yaml"), "--smoke", "--out", str(out)]) == 0
+    return out
+
+
+def test_run_folder_has_everything(first_run):
+    for name in ("results.json", "generations.jsonl", "manifest.json", "report.html"):
+        assert (first_run / name).is_file(), name
+    results = read_results(first_run)
+    assert results.schema_version == "1.0"
+    assert results.variants == ["base", "system", "sft", "sft+system"]
+    assert len(results.examples) == 72
+    generations = (first_run / "generations.jsonl").read_text().splitlines()
+    assert len(generations) == 4 * 72
+    assert not list(first_run.glob(".*.tmp"))
+
+
+def test_sft_learned_on_the_smoke_model(first_run):
+    summary = read_results(first_run).summary
+    assert summary["sft"].perplexity < summary["base"].perplexity
+    assert summary["sft"].stop_rate > summary["base"].stop_rate
+    assert summary["sft+system"].perplexity < summary["system"].perplexity
+
+
+def test_manifest_records_identity_and_prompts(first_run):
+    manifest = json.loads((first_run / "manifest.json").read_text())
+    assert manifest["model"]["smoke"] is True and len(manifest["model"]["weights_sha256"]) == 64
+    assert manifest["prompting"]["template_default_system_prompt"] == "You are a smoke-test assistant."
+    assert "smoke-test" not in manifest["prompting"]["example"]["base"]
+    assert manifest["adapter"]["training"]["quantization"] == "nf4"
+    stats = manifest["adapter"]["stats"]
+    assert stats["steps"] > 0 and stats["loss_curve"] and stats["trainable_parameters"] > 0
+    assert stats["real_token_fraction"] > 0.6  # dynamic padding, length-grouped batches
+    assert set(manifest["libraries"]) >= {"torch", "transformers", "peft", "trl", "bitsandbytes"}
+    results = read_results(first_run)
+    example = results.examples[0]
+    assert example.variants["base"].prompt.startswith("<|im_start|>user\n")
+    assert example.variants["system"].prompt.startswith("<|im_start|>system\nAnswer in at most two sentences.")
+
+
+def test_adapter_is_saved_in_peft_format_with_its_manifest(first_run):
+    from pathlib import Path
+
+    folder = Path(read_results(first_run).manifest["adapter"]["folder"])
+    assert (folder / "adapter_config.json").is_file() and (folder / "adapter_model.safetensors").is_file()
+    manifest = json.loads((folder / "harness_manifest.json").read_text())
+    assert {"base_model", "data", "training", "libraries", "adapter_sha256"} <= set(manifest)
+    assert len(manifest["data"]["train_sha256"]) == 64
+
+
+def test_report_is_self_contained_and_says_smoke(first_run):
+    html = (first_run / "report.html").read_text()
+    assert "randomly initialised" in html
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert "<script src" not in html and "<link" not in html
+
+
+def test_rerun_reuses_the_adapter_and_reproduces_every_number(first_run, tmp_path):
+    assert main(["run", str(ROOT / "suites" / "concise.yaml"), "--smoke", "--out", str(tmp_path)]) == 0
+    again, first = read_results(tmp_path), read_results(first_run)
+    assert again.manifest["adapter"]["reused"] is True
+    assert again.manifest["adapter"]["key"] == first.manifest["adapter"]["key"]
+    for a, b in zip(again.examples, first.examples, strict=True):
+        for name in again.variants:
+            assert a.variants[name].output == b.variants[name].output
+            assert a.variants[name].scores.perplexity == b.variants[name].scores.perplexity
