@@ -46,3 +46,25 @@ def training_callback():
             self.progress.stop()
 
     return RichTraining()
+
+
+def print_summary(results) -> None:
+    """The headline numbers per variant, as a table on the console."""
+    from rich.table import Table
+
+    table = Table(title=f"{results.suite}: {len(results.examples)} eval examples", title_justify="left")
+    table.add_column("metric")
+    for name in results.variants:
+        table.add_column(name, justify="right")
+    rows = [
+        ("words, median", lambda s: f"{s.words.median:.1f}"),
+        ("stopped on end-of-turn", lambda s: f"{100 * s.stop_rate:.1f}%"),
+        ("truncated", lambda s: f"{100 * s.truncation_rate:.1f}%"),
+        ("format: all checks pass",
+         lambda s: "–" if s.format_pass_rate is None else f"{100 * s.format_pass_rate:.1f}%"),
+        ("filler: any", lambda s: f"{100 * s.filler_any_rate:.1f}%"),
+        ("reference perplexity", lambda s: f"{s.perplexity:.2f}"),
+    ]
+    for label, show in rows:
+        table.add_row(label, *(show(results.summary[name]) for name in results.variants))
+    console.print(table)

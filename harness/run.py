@@ -16,7 +16,7 @@ from harness.evaluation import VariantRun, evaluate_variants
 from harness.files import write_json_atomic, write_text_atomic
 from harness.metrics.perplexity import summarise
 from harness.models import load_tokenizer, resolve_model
-from harness.progress import console
+from harness.progress import console, print_summary
 from harness.prompts import VARIANT_NAMES, PromptRenderer
 from harness.report import render_report
 from harness.results import ExampleResult, Results, VariantResult, write_results
@@ -72,6 +72,7 @@ def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False) ->
         }, stages=stages)
     run_dir = out or default_run_dir(suite.name, smoke)
     write_run(results, runs, run_dir)
+    print_summary(results)
     console.print(f"[bold green]report[/] {run_dir / 'report.html'}")
     return run_dir
 

@@ -18,6 +18,7 @@ from harness.files import cache_root, publish_dir, sha256_files, sha256_json, st
 from harness.models import ModelSource, compute_dtype, device, load_model
 from harness.progress import console, training_callback
 from harness.prompts import PromptRenderer
+from harness.smoke import SMOKE_NOTICE
 from harness.suite import Training
 from harness.tokens import encode_pair
 from harness.versions import library_versions
@@ -79,6 +80,7 @@ def train_or_reuse(source: ModelSource, tokenizer, renderer: PromptRenderer, tra
         "prompting": renderer.describe(),
         "libraries": library_versions(),
         "stats": stats,
+        **({"notice": SMOKE_NOTICE} if source.smoke else {}),
     }
     write_json_atomic(staging / "harness_manifest.json", manifest)
     publish_dir(staging, final)
