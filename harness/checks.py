@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from harness.errors import HarnessError, InputErrors
 from harness.examples import ExampleSet, load_examples
+from harness.metrics.custom import Scorer, load_scorer
 from harness.metrics.filler import Lexicon, builtin_lexicon_raw, load_lexicon_file, merge, parse_lexicon
 from harness.metrics.format_checks import RuleError, validate_rule
 from harness.suite import Suite
@@ -18,6 +20,7 @@ class Prepared:
     eval: ExampleSet
     rules: list[dict]
     lexicon: Lexicon
+    custom: dict[str, Scorer]
 
 
 def prepare(suite: Suite) -> Prepared:
@@ -31,29 +34,52 @@ def prepare(suite: Suite) -> Prepared:
             errors.extend(exc.errors)
         except HarnessError as exc:
             errors.append(exc)
-    rules = [rule.model_dump() for rule in suite.metrics.format]
+    rules = [rule.model_dump(exclude_none=True) for rule in suite.metrics.format]
     for index, rule in enumerate(rules):
         try:
-            validate_rule({k: v for k, v in rule.items() if v is not None or k == "check"})
+            rules[index] = _checked(rule, suite)
         except RuleError as exc:
             errors.append(HarnessError(f"metrics.format[{index}]: {exc}", file=suite.path))
     for examples in sets.values():
+        checked = []
         for example in examples.examples:
+            own = []
             for index, rule in enumerate(example.rules):
                 try:
-                    validate_rule(rule)
+                    own.append(_checked(rule, suite))
                 except RuleError as exc:
                     errors.append(HarnessError(f"rules[{index}]: {exc}", file=examples.source,
                                                where=f"example {example.id}"))
+            checked.append(example.model_copy(update={"rules": own}))
+        sets[examples.split] = examples.model_copy(update={"examples": checked})
     lexicon = None
     try:
         lexicon = _lexicon(suite)
     except HarnessError as exc:
         errors.append(exc)
+    custom = {}
+    for index, metric in enumerate(suite.metrics.custom):
+        try:
+            custom[metric.name] = load_scorer(metric, suite, index)
+        except HarnessError as exc:
+            errors.append(exc)
     if errors:
         raise InputErrors(errors)
-    rules = [{k: v for k, v in rule.items() if v is not None} for rule in rules]
-    return Prepared(suite, sets["train"], sets["eval"], rules, lexicon)
+    return Prepared(suite, sets["train"], sets["eval"], rules, lexicon, custom)
+
+
+def _checked(rule: dict, suite: Suite) -> dict:
+    """The rule validated, with a JSON Schema named by path loaded inline (relative to the suite file)."""
+    if rule.get("check") == "json_schema" and isinstance(rule.get("schema"), str):
+        path = suite.resolve(rule["schema"])
+        try:
+            rule = {**rule, "schema": json.loads(path.read_text(encoding="utf-8"))}
+        except FileNotFoundError:
+            raise RuleError(f"schema file {path} not found") from None
+        except ValueError as exc:
+            raise RuleError(f"schema file {path} is not valid JSON: {exc}") from None
+    validate_rule(rule)
+    return rule
 
 
 def _lexicon(suite: Suite) -> Lexicon:

@@ -18,12 +18,14 @@ from harness.models import ModelSource, load_model
 from harness.progress import bar
 from harness.prompts import VARIANTS, PromptRenderer
 from harness.suite import Suite
+from harness.tokens import encode_prompts
 from harness.training import Adapter
 
 
 @dataclass
 class VariantRun:
     prompts: list[str]
+    prompt_tokens: list[int]
     outputs: list[Output]
     references: list[ReferenceScore]
 
@@ -54,7 +56,8 @@ def evaluate_variants(suite: Suite, source: ModelSource, tokenizer, renderer: Pr
             bad = next(e.id for e, a, b in zip(eval_set.examples, completions, scored_tokens, strict=True) if a != b)
             raise HarnessError(f"the reference of example {bad!r} tokenises differently after the {variant.name} "
                                "prompt; perplexities would not be comparable", where="metrics.perplexity")
-        runs[variant.name] = VariantRun(prompts, outputs, [
+        prompt_tokens = [len(ids) for ids in encode_prompts(tokenizer, prompts)]
+        runs[variant.name] = VariantRun(prompts, prompt_tokens, outputs, [
             ReferenceScore(nll=value, tokens=len(pair.completion_ids), bytes=len(reference.encode()))
             for value, pair, reference in zip(nll, pairs, references, strict=True)
         ])

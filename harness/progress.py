@@ -61,7 +61,7 @@ def print_summary(results) -> None:
         ("stopped on end-of-turn", lambda s: f"{100 * s.stop_rate:.1f}%"),
         ("truncated", lambda s: f"{100 * s.truncation_rate:.1f}%"),
         ("format: all checks pass",
-         lambda s: "–" if s.format_pass_rate is None else f"{100 * s.format_pass_rate:.1f}%"),
+         lambda s: "–" if s.format.prompt_strict is None else f"{100 * s.format.prompt_strict:.1f}%"),
         ("filler: any", lambda s: f"{100 * s.filler_any_rate:.1f}%"),
         ("reference perplexity", lambda s: f"{s.perplexity:.2f}"),
     ]

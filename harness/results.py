@@ -7,16 +7,18 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from harness.compare import BehaviourVerdict, Comparison
 from harness.errors import HarnessError
 from harness.files import write_text_atomic
 from harness.generation import Output
-from harness.scoring import Scores, VariantSummary
+from harness.scoring import PromptTax, Scores, VariantSummary
 
 SCHEMA_VERSION = "1.0"
 
 
 class VariantResult(BaseModel):
     prompt: str  # the exact rendered prompt this variant saw
+    prompt_tokens: int
     output: Output
     scores: Scores
 
@@ -36,6 +38,9 @@ class Results(BaseModel):
     notice: str | None
     variants: list[str]
     summary: dict[str, VariantSummary]
+    verdict: list[BehaviourVerdict]  # did SFT beat the system prompt, per behaviour
+    comparisons: list[Comparison]  # every variant pair x metric, Holm-adjusted as one family
+    prompt_tax: PromptTax
     examples: list[ExampleResult]
     manifest: dict
     stage_seconds: dict[str, float]

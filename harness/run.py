@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from harness.checks import Prepared, prepare
+from harness.compare import builtin_specs, compare_variants, custom_spec, verdict
 from harness.evaluation import VariantRun, evaluate_variants
 from harness.files import write_json_atomic, write_text_atomic
 from harness.metrics.perplexity import summarise
@@ -20,7 +21,7 @@ from harness.progress import console, print_summary
 from harness.prompts import VARIANT_NAMES, PromptRenderer
 from harness.report import render_report
 from harness.results import ExampleResult, Results, VariantResult, write_results
-from harness.scoring import score_output, summarise_variant
+from harness.scoring import prompt_tax, score_output, summarise_variant
 from harness.smoke import SMOKE_NOTICE
 from harness.suite import load_suite
 from harness.training import train_or_reuse
@@ -70,6 +71,7 @@ def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False) ->
             "hardware": _hardware(),
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
         }, stages=stages)
+    results.stage_seconds = dict(stages)
     run_dir = out or default_run_dir(suite.name, smoke)
     write_run(results, runs, run_dir)
     print_summary(results)
@@ -88,21 +90,30 @@ def build_results(prepared: Prepared, runs: dict[str, VariantRun], smoke: bool, 
                   stages: dict[str, float]) -> Results:
     examples = prepared.eval.examples
     per_variant = {
-        name: [score_output(example, run.outputs[i], prepared.rules, prepared.lexicon, run.references[i])
+        name: [score_output(example, run.outputs[i], prepared.rules, prepared.lexicon, run.references[i],
+                            {metric: scorer(run.outputs[i].text, example.response)
+                             for metric, scorer in prepared.custom.items()})
                for i, example in enumerate(examples)]
         for name, run in runs.items()
     }
-    summary = {name: summarise_variant(runs[name].outputs, scores, summarise(runs[name].references))
+    summary = {name: summarise_variant(runs[name].outputs, scores, summarise(runs[name].references),
+                                       runs[name].prompt_tokens)
                for name, scores in per_variant.items()}
     records = [
         ExampleResult(id=example.id, task=example.task, prompt=example.prompt, reference=example.response,
-                      variants={name: VariantResult(prompt=runs[name].prompts[i], output=runs[name].outputs[i],
-                                                    scores=per_variant[name][i]) for name in runs})
+                      variants={name: VariantResult(prompt=runs[name].prompts[i],
+                                                    prompt_tokens=runs[name].prompt_tokens[i],
+                                                    output=runs[name].outputs[i], scores=per_variant[name][i])
+                                for name in runs})
         for i, example in enumerate(examples)
     ]
+    specs = builtin_specs() + [custom_spec(m.name, m.better, m.kind) for m in prepared.suite.metrics.custom]
+    comparisons = compare_variants(records, specs, seed=prepared.suite.decoding.seed)
     return Results(suite=prepared.suite.name, smoke=smoke, notice=SMOKE_NOTICE if smoke else None,
-                   variants=list(VARIANT_NAMES), summary=summary, examples=records, manifest=manifest,
-                   stage_seconds=stages)
+                   variants=list(VARIANT_NAMES), summary=summary, verdict=verdict(comparisons),
+                   comparisons=comparisons, prompt_tax=prompt_tax(summary["base"].prompt_tokens,
+                                                                  summary["system"].prompt_tokens),
+                   examples=records, manifest=manifest, stage_seconds=stages)
 
 
 def write_run(results: Results, runs: dict[str, VariantRun], run_dir: Path) -> None:

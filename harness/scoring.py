@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 
 from pydantic import BaseModel
@@ -9,14 +10,15 @@ from pydantic import BaseModel
 from harness.examples import Example
 from harness.generation import Output
 from harness.metrics.filler import FillerScores, Lexicon, filler_scores
-from harness.metrics.format_checks import CheckResult, run_rules
+from harness.metrics.format_checks import RuleOutcome, run_rules
 from harness.metrics.length import LengthScores, length_scores
 from harness.metrics.perplexity import PerplexityScores, ReferenceScore
 
 
 class FormatScores(BaseModel):
-    passed: bool  # every check of this example passed (prompt-level)
-    checks: list[CheckResult]
+    passed: bool | None  # every check of this example passed, strictly (prompt-level); None without checks
+    passed_loose: bool | None
+    checks: list[RuleOutcome]
 
 
 class Scores(BaseModel):
@@ -24,6 +26,7 @@ class Scores(BaseModel):
     format: FormatScores
     filler: FillerScores
     perplexity: PerplexityScores
+    custom: dict[str, float] = {}
 
 
 class Distribution(BaseModel):
@@ -35,43 +38,54 @@ class Distribution(BaseModel):
     max: float | None
 
 
+class FormatSummary(BaseModel):
+    """IFEval's four accuracies: prompt-level (all checks of an example) and instruction-level (each check)."""
+
+    examples_with_checks: int
+    prompt_strict: float | None
+    prompt_loose: float | None
+    instruction_strict: float | None
+    instruction_loose: float | None
+    by_check: dict[str, float]  # strict pass rate per check name
+    by_check_loose: dict[str, float]
+
+
 class VariantSummary(BaseModel):
     words: Distribution
     tokens: Distribution
     characters: Distribution
     sentences: Distribution
+    log_ratio_to_reference: Distribution
     stop_rate: float
     truncation_rate: float
-    format_pass_rate: float | None  # None when no rules apply
-    format_checks: dict[str, float]  # pass rate per check name
+    format: FormatSummary
     filler_any_rate: float
     filler_per_100_words: float
     filler_by_category: dict[str, float]  # share of outputs with a hit in each category
-    perplexity: float | None
+    perplexity: float | None  # corpus, token-weighted
     mean_nll_per_token: float | None
     bits_per_byte: float | None
     reference_tokens: int
+    prompt_tokens: Distribution
+    custom: dict[str, Distribution] = {}
 
 
 def score_output(example: Example, output: Output, suite_rules: list[dict], lexicon: Lexicon,
-                 reference: ReferenceScore) -> Scores:
+                 reference: ReferenceScore, custom: dict[str, float] | None = None) -> Scores:
     checks = run_rules(output.text, suite_rules + example.rules)
     return Scores(
         length=length_scores(output.text, output.tokens, output.truncated, example.response),
-        format=FormatScores(passed=all(c.passed for c in checks), checks=checks),
+        format=FormatScores(passed=all(c.passed for c in checks) if checks else None,
+                            passed_loose=all(c.passed_loose for c in checks) if checks else None, checks=checks),
         filler=filler_scores(output.text, lexicon),
-        perplexity=PerplexityScores(mean_nll=reference.mean_nll, perplexity=_exp(reference.mean_nll),
+        perplexity=PerplexityScores(mean_nll=reference.mean_nll, perplexity=math.exp(min(reference.mean_nll, 700.0)),
                                     tokens=reference.tokens),
+        custom=custom or {},
     )
 
 
-def _exp(value: float) -> float:
-    import math
-
-    return math.exp(min(value, 700.0))
-
-
 def distribution(values: list[float]) -> Distribution:
+    values = [v for v in values if v is not None]
     if not values:
         return Distribution(n=0, mean=None, median=None, p90=None, min=None, max=None)
     ordered = sorted(values)
@@ -80,26 +94,64 @@ def distribution(values: list[float]) -> Distribution:
                         p90=p90, min=ordered[0], max=ordered[-1])
 
 
-def summarise_variant(outputs: list[Output], scores: list[Scores], corpus: dict) -> VariantSummary:
+def _rate(flags: list[bool]) -> float | None:
+    return sum(flags) / len(flags) if flags else None
+
+
+def format_summary(scores: list[Scores]) -> FormatSummary:
+    checked = [s.format for s in scores if s.format.checks]
+    outcomes = [c for f in checked for c in f.checks]
+    by_check: dict[str, list[RuleOutcome]] = {}
+    for outcome in outcomes:
+        by_check.setdefault(outcome.check, []).append(outcome)
+    return FormatSummary(
+        examples_with_checks=len(checked),
+        prompt_strict=_rate([f.passed for f in checked]), prompt_loose=_rate([f.passed_loose for f in checked]),
+        instruction_strict=_rate([c.passed for c in outcomes]),
+        instruction_loose=_rate([c.passed_loose for c in outcomes]),
+        by_check={name: _rate([c.passed for c in group]) for name, group in by_check.items()},
+        by_check_loose={name: _rate([c.passed_loose for c in group]) for name, group in by_check.items()},
+    )
+
+
+def summarise_variant(outputs: list[Output], scores: list[Scores], corpus: dict,
+                      prompt_tokens: list[int]) -> VariantSummary:
     n = len(scores)
-    has_rules = [s for s in scores if s.format.checks]
-    check_totals: dict[str, list[bool]] = {}
-    for s in scores:
-        for check in s.format.checks:
-            check_totals.setdefault(check.check, []).append(check.passed)
-    categories = scores[0].filler.by_category.keys() if scores else []
+    categories = list(scores[0].filler.by_category) if scores else []
+    custom_names = list(scores[0].custom) if scores else []
     return VariantSummary(
         words=distribution([s.length.words for s in scores]),
         tokens=distribution([s.length.tokens for s in scores]),
         characters=distribution([s.length.characters for s in scores]),
         sentences=distribution([s.length.sentences for s in scores]),
+        log_ratio_to_reference=distribution([s.length.log_ratio_to_reference for s in scores]),
         stop_rate=sum(o.stopped for o in outputs) / n,
         truncation_rate=sum(o.truncated for o in outputs) / n,
-        format_pass_rate=sum(s.format.passed for s in has_rules) / len(has_rules) if has_rules else None,
-        format_checks={name: sum(v) / len(v) for name, v in check_totals.items()},
+        format=format_summary(scores),
         filler_any_rate=sum(s.filler.any for s in scores) / n,
         filler_per_100_words=statistics.fmean(s.filler.per_100_words for s in scores),
         filler_by_category={c: sum(1 for s in scores if s.filler.by_category[c]) / n for c in categories},
         perplexity=corpus["perplexity"], mean_nll_per_token=corpus["mean_nll_per_token"],
         bits_per_byte=corpus["bits_per_byte"], reference_tokens=corpus["tokens"],
+        prompt_tokens=distribution(prompt_tokens),
+        custom={name: distribution([s.custom[name] for s in scores]) for name in custom_names},
     )
+
+
+class PromptTax(BaseModel):
+    """What the system prompt costs on every request, and the adapter does not."""
+
+    base_prompt_tokens: float  # mean rendered prompt tokens without the system prompt
+    system_prompt_tokens: float  # mean with it
+    extra_tokens_per_request: float
+    extra_fraction: float
+    statement: str
+
+
+def prompt_tax(base: Distribution, system: Distribution) -> PromptTax:
+    extra = system.mean - base.mean
+    fraction = extra / base.mean if base.mean else 0.0
+    return PromptTax(base_prompt_tokens=base.mean, system_prompt_tokens=system.mean, extra_tokens_per_request=extra,
+                     extra_fraction=fraction,
+                     statement=f"The system prompt adds {extra:.1f} prompt tokens to every request "
+                               f"(+{100 * fraction:.0f}% input); the adapter adds none.")

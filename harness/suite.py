@@ -112,10 +112,30 @@ class Perplexity(Strict):
     batch_size: Positive = 8
 
 
+class CustomMetric(Strict):
+    """A reference-based metric from an `evaluate` module (local path) or a Python callable."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")]
+    evaluate: str | None = None  # a local folder or .py file holding an evaluate module
+    key: str | None = None  # which key of the module's compute() result (default: name)
+    callable: str | None = None  # "package.module:function", called as f(prediction, reference)
+    better: Literal["higher", "lower"] = "higher"
+    kind: Literal["continuous", "binary"] = "continuous"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CustomMetric:
+        if (self.evaluate is None) == (self.callable is None):
+            raise ValueError("give exactly one of 'evaluate' (a local module path) or 'callable' (module:function)")
+        if self.callable is not None and ":" not in self.callable:
+            raise ValueError("'callable' must look like package.module:function")
+        return self
+
+
 class Metrics(Strict):
     format: list[FormatRule] = []
     filler: Filler = Filler()
     perplexity: Perplexity = Perplexity()
+    custom: list[CustomMetric] = []
 
 
 class Suite(Strict):

@@ -20,6 +20,9 @@ from harness.metrics.length import sentence_spans, words
 
 POSITIONS = ("start", "first_sentence", "last_sentence", "anywhere")
 LEADING_NOISE = re.compile(r"[\s\W_]*")
+OPENER_END = re.compile(r"\s*(?:[,.!:;?\u2014\u2013-]|$)")
+# Quoted or code text is mentioned, not said: "The reply 'As an AI language model...' is an over-refusal".
+QUOTED = re.compile(r"```.*?```|`[^`\n]*`|\"[^\"\n]*\"|(?<!\w)'[^'\n]{2,}?'(?!\w)", re.DOTALL)
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u02bc": "'"})
 
 
@@ -105,12 +108,16 @@ def find_filler(text: str, lexicon: Lexicon) -> list[FillerSpan]:
     first = spans[0] if spans else (0, 0)
     last = spans[-1] if spans else (0, 0)
     found, leading = [], []
+    quoted = [m.span() for m in QUOTED.finditer(folded)]
     for category in lexicon.categories:
         for match in category.pattern.finditer(folded):
+            if any(start <= match.start() < end for start, end in quoted):
+                continue
             span = FillerSpan(category=category.name, phrase=text[match.start():match.end()], start=match.start(),
                               end=match.end())
             if category.position == "start":
-                leading.append(span)
+                if OPENER_END.match(folded, match.end()):
+                    leading.append(span)
             elif _in_position(span.start, category.position, first, last):
                 found.append(span)
     return sorted(found + _leading_chain(folded, leading), key=lambda s: (s.start, -s.end))

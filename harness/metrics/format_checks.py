@@ -1,140 +1,104 @@
-"""Format adherence family: deterministic, verifiable checks, each returning value, pass and reason.
+"""Format adherence family: a registry of deterministic, verifiable checks (in the spirit of IFEval).
 
-Checks are looked up by name in CHECKS. Parameters are validated when the suite is validated, so a bad
-rule fails before any model loads. Regexes from suites run with a time limit.
+Each check is a pure function `(text, params) -> CheckResult` with value, pass and a reason a person can
+read. Parameters are validated when the suite is validated, so a bad rule fails before any model loads.
+Strict scoring runs a check on the output as written; loose scoring (IFEval's transforms) passes when the
+check passes on any of: the output, without markdown emphasis, without its first and/or last line.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-import regex
 from pydantic import BaseModel
 
-from harness.metrics.length import words
+from harness.metrics import json_checks, text_checks
+from harness.metrics.check_result import CheckResult, RuleError
 
-REGEX_SECONDS = 1.0
+__all__ = ["CHECKS", "CheckResult", "RuleError", "RuleOutcome", "run_rules", "validate_rule", "loose_variants"]
 
 
-class CheckResult(BaseModel):
+@dataclass(frozen=True)
+class Check:
+    run: Callable[[str, dict], CheckResult]
+    required: frozenset[str] = frozenset()
+    optional: frozenset[str] = frozenset()
+    one_of: frozenset[str] = frozenset()  # exactly one of these must be given
+
+
+def _spec(run, required=(), optional=(), one_of=()) -> Check:
+    return Check(run, frozenset(required), frozenset(optional), frozenset(one_of))
+
+
+RELATION = ("at_most", "at_least", "exactly")
+CHECKS: dict[str, Check] = {
+    "words": _spec(text_checks.count_words, one_of=RELATION),
+    "sentences": _spec(text_checks.count_sentences, one_of=RELATION),
+    "paragraphs": _spec(text_checks.count_paragraphs, one_of=RELATION),
+    "bullets": _spec(text_checks.count_bullets, one_of=RELATION),
+    "sections": _spec(text_checks.count_sections, optional=("marker",), one_of=RELATION),
+    "starts_with": _spec(text_checks.starts_with, required=("value",), optional=("ignore_case",)),
+    "ends_with": _spec(text_checks.ends_with, required=("value",), optional=("ignore_case",)),
+    "must_contain": _spec(text_checks.must_contain, required=("value",), optional=("ignore_case",)),
+    "must_not_contain": _spec(text_checks.must_not_contain, required=("value",), optional=("ignore_case",)),
+    "regex": _spec(text_checks.regex_check, required=("pattern",), optional=("full", "ignore_case", "negate")),
+    "lowercase": _spec(text_checks.lowercase),
+    "no_commas": _spec(text_checks.no_commas),
+    "no_markdown": _spec(text_checks.no_markdown),
+    "json": _spec(json_checks.parses),
+    "json_schema": _spec(json_checks.matches_schema, required=("schema",)),
+}
+
+
+class RuleOutcome(BaseModel):
+    """One rule applied to one output: the strict result, and whether it passed loosely."""
+
     check: str
     passed: bool
+    passed_loose: bool
     value: Any = None
     reason: str
 
 
-class RuleError(ValueError):
-    """A rule whose check is unknown or whose parameters are wrong."""
-
-
-def _need(params: dict, key: str, kind: type | tuple[type, ...]) -> Any:
-    if key not in params:
-        raise RuleError(f"missing parameter {key!r}")
-    if not isinstance(params[key], kind) or isinstance(params[key], bool) and kind is not bool:
-        raise RuleError(f"parameter {key!r}: expected {getattr(kind, '__name__', kind)}, got {params[key]!r}")
-    return params[key]
-
-
-def _compile(params: dict) -> regex.Pattern:
-    pattern = _need(params, "pattern", str)
-    try:
-        return regex.compile(pattern, regex.IGNORECASE if params.get("ignore_case") else 0)
-    except regex.error as exc:
-        raise RuleError(f"invalid regex {pattern!r}: {exc}") from None
-
-
-def _search(text: str, params: dict) -> regex.Match | None:
-    pattern = _compile(params)
-    try:
-        if params.get("full"):
-            return pattern.fullmatch(text.strip(), timeout=REGEX_SECONDS)
-        return pattern.search(text, timeout=REGEX_SECONDS)
-    except TimeoutError:
-        raise RuleError(f"regex {pattern.pattern!r} took over {REGEX_SECONDS}s on one output "
-                        "(catastrophic backtracking?); simplify the pattern") from None
-
-
-def check_regex(text: str, params: dict) -> CheckResult:
-    """Passes when the pattern matches (with `negate: true`, when it does not match anywhere)."""
-    match = _search(text, params)
-    pattern = params["pattern"]
-    if params.get("negate"):
-        if match:
-            return CheckResult(check="regex", passed=False, value=match.group(0),
-                               reason=f"contains {match.group(0)!r}, which {pattern!r} forbids")
-        return CheckResult(check="regex", passed=True, reason=f"nothing matches forbidden {pattern!r}")
-    if match:
-        return CheckResult(check="regex", passed=True, value=match.group(0), reason=f"matches {pattern!r}")
-    mode = "match the whole output" if params.get("full") else "match"
-    return CheckResult(check="regex", passed=False, reason=f"does not {mode} {pattern!r}")
-
-
-def strip_fences(text: str) -> str:
-    """The body of a fenced ```json block when the output is one; the text otherwise."""
-    stripped = text.strip()
-    if stripped.startswith("```") and stripped.endswith("```") and stripped.count("```") == 2:
-        body = stripped[3:-3]
-        first_newline = body.find("\n")
-        return body[first_newline + 1:] if first_newline >= 0 else body
-    return stripped
-
-
-def check_json(text: str, params: dict) -> CheckResult:
-    try:
-        value = json.loads(strip_fences(text))
-    except json.JSONDecodeError as exc:
-        return CheckResult(check="json", passed=False, reason=f"not valid JSON: {exc.msg} at line {exc.lineno} "
-                           f"column {exc.colno}")
-    return CheckResult(check="json", passed=True, value=type(value).__name__, reason="parses as JSON")
-
-
-def check_max_words(text: str, params: dict) -> CheckResult:
-    limit, count = _need(params, "value", int), words(text)
-    return CheckResult(check="max_words", passed=count <= limit, value=count,
-                       reason=f"{count} words, at most {limit} allowed")
-
-
-def check_min_words(text: str, params: dict) -> CheckResult:
-    limit, count = _need(params, "value", int), words(text)
-    return CheckResult(check="min_words", passed=count >= limit, value=count,
-                       reason=f"{count} words, at least {limit} required")
-
-
-CHECKS: dict[str, Callable[[str, dict], CheckResult]] = {
-    "regex": check_regex,
-    "json": check_json,
-    "max_words": check_max_words,
-    "min_words": check_min_words,
-}
-PARAMETERS: dict[str, set[str]] = {
-    "regex": {"pattern", "full", "ignore_case", "negate"},
-    "json": set(),
-    "max_words": {"value"},
-    "min_words": {"value"},
-}
+def _params(rule: dict) -> dict:
+    return {k: v for k, v in rule.items() if k not in {"check", "name"} and v is not None}
 
 
 def validate_rule(rule: dict) -> None:
-    """Raise RuleError unless the rule names a known check with the parameters it needs."""
+    """Raise RuleError unless the rule names a known check with exactly the parameters it takes."""
     name = rule.get("check")
-    if name not in CHECKS:
+    spec = CHECKS.get(name)
+    if spec is None:
         raise RuleError(f"unknown check {name!r}; expected one of: {', '.join(sorted(CHECKS))}")
-    params = {k: v for k, v in rule.items() if k not in {"check", "name"}}
-    unknown = set(params) - PARAMETERS[name]
+    params = _params(rule)
+    allowed = spec.required | spec.optional | spec.one_of
+    unknown = sorted(set(params) - allowed)
     if unknown:
-        raise RuleError(f"check {name!r}: unknown parameter(s) {sorted(unknown)}; expected "
-                        f"{sorted(PARAMETERS[name]) or 'none'}")
-    CHECKS[name]("", params) if name != "regex" else _compile(params)
+        raise RuleError(f"check {name!r}: unknown parameter(s) {unknown}; expected {sorted(allowed) or 'none'}")
+    missing = sorted(spec.required - set(params))
+    if missing:
+        raise RuleError(f"check {name!r}: missing parameter {missing[0]!r}")
+    if spec.one_of and len(spec.one_of & set(params)) != 1:
+        raise RuleError(f"check {name!r}: give exactly one of {', '.join(RELATION)}")
+    spec.run("", params)  # parameter types and values (e.g. a regex that does not compile) fail here
 
 
-def run_rules(text: str, rules: list[dict]) -> list[CheckResult]:
-    results = []
+def loose_variants(text: str) -> list[str]:
+    """IFEval's loose transforms: drop markdown emphasis, the first line, the last line, or both."""
+    lines = text.split("\n")
+    cuts = [text, "\n".join(lines[1:]).strip(), "\n".join(lines[:-1]).strip(), "\n".join(lines[1:-1]).strip()]
+    return [variant for cut in cuts for variant in (cut, cut.replace("*", ""))]
+
+
+def run_rules(text: str, rules: list[dict]) -> list[RuleOutcome]:
+    outcomes = []
+    loose = loose_variants(text)
     for rule in rules:
-        params = {k: v for k, v in rule.items() if k not in {"check", "name"}}
-        result = CHECKS[rule["check"]](text, params)
-        if rule.get("name"):
-            result = result.model_copy(update={"check": rule["name"]})
-        results.append(result)
-    return results
+        spec, params = CHECKS[rule["check"]], _params(rule)
+        strict = spec.run(text, params)
+        passed_loose = strict.passed or any(spec.run(variant, params).passed for variant in loose[1:])
+        outcomes.append(RuleOutcome(check=rule.get("name") or rule["check"], passed=strict.passed,
+                                    passed_loose=passed_loose, value=strict.value, reason=strict.reason))
+    return outcomes

@@ -1,0 +1,143 @@
+"""Paired comparisons between variants (or runs) over the same examples, and the verdict they support.
+
+Every comparison of two variants runs the paired test of `stats` on each comparable metric; Holm's
+correction covers the whole family of comparisons in a run. Outcomes are read from A's side: `win` when
+A is better on the metric's own direction with adjusted p < 0.05, `loss` when worse, `tie` otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel
+
+from harness.stats import ALPHA, Kind, PairedResult, holm, paired_test
+
+Outcome = Literal["win", "tie", "loss"]
+VARIANT_PAIRS = (("sft", "system"), ("sft", "base"), ("system", "base"), ("sft+system", "sft"),
+                 ("sft+system", "system"))
+HEADLINE = ("sft", "system")
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    key: str
+    behaviour: str
+    label: str
+    kind: Kind
+    better: Literal["lower", "higher"]
+    value: Callable  # VariantResult -> float | bool | None (None: not applicable to this example)
+    primary: bool = False  # the metric that answers its behaviour's headline question
+
+
+def builtin_specs() -> list[MetricSpec]:
+    return [
+        MetricSpec("words", "length", "words per answer", "continuous", "lower",
+                   lambda v: v.scores.length.words, primary=True),
+        MetricSpec("tokens", "length", "tokens per answer", "continuous", "lower", lambda v: v.scores.length.tokens),
+        MetricSpec("truncated", "length", "truncated at max_new_tokens", "binary", "lower",
+                   lambda v: v.output.truncated),
+        MetricSpec("format_pass", "format", "all format checks pass (strict)", "binary", "higher",
+                   lambda v: v.scores.format.passed, primary=True),
+        MetricSpec("format_pass_loose", "format", "all format checks pass (loose)", "binary", "higher",
+                   lambda v: v.scores.format.passed_loose),
+        MetricSpec("filler_any", "filler", "answers with filler", "binary", "lower",
+                   lambda v: bool(v.scores.filler.any), primary=True),
+        MetricSpec("filler_per_100_words", "filler", "filler hits per 100 words", "continuous", "lower",
+                   lambda v: v.scores.filler.per_100_words),
+        MetricSpec("reference_nll", "fit", "reference NLL per token", "continuous", "lower",
+                   lambda v: v.scores.perplexity.mean_nll, primary=True),
+    ]
+
+
+def custom_spec(name: str, better: str, kind: Kind) -> MetricSpec:
+    return MetricSpec(f"custom.{name}", name, name, kind, better, lambda v: v.scores.custom.get(name),
+                      primary=True)
+
+
+class Comparison(BaseModel):
+    a: str
+    b: str
+    metric: str
+    behaviour: str
+    label: str
+    kind: Kind
+    better: Literal["lower", "higher"]
+    stats: PairedResult
+    p_adjusted: float
+    outcome: Outcome
+    primary: bool
+
+
+class BehaviourVerdict(BaseModel):
+    behaviour: str
+    metric: str
+    outcome: Outcome  # for SFT against the system prompt
+    delta: float
+    ci_low: float
+    ci_high: float
+    p_adjusted: float
+    answer: str
+
+
+def _vectors(pairs: list[tuple], spec: MetricSpec) -> tuple[np.ndarray, np.ndarray] | None:
+    kept = [(spec.value(x), spec.value(y)) for x, y in pairs]
+    kept = [(x, y) for x, y in kept if x is not None and y is not None]
+    if not kept:
+        return None
+    return np.array([x for x, _ in kept]), np.array([y for _, y in kept])
+
+
+def _outcome(stats: PairedResult, p_adjusted: float, better: str) -> Outcome:
+    if p_adjusted >= ALPHA or stats.delta == 0:
+        return "tie"
+    improved = stats.delta < 0 if better == "lower" else stats.delta > 0
+    return "win" if improved else "loss"
+
+
+def compare(paired: dict[tuple[str, str], list[tuple]], specs: list[MetricSpec], seed: int = 0,
+            resamples: int | None = None) -> list[Comparison]:
+    """`paired` maps (a, b) to per-example (result_a, result_b) tuples; one family, Holm-adjusted."""
+    raw = []
+    for (a, b), pairs in paired.items():
+        for spec in specs:
+            vectors = _vectors(pairs, spec)
+            if vectors is None:
+                continue
+            kwargs = {"resamples": resamples} if resamples else {}
+            raw.append((a, b, spec, paired_test(*vectors, kind=spec.kind, seed=seed, **kwargs)))
+    adjusted = holm([stats.p_value for *_, stats in raw])
+    return [Comparison(a=a, b=b, metric=spec.key, behaviour=spec.behaviour, label=spec.label, kind=spec.kind,
+                       better=spec.better, stats=stats, p_adjusted=p, outcome=_outcome(stats, p, spec.better),
+                       primary=spec.primary)
+            for (a, b, spec, stats), p in zip(raw, adjusted, strict=True)]
+
+
+def compare_variants(examples, specs: list[MetricSpec], seed: int = 0) -> list[Comparison]:
+    """Every variant pair of VARIANT_PAIRS over the examples of one run."""
+    paired = {(a, b): [(e.variants[a], e.variants[b]) for e in examples] for a, b in VARIANT_PAIRS}
+    return compare(paired, specs, seed=seed)
+
+
+def verdict(comparisons: list[Comparison], a: str = HEADLINE[0], b: str = HEADLINE[1]) -> list[BehaviourVerdict]:
+    """Per behaviour, the headline: did A (the adapter) beat B (the system prompt) on its primary metric?"""
+    found = []
+    for c in comparisons:
+        if c.a == a and c.b == b and c.primary:
+            found.append(BehaviourVerdict(behaviour=c.behaviour, metric=c.metric, outcome=c.outcome,
+                                          delta=c.stats.delta, ci_low=c.stats.ci_low, ci_high=c.stats.ci_high,
+                                          p_adjusted=c.p_adjusted, answer=_sentence(c, a, b)))
+    return found
+
+
+def _sentence(c: Comparison, a: str, b: str) -> str:
+    scale, unit = (100.0, " points") if c.kind == "binary" else (1.0, "")
+    change = (f"{c.label}: {scale * c.stats.mean_a:.3g} vs {scale * c.stats.mean_b:.3g}, "
+              f"delta {scale * c.stats.delta:+.3g}{unit} (95% CI {scale * c.stats.ci_low:+.3g} to "
+              f"{scale * c.stats.ci_high:+.3g}), adjusted p = {c.p_adjusted:.3g}")
+    said = {"win": f"yes: {a} beat {b}", "loss": f"no: {b} beat {a}",
+            "tie": f"no clear difference between {a} and {b}"}[c.outcome]
+    return f"{c.behaviour}: {said}. {change}"

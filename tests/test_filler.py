@@ -1,0 +1,78 @@
+"""Filler: positions, normalisation, suite lexicons, and precision on the hand-labelled sample."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import MINIMAL_SUITE, write_suite
+
+from harness.checks import prepare
+from harness.metrics.filler import builtin_lexicon_raw, filler_scores, find_filler, parse_lexicon
+from harness.suite import load_suite
+
+LEXICON = parse_lexicon(builtin_lexicon_raw(), "builtin")
+LABELLED = Path(__file__).parent / "data" / "filler_labelled.jsonl"
+
+
+def test_lexicon_is_versioned_with_the_five_categories():
+    raw = builtin_lexicon_raw()
+    assert raw["version"] == LEXICON.version and raw["version"].count(".") == 2
+    assert {c.name for c in LEXICON.categories} == {"opener", "closer", "self_reference", "hedge", "restatement"}
+
+
+def test_openers_count_only_at_the_start_and_closers_only_at_the_end():
+    assert [s.category for s in find_filler("Sure! Great question. Paris.", LEXICON)] == ["opener", "opener"]
+    assert find_filler("Paris. Sure, it is big.", LEXICON) == []
+    assert find_filler("Certainly not. Bleach and ammonia make toxic gas.", LEXICON) == []
+    assert [s.category for s in find_filler("Paris. I hope this helps!", LEXICON)] == ["closer"]
+    assert find_filler("I hope this helps you see why. Paris is the answer.", LEXICON) == []
+
+
+def test_normalisation_case_curly_quotes_and_word_boundaries():
+    assert find_filler("AS AN AI LANGUAGE MODEL, I can\u2019t say.", LEXICON)[0].phrase == "AS AN AI LANGUAGE MODEL"
+    assert find_filler("I\u2019d be happy to help! Here it is.", LEXICON)[0].phrase == "I\u2019d be happy to help"
+    assert find_filler("Reassure the client.", LEXICON) == []  # 'sure' inside a word
+    assert find_filler("The reply 'As an AI language model, I cannot' is an over-refusal.", LEXICON) == []
+
+
+def test_scores_per_output():
+    scores = filler_scores("Great question! The answer is four. Let me know if you need anything else.", LEXICON)
+    assert scores.any == 1 and scores.hits == 2
+    assert scores.by_category["opener"] == 1 and scores.by_category["closer"] == 1
+    assert scores.per_100_words == 100 * 2 / 14
+    assert filler_scores("", LEXICON).per_100_words == 0.0
+
+
+def test_suite_can_extend_or_replace_the_lexicon(tmp_path):
+    extra = {"name": "house-style", "version": "2", "categories": {
+        "opener": {"phrases": ["howdy"]}, "jargon": {"position": "anywhere", "phrases": ["synergy"]}}}
+    (tmp_path / "lexicon.json").write_text(json.dumps(extra))
+    rows = [{"prompt": "p", "response": "r"}]
+    extended = prepare(load_suite(write_suite(
+        tmp_path, MINIMAL_SUITE + "metrics:\n  filler: {lexicon: lexicon.json}\n", rows, rows))).lexicon
+    assert {c.name for c in extended.categories} >= {"opener", "closer", "jargon"}
+    assert filler_scores("Howdy! Certainly! Synergy.", extended).hits == 3
+    replaced = prepare(load_suite(write_suite(
+        tmp_path, MINIMAL_SUITE + "metrics:\n  filler: {lexicon: lexicon.json, mode: replace}\n", rows, rows))).lexicon
+    assert {c.name for c in replaced.categories} == {"opener", "jargon"}
+    assert filler_scores("Certainly! I hope this helps.", replaced).hits == 0
+
+
+def _labelled():
+    return [json.loads(line) for line in LABELLED.read_text(encoding="utf-8").splitlines()]
+
+
+def test_precision_on_the_hand_labelled_sample():
+    """The figure stated in docs/metrics.md: response-level and span-level precision."""
+    rows = _labelled()
+    assert len(rows) >= 100
+    flagged = [r for r in rows if find_filler(r["text"], LEXICON)]
+    precision = sum(r["has_filler"] for r in flagged) / len(flagged)
+    spans = [(r, s) for r in rows for s in find_filler(r["text"], LEXICON)]
+    span_hits = sum(any(s.start < r["text"].find(t) + len(t) and r["text"].find(t) < s.end for t in r["filler_spans"])
+                    for r, s in spans)
+    recall = len([r for r in flagged if r["has_filler"]]) / sum(r["has_filler"] for r in rows)
+    assert precision >= 0.95, precision
+    assert span_hits / len(spans) >= 0.95
+    assert recall >= 0.65, recall

@@ -1,0 +1,103 @@
+"""The format check library: each check explains itself; loose scoring; rules from suites and rows."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import MINIMAL_SUITE, write_suite
+
+from harness.checks import prepare
+from harness.errors import InputErrors
+from harness.metrics.format_checks import CHECKS, RuleError, loose_variants, run_rules, validate_rule
+from harness.suite import load_suite
+
+SCHEMA = {"type": "object", "properties": {"rating": {"type": "integer", "maximum": 5}},
+          "required": ["rating"], "additionalProperties": False}
+
+
+def one(text: str, **rule):
+    validate_rule(rule)
+    [outcome] = run_rules(text, [rule])
+    return outcome
+
+
+@pytest.mark.parametrize("text, rule, passed, reason", [
+    ("one two three", {"check": "words", "at_most": 2}, False, "3 words, at most 2 allowed"),
+    ("one two three", {"check": "words", "at_least": 3}, True, "3 words, at least 3 required"),
+    ("A. B. C.", {"check": "sentences", "exactly": 2}, False, "3 sentences, exactly 2 required"),
+    ("para one\n\npara two", {"check": "paragraphs", "at_most": 1}, False, "2 paragraphs, at most 1 allowed"),
+    ("- a\n- b\n* c", {"check": "bullets", "exactly": 3}, True, "3 bullets, exactly 3 required"),
+    ("SECTION 1\nx\nSECTION 2\ny", {"check": "sections", "exactly": 2}, True,
+     "2 sections marked 'SECTION', exactly 2 required"),
+    ("Answer: yes", {"check": "starts_with", "value": "Answer:"}, True, "starts with 'Answer:'"),
+    ("Yes, done.", {"check": "ends_with", "value": "Done.", "ignore_case": True}, True, "ends with 'Done.'"),
+    ("red and blue", {"check": "must_contain", "value": ["red", "green"]}, False, "missing 'green'"),
+    ("as an AI", {"check": "must_not_contain", "value": "AI"}, False, "contains forbidden 'AI'"),
+    ("Code 42", {"check": "regex", "pattern": r"\d+", "full": True}, False, "does not fully match '\\\\d+'"),
+    ("all quiet here", {"check": "lowercase"}, True, "all lowercase"),
+    ("a, b, c", {"check": "no_commas"}, False, "2 commas, none allowed"),
+    ("## Title\n**bold**", {"check": "no_markdown"}, False, "uses markdown: a heading, bold or italic emphasis"),
+    ("Plain words, 2 * 3 = 6.", {"check": "no_markdown"}, True, "plain text, no markdown"),
+    ('{"rating": 9}', {"check": "json"}, True, "parses as JSON"),
+    ("{rating: 9}", {"check": "json"}, False, "not valid JSON: Expecting property name enclosed in double quotes "
+     "at line 1 column 2"),
+    ('```json\n{"rating": 4}\n```', {"check": "json_schema", "schema": SCHEMA}, True, "valid against the schema"),
+    ('{"rating": 9, "x": 1}', {"check": "json_schema", "schema": SCHEMA}, False,
+     "schema violation at (root): Additional properties are not allowed ('x' was unexpected) (+1 more)"),
+])
+def test_each_check_returns_value_pass_and_reason(text, rule, passed, reason):
+    outcome = one(text, **rule)
+    assert (outcome.passed, outcome.reason) == (passed, reason)
+
+
+def test_every_registered_check_is_covered_above():
+    covered = {"words", "sentences", "paragraphs", "bullets", "sections", "starts_with", "ends_with", "must_contain",
+               "must_not_contain", "regex", "lowercase", "no_commas", "no_markdown", "json", "json_schema"}
+    assert set(CHECKS) == covered
+
+
+def test_loose_scoring_forgives_a_preamble_line_and_emphasis():
+    text = "Sure, here it is:\n**{\"rating\": 4}**"
+    assert "{\"rating\": 4}" in loose_variants(text)
+    outcome = one(text, check="json")
+    assert not outcome.passed and outcome.passed_loose
+
+
+@pytest.mark.parametrize("rule, message", [
+    ({"check": "words"}, "give exactly one of at_most, at_least, exactly"),
+    ({"check": "words", "at_most": 3, "at_least": 1}, "give exactly one of"),
+    ({"check": "words", "at_most": -1}, "expected a whole number >= 0"),
+    ({"check": "starts_with"}, "missing parameter 'value'"),
+    ({"check": "json", "strict": True}, "unknown parameter(s) ['strict']"),
+    ({"check": "json_schema", "schema": {"type": "nonsense"}}, "invalid JSON Schema"),
+    ({"check": "regex", "pattern": "("}, "invalid regex"),
+])
+def test_bad_rules_fail_validation(rule, message):
+    with pytest.raises(RuleError) as caught:
+        validate_rule(rule)
+    assert message in str(caught.value)
+
+
+def test_schema_files_and_per_example_rules_come_through_prepare(tmp_path):
+    (tmp_path / "schema.json").write_text(json.dumps(SCHEMA))
+    body = MINIMAL_SUITE + "metrics:\n  format:\n    - {check: json_schema, schema: schema.json}\n"
+    rows = [{"prompt": "p", "response": "r", "rules": [{"check": "words", "at_most": 1}]}]
+    prepared = prepare(load_suite(write_suite(tmp_path, body, rows, rows)))
+    assert prepared.rules[0]["schema"] == SCHEMA
+    assert prepared.eval.examples[0].rules == [{"check": "words", "at_most": 1}]
+
+
+def test_bad_per_example_rule_names_the_example(tmp_path):
+    rows = [{"id": "e1", "prompt": "p", "response": "r", "rules": [{"check": "words", "most": 1}]}]
+    with pytest.raises(InputErrors) as caught:
+        prepare(load_suite(write_suite(tmp_path, MINIMAL_SUITE, rows, rows)))
+    assert any("example e1: rules[0]: check 'words': unknown parameter(s) ['most']" in line
+               for line in caught.value.lines())
+
+
+def test_missing_schema_file_is_a_validation_error(tmp_path):
+    body = MINIMAL_SUITE + "metrics:\n  format:\n    - {check: json_schema, schema: nope.json}\n"
+    rows = [{"prompt": "p", "response": "r"}]
+    with pytest.raises(InputErrors, match="metrics.format\\[0\\]: schema file .*nope.json not found"):
+        prepare(load_suite(write_suite(tmp_path, body, rows, rows)))
