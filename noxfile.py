@@ -30,3 +30,12 @@ def lint(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     _install(session)
     session.run("harness", "run", "suites/concise.yaml", "--smoke", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def schema(session: nox.Session) -> None:
+    """Regenerate docs/results.schema.json from the Results record."""
+    _install(session)
+    session.run("python", "-c", "import json; from harness.results import Results; "
+                "open('docs/results.schema.json', 'w').write("
+                "json.dumps(Results.model_json_schema(), indent=2, sort_keys=True) + '\\n')")

@@ -6,6 +6,7 @@ writes the run folder.
 
 from __future__ import annotations
 
+import json
 import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -13,8 +14,10 @@ from pathlib import Path
 
 from harness.checks import Prepared, prepare
 from harness.compare import builtin_specs, compare_variants, custom_spec, verdict
+from harness.errors import HarnessError
 from harness.evaluation import VariantRun, evaluate_variants
 from harness.files import write_json_atomic, write_text_atomic
+from harness.metrics.check_result import RuleError
 from harness.metrics.perplexity import summarise
 from harness.models import load_tokenizer, resolve_model
 from harness.progress import console, print_summary
@@ -54,7 +57,9 @@ def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False) ->
         adapter = train_or_reuse(source, tokenizer, renderer, prepared.train, suite.training)
     with _stage(stages, "evaluation"):
         runs = evaluate_variants(suite, source, tokenizer, renderer, adapter, prepared.eval)
-    with _stage(stages, "scoring"):
+    run_dir = out or default_run_dir(suite.name, smoke)
+    write_generations(runs, prepared.eval.examples, run_dir)  # kept even if scoring fails below
+    with _stage(stages, "scoring"), _rule_errors(suite):
         results = build_results(prepared, runs, source.smoke, manifest={
             "suite": {"name": suite.name, "file": str(suite.path), "sha256": suite.content_hash(),
                       "settings": suite.model_dump(mode="json")},
@@ -72,8 +77,7 @@ def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False) ->
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
         }, stages=stages)
     results.stage_seconds = dict(stages)
-    run_dir = out or default_run_dir(suite.name, smoke)
-    write_run(results, runs, run_dir)
+    write_run(results, run_dir)
     print_summary(results)
     console.print(f"[bold green]report[/] {run_dir / 'report.html'}")
     return run_dir
@@ -116,20 +120,29 @@ def build_results(prepared: Prepared, runs: dict[str, VariantRun], smoke: bool, 
                    examples=records, manifest=manifest, stage_seconds=stages)
 
 
-def write_run(results: Results, runs: dict[str, VariantRun], run_dir: Path) -> None:
-    """Every file is written atomically; results.json last but one, the report last."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    lines = []
-    for name, run in runs.items():
-        for example, prompt, output in zip(results.examples, run.prompts, run.outputs, strict=True):
-            lines.append({"variant": name, "id": example.id, "prompt": prompt, **output.model_dump()})
-    import json
+def write_generations(runs: dict[str, VariantRun], examples, run_dir: Path) -> None:
+    lines = [json.dumps({"variant": name, "id": example.id, "prompt": prompt, **output.model_dump()},
+                        ensure_ascii=False) + "\n"
+             for name, run in runs.items()
+             for example, prompt, output in zip(examples, run.prompts, run.outputs, strict=True)]
+    write_text_atomic(run_dir / "generations.jsonl", "".join(lines))
 
-    write_text_atomic(run_dir / "generations.jsonl",
-                      "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
+
+def write_run(results: Results, run_dir: Path) -> None:
+    """Every file is written atomically; the report last."""
     write_json_atomic(run_dir / "manifest.json", results.manifest)
     write_results(results, run_dir)
     write_text_atomic(run_dir / "report.html", render_report(results))
+
+
+@contextmanager
+def _rule_errors(suite):
+    """A rule that cannot run on an output (e.g. a regex timing out) is bad input, reported as such."""
+    try:
+        yield
+    except RuleError as exc:
+        raise HarnessError(f"metrics.format: {exc} (generations are saved in the run folder)",
+                           file=suite.path) from None
 
 
 def default_run_dir(suite_name: str, smoke: bool) -> Path:

@@ -82,3 +82,18 @@ def test_rerun_reuses_the_adapter_and_reproduces_every_number(first_run, tmp_pat
         for name in again.variants:
             assert a.variants[name].output == b.variants[name].output
             assert a.variants[name].scores.perplexity == b.variants[name].scores.perplexity
+
+
+def test_results_carry_the_verdict_comparisons_and_prompt_tax(first_run):
+    import jsonschema
+
+    raw = json.loads((first_run / "results.json").read_text())
+    jsonschema.validate(raw, json.loads((ROOT / "docs" / "results.schema.json").read_text()))
+    results = read_results(first_run)
+    behaviours = {v.behaviour: v for v in results.verdict}
+    assert set(behaviours) == {"length", "format", "filler", "fit"}
+    assert behaviours["fit"].outcome == "win"  # the adapter fits the references better than the system prompt
+    assert {(c.a, c.b) for c in results.comparisons} >= {("sft", "system"), ("sft", "base"), ("system", "base")}
+    assert all(0 <= c.p_adjusted <= 1 and c.p_adjusted >= c.stats.p_value for c in results.comparisons)
+    assert results.prompt_tax.extra_tokens_per_request > 0
+    assert results.summary["sft"].format.prompt_strict is not None

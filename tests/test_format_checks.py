@@ -101,3 +101,8 @@ def test_missing_schema_file_is_a_validation_error(tmp_path):
     rows = [{"prompt": "p", "response": "r"}]
     with pytest.raises(InputErrors, match="metrics.format\\[0\\]: schema file .*nope.json not found"):
         prepare(load_suite(write_suite(tmp_path, body, rows, rows)))
+
+
+def test_catastrophic_regex_is_an_error_not_a_hang():
+    with pytest.raises(RuleError, match="took over"):
+        run_rules("a" * 40 + "!", [{"check": "regex", "pattern": r"^(a|a)+$"}])
