@@ -38,16 +38,19 @@ class ModelSource:
 def resolve_model(name: str, revision: str | None = None, *, suite_dir: Path | None = None,
                   smoke: bool = False) -> ModelSource:
     if smoke:
-        folder, name = smoke_model_dir(), SMOKE_ID
+        folder, name, revision = smoke_model_dir(), SMOKE_ID, None
+    elif (local := _local_folder(name, suite_dir)) is not None:
+        folder = local
     else:
-        folder = _local_folder(name, suite_dir) or _hub_snapshot(name, revision)
+        folder = _hub_snapshot(name, revision)
+        revision = folder.name  # the snapshot folder is named by the exact commit
     weights = [p for pattern in WEIGHT_PATTERNS for p in folder.glob(pattern)]
     if not (folder / "config.json").exists() or not weights:
         raise HarnessError(f"model folder {folder} has no config.json or weight files; expected a folder "
                            "saved by save_pretrained", where="model")
     tokenizer_files = [folder / f for f in TOKENIZER_FILES if (folder / f).exists()]
     return ModelSource(
-        name=name, folder=folder, revision=revision if not smoke else None,
+        name=name, folder=folder, revision=revision,
         weights_hash=_cached_weights_hash(weights, folder), tokenizer_hash=sha256_files(tokenizer_files, folder),
         smoke=is_smoke(folder),
     )

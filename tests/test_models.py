@@ -32,7 +32,7 @@ def test_hub_id_resolves_through_the_hub_cache_offline(smoke_dir, tmp_path, monk
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
     source = resolve_model("acme/tiny-instruct")
-    assert source.folder.name == commit
+    assert source.folder.name == commit and source.revision == commit
     assert source.name == "acme/tiny-instruct"
     model = load_model(source, "nf4")
     assert model.is_loaded_in_4bit
