@@ -27,6 +27,18 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check a suite and its data without loading a model")
     validate.add_argument("suite", type=Path)
+
+    report = commands.add_parser("report", help="re-render a run's report.html from its results.json")
+    report.add_argument("run_dir", type=Path)
+    report.add_argument("--out", type=Path, help="where to write (default: RUN_DIR/report.html)")
+
+    compare = commands.add_parser("compare", help="compare two runs on the same examples (e.g. adapter v1 vs v2)")
+    compare.add_argument("run_a", type=Path, help="the reference run (e.g. the adapter that shipped)")
+    compare.add_argument("run_b", type=Path, help="the new run")
+    compare.add_argument("--variants", default="sft,sft+system", help="variants to compare (default: %(default)s)")
+    compare.add_argument("--out", type=Path, help="where to write (default: RUN_B/compare-<RUN_A>.html)")
+    compare.add_argument("--force", action="store_true",
+                         help="compare even when base model, eval set or decoding differ (marked in the report)")
     return parser
 
 
@@ -65,6 +77,17 @@ def _dispatch(args: argparse.Namespace) -> int:
         from harness.run import run
 
         run(args.suite, out=args.out, smoke=args.smoke)
+        return EXIT_OK
+    if args.command == "report":
+        from harness.runs import rerender
+
+        print(rerender(args.run_dir, args.out))
+        return EXIT_OK
+    if args.command == "compare":
+        from harness.runs import compare_runs
+
+        variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+        print(compare_runs(args.run_a, args.run_b, args.out, variants, args.force))
         return EXIT_OK
     raise AssertionError(args.command)
 

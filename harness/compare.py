@@ -141,3 +141,24 @@ def _sentence(c: Comparison, a: str, b: str) -> str:
     said = {"win": f"yes: {a} beat {b}", "loss": f"no: {b} beat {a}",
             "tie": f"no clear difference between {a} and {b}"}[c.outcome]
     return f"{c.behaviour}: {said}. {change}"
+
+
+def comparability_problems(a_manifest: dict, b_manifest: dict) -> list[str]:
+    """Why two runs' numbers should not be compared example by example (empty when they can be)."""
+    problems = []
+    checks = (
+        ("base model", lambda m: (m.get("model", {}).get("weights_sha256"))),
+        ("eval set", lambda m: m.get("data", {}).get("eval_sha256")),
+        ("decoding settings", lambda m: m.get("decoding")),
+    )
+    for what, read in checks:
+        if read(a_manifest) != read(b_manifest):
+            problems.append(f"the {what} differs")
+    return problems
+
+
+def specs_for(settings: dict) -> list[MetricSpec]:
+    """Built-in metrics plus the custom ones a suite (as recorded in a manifest) declares."""
+    custom = settings.get("metrics", {}).get("custom", [])
+    return builtin_specs() + [custom_spec(m["name"], m.get("better", "higher"), m.get("kind", "continuous"))
+                              for m in custom]

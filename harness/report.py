@@ -1,10 +1,52 @@
-"""The HTML report: one self-contained file (inline CSS, no external URLs), every string escaped."""
+"""The HTML report: one self-contained file (inline CSS, SVG and JS; no network request of any kind).
+
+Python renders the verdict, the charts and the manifest; the examples travel as one JSON block that the
+page's script renders with textContent only, so whatever text a model wrote shows as text and runs
+nothing. The same view serves one run (`harness run`, `harness report`) and two (`harness compare`).
+"""
 
 from __future__ import annotations
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+import json
+from dataclasses import dataclass, field
+from importlib import resources
 
-from harness.results import Results
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from harness import charts
+from harness.compare import Comparison, compare, specs_for
+from harness.results import ExampleResult, Results
+from harness.scoring import PromptTax, VariantSummary
+
+HEADLINE_PAIRS = (("sft", "system"), ("sft", "base"), ("system", "base"))
+
+
+@dataclass
+class RunPanel:
+    """What the training and manifest panels show for one run."""
+
+    label: str
+    manifest: dict
+    stats: dict
+    stage_seconds: dict
+
+
+@dataclass
+class ReportView:
+    title: str
+    subtitle: str
+    notice: str | None
+    columns: list[str]  # one per output column: variant names, or "A·sft" / "B·sft" in a comparison
+    summary: dict[str, VariantSummary]
+    headline: list[tuple[str, str, list[Comparison]]]  # (a, b, comparisons of that pair)
+    prompt_tax: PromptTax | None
+    runs: list[RunPanel]
+    examples: list[dict]
+    checks: list[str]
+    charts: dict[str, Markup] = field(default_factory=dict)
+    forced: str | None = None  # a comparison made despite mismatched runs
+    gate: dict | None = None
 
 
 def _environment() -> Environment:
@@ -12,6 +54,7 @@ def _environment() -> Environment:
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = _num
     env.filters["pct"] = lambda v: "–" if v is None else f"{100 * v:.1f}%"
+    env.filters["pvalue"] = lambda v: "–" if v is None else (f"{v:.2g}" if v >= 1e-3 else f"{v:.1e}")
     return env
 
 
@@ -19,10 +62,124 @@ def _num(value, digits: int = 2) -> str:
     if value is None:
         return "–"
     if isinstance(value, int):
-        return str(value)
+        return f"{value:,}"
     return f"{value:,.{digits}f}"
 
 
+def example_payload(examples: list[ExampleResult], columns: dict[str, tuple[int, str]],
+                    per_run: list[list[ExampleResult]]) -> list[dict]:
+    """The examples as the page's script reads them; `columns` maps a column to (run index, variant)."""
+    payload = []
+    for i, example in enumerate(examples):
+        outputs = {}
+        for column, (run, variant) in columns.items():
+            result = per_run[run][i].variants[variant]
+            scores = result.scores
+            outputs[column] = {
+                "text": result.output.text, "prompt": result.prompt,
+                "words": scores.length.words, "tokens": result.output.tokens,
+                "stop": "stopped" if result.output.stopped else "truncated" if result.output.truncated else "",
+                "nll": round(scores.perplexity.mean_nll, 4),
+                "fail": [[c.check, c.reason] for c in scores.format.checks if not c.passed],
+                "filler": [[s.start, s.end, s.category] for s in scores.filler.spans],
+                "custom": scores.custom,
+            }
+        payload.append({"id": example.id, "task": example.task, "prompt": example.prompt,
+                        "reference": example.reference, "out": outputs})
+    return payload
+
+
+def _charts(view: ReportView, per_column: dict[str, list[dict]]) -> dict[str, Markup]:
+    cols = view.columns
+    summary = view.summary
+    categories = list(next(iter(summary.values())).filler_by_category) if summary else []
+    rates = ["stopped on end-of-turn", "truncated", "all checks pass (strict)", "all checks pass (loose)",
+             "any filler"]
+    values = {c: [summary[c].stop_rate, summary[c].truncation_rate, summary[c].format.prompt_strict,
+                  summary[c].format.prompt_loose, summary[c].filler_any_rate] for c in cols}
+    made = {
+        "words": charts.histograms("Words per answer", {c: [o["words"] for o in per_column[c]] for c in cols},
+                                   "words"),
+        "rates": charts.grouped_bars("Stopping, format and filler rates", rates, values, "share of outputs"),
+        "nll": charts.box_plots("Reference NLL per token, per example",
+                                {c: [o["nll"] for o in per_column[c]] for c in cols}, "nats per token"),
+    }
+    if view.checks:
+        made["checks"] = charts.grouped_bars("Format pass rate by check (strict)", view.checks,
+                                             {c: [summary[c].format.by_check.get(k) for k in view.checks]
+                                              for c in cols}, "pass rate")
+    if categories:
+        made["filler"] = charts.grouped_bars("Outputs with filler, by category", categories,
+                                             {c: [summary[c].filler_by_category[k] for k in categories]
+                                              for c in cols}, "share of outputs")
+    losses = {run.label: [(p["step"], p["loss"]) for p in run.stats.get("loss_curve", [])] for run in view.runs}
+    made["loss"] = charts.line_chart("Training loss", losses, "step", "loss")
+    return made
+
+
+def _checks(summary: dict[str, VariantSummary]) -> list[str]:
+    names: dict[str, None] = {}
+    for s in summary.values():
+        names.update(dict.fromkeys(s.format.by_check))
+    return list(names)
+
+
+def _panel(label: str, results: Results) -> RunPanel:
+    return RunPanel(label, results.manifest, results.manifest.get("adapter", {}).get("stats", {}),
+                    results.stage_seconds)
+
+
+def view_of_run(results: Results) -> ReportView:
+    columns = {v: (0, v) for v in results.variants}
+    examples = example_payload(results.examples, columns, [results.examples])
+    headline = [(a, b, [c for c in results.comparisons if (c.a, c.b) == (a, b)]) for a, b in HEADLINE_PAIRS]
+    view = ReportView(
+        title=f"{results.suite}: prompting vs SFT",
+        subtitle=f"{len(results.examples)} eval examples · model {results.manifest.get('model', {}).get('name')}",
+        notice=results.notice, columns=list(results.variants), summary=results.summary, headline=headline,
+        prompt_tax=results.prompt_tax, runs=[_panel("this run", results)], examples=examples,
+        checks=_checks(results.summary), gate=getattr(results, "gate", None),
+    )
+    view.charts = _charts(view, {c: [e["out"][c] for e in examples] for c in view.columns})
+    return view
+
+
+def view_of_comparison(a: Results, b: Results, label_a: str, label_b: str, variants: list[str],
+                       forced: str | None = None) -> ReportView:
+    """Run B against run A (e.g. adapter v2 against v1) on the same examples, variant by variant."""
+    by_id = {e.id: e for e in b.examples}
+    aligned_b = [by_id[e.id] for e in a.examples]
+    columns = {f"{label}·{v}": (run, v) for v in variants for run, label in ((0, label_a), (1, label_b))}
+    examples = example_payload(a.examples, columns, [a.examples, aligned_b])
+    paired = {(f"{label_b}·{v}", f"{label_a}·{v}"): [(y.variants[v], x.variants[v]) for x, y in
+                                                    zip(a.examples, aligned_b, strict=True)] for v in variants}
+    comparisons = compare(paired, specs_for(a.manifest.get("suite", {}).get("settings", {})),
+                          seed=a.manifest.get("decoding", {}).get("seed", 0))
+    headline = [(x, y, [c for c in comparisons if (c.a, c.b) == (x, y)]) for x, y in paired]
+    summary = {column: (a if run == 0 else b).summary[v] for column, (run, v) in columns.items()}
+    view = ReportView(
+        title=f"{a.suite}: {label_b} vs {label_a}",
+        subtitle=f"{len(a.examples)} shared eval examples · variants {', '.join(variants)}",
+        notice=a.notice or b.notice, columns=list(columns), summary=summary, headline=headline, prompt_tax=None,
+        runs=[_panel(label_a, a), _panel(label_b, b)], examples=examples, checks=_checks(summary), forced=forced,
+    )
+    view.charts = _charts(view, {c: [e["out"][c] for e in examples] for c in view.columns})
+    return view
+
+
+def render(view: ReportView) -> str:
+    env = _environment()
+    data = json.dumps({"columns": view.columns, "checks": view.checks, "examples": view.examples},
+                      ensure_ascii=False, separators=(",", ":"))
+    # Safe inside <script type="application/json">: no "</script>", no HTML-significant characters.
+    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
+                         ("\u2029", "\\u2029")):
+        data = data.replace(raw, escaped)
+    assets = resources.files("harness").joinpath("templates")
+    return env.get_template("report.html.j2").render(
+        v=view, data=Markup(data), style=Markup(assets.joinpath("report.css").read_text("utf-8")),
+        script=Markup(assets.joinpath("report.js").read_text("utf-8")))
+
+
 def render_report(results: Results) -> str:
-    template = _environment().get_template("report.html.j2")
-    return template.render(r=results, summary=results.summary, variants=results.variants)
+    return render(view_of_run(results))

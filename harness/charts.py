@@ -1,0 +1,206 @@
+"""Inline SVG charts for the report: titled, with axis labels, and every value in a hover <title>.
+
+Pure functions from numbers to SVG markup; every label is escaped.
+"""
+
+from __future__ import annotations
+
+import math
+
+from markupsafe import Markup, escape
+
+PALETTE = ("#6e7781", "#0969da", "#1a7f37", "#8250df", "#bf3989", "#9a6700")
+WIDTH, HEIGHT = 520, 240
+LEFT, RIGHT, TOP, BOTTOM = 56, 12, 46, 52
+TICK_Y = HEIGHT - BOTTOM + 14
+
+
+def colour(index: int) -> str:
+    return PALETTE[index % len(PALETTE)]
+
+
+def _frame(title: str, body: list[str], x_label: str, y_label: str, width: int = WIDTH, height: int = HEIGHT) -> Markup:
+    parts = [
+        f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
+        f'<text class="chart-title" x="{LEFT}" y="18">{escape(title)}</text>',
+        f'<text class="axis-label" x="{(LEFT + width - RIGHT) / 2}" y="{height - 6}" text-anchor="middle">'
+        f'{escape(x_label)}</text>',
+        f'<text class="axis-label" transform="translate(14 {(TOP + height - BOTTOM) / 2}) rotate(-90)" '
+        f'text-anchor="middle">{escape(y_label)}</text>',
+        *body, "</svg>",
+    ]
+    return Markup("".join(parts))
+
+
+def _nice_max(value: float) -> float:
+    if value <= 0:
+        return 1.0
+    magnitude = 10 ** math.floor(math.log10(value))
+    return next(step * magnitude for step in (1, 2, 2.5, 5, 10) if step * magnitude >= value)
+
+
+def _y_axis(top: float, height: int, fmt: str) -> list[str]:
+    plot_h = height - TOP - BOTTOM
+    lines = []
+    for i in range(5):
+        value = top * i / 4
+        y = TOP + plot_h - plot_h * i / 4
+        lines.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
+                     f'<text class="tick" x="{LEFT - 4}" y="{y + 3:.1f}" text-anchor="end">{fmt.format(value)}</text>')
+    return lines
+
+
+def grouped_bars(title: str, groups: list[str], series: dict[str, list[float | None]], y_label: str,
+                 x_label: str = "", percent: bool = True) -> Markup:
+    """One group of bars per category, one bar per series (variant)."""
+    values = [v for vs in series.values() for v in vs if v is not None]
+    top = 1.0 if percent else _nice_max(max(values, default=0.0))
+    fmt = "{:.0%}" if percent else "{:.3g}"
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    group_w = plot_w / max(len(groups), 1)
+    bar_w = group_w * 0.8 / max(len(series), 1)
+    body = _y_axis(top, HEIGHT, fmt)
+    for g, group in enumerate(groups):
+        x0 = LEFT + g * group_w + group_w * 0.1
+        for s, (name, vs) in enumerate(series.items()):
+            value = vs[g]
+            if value is None:
+                continue
+            h = plot_h * value / top
+            x, y = x0 + s * bar_w, TOP + plot_h - h
+            body.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w - 1:.1f}" height="{h:.1f}" '
+                        f'fill="{colour(s)}"><title>{escape(name)} · {escape(group)}: {fmt.format(value)}</title>'
+                        '</rect>')
+        body.append(f'<text class="tick" x="{x0 + group_w * 0.4:.1f}" y="{TICK_Y}" '
+                    f'text-anchor="middle">{escape(_short(group))}<title>{escape(group)}</title></text>')
+    body.append(_legend(list(series)))
+    return _frame(title, body, x_label, y_label)
+
+
+def _short(text: str, limit: int = 18) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _legend(names: list[str]) -> str:
+    items = []
+    x = WIDTH - RIGHT
+    for i, name in reversed(list(enumerate(names))):
+        x -= 12 + 7 * len(name) + 10
+        items.append(f'<rect x="{x}" y="27" width="10" height="10" fill="{colour(i)}"/>'
+                     f'<text class="tick" x="{x + 13}" y="36">{escape(name)}</text>')
+    return "".join(items)
+
+
+def histograms(title: str, series: dict[str, list[float]], x_label: str, bins: int = 12) -> Markup:
+    """Overlaid step histograms with shared bins; hover shows each bin's count."""
+    values = [v for vs in series.values() for v in vs]
+    if not values:
+        return _frame(title, ['<text class="tick" x="100" y="100">no data</text>'], x_label, "outputs")
+    low, high = min(values), max(values)
+    width = (high - low) / bins or 1.0
+    edges = [low + width * i for i in range(bins + 1)]
+    counts = {name: [0] * bins for name in series}
+    for name, vs in series.items():
+        for v in vs:
+            counts[name][min(int((v - low) / width), bins - 1)] += 1
+    top = _nice_max(max(max(c) for c in counts.values()))
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    body = _y_axis(top, HEIGHT, "{:.0f}")
+    bar_w = plot_w / bins / max(len(series), 1)
+    for s, (name, cs) in enumerate(counts.items()):
+        for b, count in enumerate(cs):
+            h = plot_h * count / top
+            x = LEFT + b * plot_w / bins + s * bar_w
+            body.append(f'<rect x="{x:.1f}" y="{TOP + plot_h - h:.1f}" width="{max(bar_w - 0.5, 0.5):.1f}" '
+                        f'height="{h:.1f}" fill="{colour(s)}"><title>{escape(name)}: {count} outputs with '
+                        f'{edges[b]:.3g}–{edges[b + 1]:.3g}</title></rect>')
+    for b in range(0, bins + 1, max(1, bins // 6)):
+        x = LEFT + b * plot_w / bins
+        body.append(f'<text class="tick" x="{x:.1f}" y="{TICK_Y}" text-anchor="middle">'
+                    f'{edges[b]:.3g}</text>')
+    body.append(_legend(list(series)))
+    return _frame(title, body, x_label, "outputs")
+
+
+def box_plots(title: str, series: dict[str, list[float]], y_label: str) -> Markup:
+    """One box per series: quartiles, whiskers at 1.5 IQR, median line; hover gives the five numbers."""
+    values = [v for vs in series.values() for v in vs]
+    if not values:
+        return _frame(title, [], "variant", y_label)
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def y(v: float) -> float:
+        return TOP + plot_h - plot_h * (v - low) / span
+
+    body = []
+    for i in range(5):
+        value = low + span * i / 4
+        body.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(value):.1f}" y2="{y(value):.1f}"/>'
+                    f'<text class="tick" x="{LEFT - 4}" y="{y(value) + 3:.1f}" text-anchor="end">{value:.3g}</text>')
+    slot = plot_w / max(len(series), 1)
+    for s, (name, vs) in enumerate(series.items()):
+        if not vs:
+            continue
+        q1, median, q3 = _quantile(vs, 0.25), _quantile(vs, 0.5), _quantile(vs, 0.75)
+        iqr = q3 - q1
+        lo = min(v for v in vs if v >= q1 - 1.5 * iqr)
+        hi = max(v for v in vs if v <= q3 + 1.5 * iqr)
+        cx, half = LEFT + slot * (s + 0.5), slot * 0.25
+        tip = (f"{escape(name)}: min {min(vs):.3g}, q1 {q1:.3g}, median {median:.3g}, q3 {q3:.3g}, "
+               f"max {max(vs):.3g} (n={len(vs)})")
+        body.append(f'<g><title>{tip}</title>'
+                    f'<line x1="{cx}" x2="{cx}" y1="{y(lo):.1f}" y2="{y(hi):.1f}" stroke="{colour(s)}"/>'
+                    f'<rect x="{cx - half:.1f}" y="{y(q3):.1f}" width="{2 * half:.1f}" '
+                    f'height="{max(y(q1) - y(q3), 1):.1f}" fill="{colour(s)}" fill-opacity="0.35" '
+                    f'stroke="{colour(s)}"/>'
+                    f'<line x1="{cx - half:.1f}" x2="{cx + half:.1f}" y1="{y(median):.1f}" y2="{y(median):.1f}" '
+                    f'stroke="{colour(s)}" stroke-width="2"/></g>'
+                    f'<text class="tick" x="{cx}" y="{TICK_Y}" text-anchor="middle">{escape(name)}</text>')
+    return _frame(title, body, "variant", y_label)
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    position = q * (len(ordered) - 1)
+    below = math.floor(position)
+    above = min(below + 1, len(ordered) - 1)
+    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+
+
+def line_chart(title: str, series: dict[str, list[tuple[float, float]]], x_label: str, y_label: str) -> Markup:
+    points = [p for ps in series.values() for p in ps]
+    if not points:
+        return _frame(title, ['<text class="tick" x="100" y="100">no data</text>'], x_label, y_label)
+    x_max = max(x for x, _ in points) or 1.0
+    y_min, y_max = min(y for _, y in points), max(y for _, y in points)
+    span = (y_max - y_min) or 1.0
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def xy(x: float, y: float) -> tuple[float, float]:
+        return LEFT + plot_w * x / x_max, TOP + plot_h - plot_h * (y - y_min) / span
+
+    body = []
+    for i in range(5):
+        value = y_min + span * i / 4
+        _, gy = xy(0, value)
+        body.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{gy:.1f}" y2="{gy:.1f}"/>'
+                    f'<text class="tick" x="{LEFT - 4}" y="{gy + 3:.1f}" text-anchor="end">{value:.3g}</text>')
+    for s, (name, ps) in enumerate(series.items()):
+        path = " ".join(f"{'M' if i == 0 else 'L'}{px:.1f},{py:.1f}" for i, (px, py) in
+                        enumerate(xy(x, y) for x, y in ps))
+        body.append(f'<path d="{path}" fill="none" stroke="{colour(s + 1)}" stroke-width="1.5">'
+                    f'<title>{escape(name)}</title></path>')
+        for x, y in ps:
+            px, py = xy(x, y)
+            body.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.2" fill="{colour(s + 1)}">'
+                        f'<title>{escape(name)} step {x:g}: {y:.4g}</title></circle>')
+    for i in range(5):
+        value = x_max * i / 4
+        px, _ = xy(value, y_min)
+        body.append(f'<text class="tick" x="{px:.1f}" y="{TICK_Y}" text-anchor="middle">{value:.0f}</text>')
+    if len(series) > 1:
+        body.append(_legend(list(series)))
+    return _frame(title, body, x_label, y_label)

@@ -1,0 +1,74 @@
+"""The report as HTML text: self-contained, escaped, re-rendered and compared from saved results."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from factory import crafted_results, manifest
+
+from harness.cli import main
+from harness.report import render_report
+from harness.results import write_results
+
+HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"></style></textarea>'
+
+
+def _run_dir(tmp_path, name="run", **kwargs):
+    folder = tmp_path / name
+    folder.mkdir()
+    results = crafted_results(8, lambda i, v: f"answer {i} from {v}" + (" extra words" * i if v == "base" else ""),
+                              **kwargs)
+    write_results(results, folder)
+    return folder, results
+
+
+def test_no_external_resources_of_any_kind():
+    html = render_report(crafted_results(5, lambda i, v: "x"))
+    assert not re.search(r"""(src|href|action)\s*=\s*["']?\s*(https?:)?//""", html, re.I)
+    assert not re.search(r"@import|url\(\s*['\"]?(https?:)?//", html, re.I)
+    assert "<link" not in html and "<iframe" not in html
+    assert "default-src 'none'" in html  # the CSP forbids network requests even if something slipped in
+
+
+def test_every_string_is_escaped_in_the_html_text():
+    html = render_report(crafted_results(3, lambda i, v: HOSTILE, prompt=lambda i: HOSTILE, reference=lambda i: HOSTILE,
+                                         rules=[{"check": "must_contain", "value": "</script>"}]))
+    assert html.count("<script") == 2  # the JSON data block and the page's own script, nothing else
+    assert "<img" not in html and "</textarea>" not in html and html.count("</style>") == 1
+
+
+def test_report_command_rerenders_without_a_model(tmp_path, capsys):
+    folder, _ = _run_dir(tmp_path)
+    assert main(["report", str(folder)]) == 0
+    html = (folder / "report.html").read_text()
+    assert "crafted: prompting vs SFT" in html and "Prompt tax" in html
+
+
+def test_compare_command_pairs_two_runs(tmp_path):
+    a, _ = _run_dir(tmp_path, "v1")
+    b, _ = _run_dir(tmp_path, "v2", nll=lambda i, v: 0.5 if v.startswith("sft") else 1.0)
+    out = tmp_path / "cmp.html"
+    assert main(["compare", str(a), str(b), "--out", str(out)]) == 0
+    html = out.read_text()
+    assert "crafted: v2 vs v1" in html and "v2·sft vs v1·sft" in html
+
+
+def test_compare_refuses_mismatched_runs_unless_forced(tmp_path, capsys):
+    a, _ = _run_dir(tmp_path, "v1")
+    b, _ = _run_dir(tmp_path, "v2", run_manifest=manifest(decoding={"max_new_tokens": 12}))
+    assert main(["compare", str(a), str(b)]) == 2
+    assert "the decoding settings differ" in capsys.readouterr().err
+    assert main(["compare", str(a), str(b), "--force"]) == 0
+    assert "Forced comparison" in (b / "compare-v1.html").read_text()
+
+
+def test_report_of_a_missing_run_is_a_clear_error(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "no results.json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("n", [1000])
+def test_a_thousand_examples_render_to_one_file(n):
+    html = render_report(crafted_results(n, lambda i, v: f"answer {i} " * (i % 7 + 1)))
+    assert html.count("ex-0999") == 1  # once, in the data block
