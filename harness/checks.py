@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from harness.errors import HarnessError, InputErrors
 from harness.examples import ExampleSet, load_examples
+from harness.gates import GateError, metric_specs, parse_gate
 from harness.metrics.custom import Scorer, load_scorer
 from harness.metrics.filler import Lexicon, builtin_lexicon_raw, load_lexicon_file, merge, parse_lexicon
 from harness.metrics.format_checks import RuleError, validate_rule
@@ -63,6 +64,12 @@ def prepare(suite: Suite) -> Prepared:
             custom[metric.name] = load_scorer(metric, suite, index)
         except HarnessError as exc:
             errors.append(exc)
+    specs = metric_specs([m.model_dump() for m in suite.metrics.custom])
+    for index, text in enumerate(suite.gates):
+        try:
+            parse_gate(text, specs)
+        except GateError as exc:
+            errors.append(HarnessError(f"gates[{index}]: {exc}", file=suite.path))
     if errors:
         raise InputErrors(errors)
     return Prepared(suite, sets["train"], sets["eval"], rules, lexicon, custom)

@@ -24,6 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="run folder (default: reports/<suite>-<time>)")
     run.add_argument("--smoke", action="store_true",
                      help="use the built-in tiny randomly initialised model, with CPU-sized step counts")
+    run.add_argument("--gate", dest="run_gate", action="store_true", help="check the gates after the run")
+    _gate_options(run)
 
     validate = commands.add_parser("validate", help="check a suite and its data without loading a model")
     validate.add_argument("suite", type=Path)
@@ -39,7 +41,40 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", type=Path, help="where to write (default: RUN_B/compare-<RUN_A>.html)")
     compare.add_argument("--force", action="store_true",
                          help="compare even when base model, eval set or decoding differ (marked in the report)")
+    check = commands.add_parser("check", help="evaluate the gates on a saved run (exit 0 pass, 1 fail, 2 bad input)")
+    check.add_argument("run_dir", type=Path)
+    _gate_options(check)
+
+    baseline = commands.add_parser("baseline", help="keep runs as named baselines")
+    baseline_commands = baseline.add_subparsers(dest="baseline_command", required=True)
+    save = baseline_commands.add_parser("save", help="save RUN_DIR as a named baseline (in ./baselines)")
+    save.add_argument("run_dir", type=Path)
+    save.add_argument("--name", required=True)
+
+    export = commands.add_parser("export", help="write the run's adapter in PEFT format with a model card")
+    export.add_argument("run_dir", type=Path)
+    export.add_argument("dest", type=Path)
     return parser
+
+
+def _gate_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--baseline", help="a run folder or saved baseline name for 'not worse than baseline' gates")
+    parser.add_argument("--set-gate", dest="gates", action="append", default=[], metavar="EXPR",
+                        help="add a gate, or replace the suite's gate on the same subject (repeatable)")
+    parser.add_argument("--force", action="store_true",
+                        help="compare with a baseline whose model, eval set or decoding differ (marked)")
+    parser.add_argument("--junit", type=Path, help="JUnit XML path (default: RUN_DIR/junit.xml)")
+    parser.add_argument("--markdown", type=Path, help="Markdown summary path (default: RUN_DIR/gate-summary.md)")
+    parser.add_argument("--json", type=Path, help="gate results JSON path (default: RUN_DIR/gates.json)")
+
+
+def _check(run_dir: Path, args: argparse.Namespace) -> int:
+    from harness.runs import GateOutputs, check_run
+
+    report, summary = check_run(run_dir, args.baseline, args.gates, args.force,
+                                GateOutputs(args.junit, args.markdown, args.json))
+    print(summary, end="")
+    return EXIT_OK if report.passed else EXIT_GATE_FAILED
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,8 +111,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         _quiet_libraries()
         from harness.run import run
 
-        run(args.suite, out=args.out, smoke=args.smoke)
-        return EXIT_OK
+        if args.run_gate or args.gates or args.baseline:
+            from harness.runs import preflight_gates
+
+            preflight_gates(args.suite, args.gates, args.baseline)  # bad gates fail before a long run
+        run_dir = run(args.suite, out=args.out, smoke=args.smoke)
+        return _check(run_dir, args) if args.run_gate else EXIT_OK
     if args.command == "report":
         from harness.runs import rerender
 
@@ -88,6 +127,18 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         variants = [v.strip() for v in args.variants.split(",") if v.strip()]
         print(compare_runs(args.run_a, args.run_b, args.out, variants, args.force))
+        return EXIT_OK
+    if args.command == "check":
+        return _check(args.run_dir, args)
+    if args.command == "baseline":
+        from harness.baselines import save
+
+        print(save(args.run_dir, args.name))
+        return EXIT_OK
+    if args.command == "export":
+        from harness.export import export
+
+        print(export(args.run_dir, args.dest))
         return EXIT_OK
     raise AssertionError(args.command)
 

@@ -138,7 +138,7 @@ def view_of_run(results: Results) -> ReportView:
         subtitle=f"{len(results.examples)} eval examples · model {results.manifest.get('model', {}).get('name')}",
         notice=results.notice, columns=list(results.variants), summary=results.summary, headline=headline,
         prompt_tax=results.prompt_tax, runs=[_panel("this run", results)], examples=examples,
-        checks=_checks(results.summary), gate=getattr(results, "gate", None),
+        checks=_checks(results.summary), gate=results.gate.model_dump() if results.gate else None,
     )
     view.charts = _charts(view, {c: [e["out"][c] for e in examples] for c in view.columns})
     return view

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from harness.compare import BehaviourVerdict, Comparison
 from harness.errors import HarnessError
 from harness.files import write_text_atomic
+from harness.gates import GateReport
 from harness.generation import Output
 from harness.scoring import PromptTax, Scores, VariantSummary
 
@@ -44,6 +45,7 @@ class Results(BaseModel):
     examples: list[ExampleResult]
     manifest: dict
     stage_seconds: dict[str, float]
+    gate: GateReport | None = None  # set by `harness check` / `harness run --gate`
 
 
 def write_results(results: Results, run_dir: Path) -> Path:

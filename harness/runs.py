@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+from harness import baselines
 from harness.compare import comparability_problems
 from harness.errors import HarnessError
 from harness.files import write_text_atomic
+from harness.gate_outputs import junit_xml, markdown_summary
+from harness.gates import GateError, GateReport, evaluate_gates, merge_gates, metric_specs
 from harness.report import render, render_report, view_of_comparison
-from harness.results import Results, read_results
+from harness.results import Results, read_results, write_results
 
 
 def rerender(run_dir: Path, out: Path | None = None) -> Path:
@@ -47,3 +51,56 @@ def compare_runs(run_a: Path, run_b: Path, out: Path | None, variants: list[str]
 def _labels(run_a: Path, run_b: Path) -> tuple[str, str]:
     a, b = run_a.resolve().name, run_b.resolve().name
     return (a, b) if a != b else ("A", "B")
+
+
+@dataclass(frozen=True)
+class GateOutputs:
+    junit: Path | None = None
+    markdown: Path | None = None
+    json: Path | None = None
+
+
+def check_run(run_dir: Path, baseline_ref: str | None, cli_gates: list[str], force: bool,
+              outputs: GateOutputs = GateOutputs()) -> tuple[GateReport, str]:
+    """Evaluate the suite's gates (and CLI overrides) on a saved run; write JUnit, Markdown and JSON."""
+    results = read_results(run_dir)
+    settings = results.manifest.get("suite", {}).get("settings", {})
+    specs = metric_specs(settings.get("metrics", {}).get("custom", []))
+    try:
+        gates = merge_gates(settings.get("gates", []), cli_gates, specs)
+    except GateError as exc:
+        raise HarnessError(f"gate: {exc}") from None
+    if not gates:
+        raise HarnessError("no gates to check: declare `gates:` in the suite or pass --gate EXPR", file=run_dir)
+    baseline, name, forced = None, None, None
+    if baseline_ref:
+        baseline, name = baselines.load(baseline_ref)
+        forced = check_comparable(baseline, results, f"baseline {name}", str(run_dir), force)
+    elif any(g.kind == "baseline" for g in gates):
+        raise HarnessError("a gate compares against the baseline; pass --baseline RUN_DIR or NAME")
+    report = evaluate_gates(gates, results, specs, baseline, name, forced)
+    results.gate = report
+    run_dir = Path(run_dir)
+    summary = markdown_summary(report, results.suite, str(run_dir))
+    write_text_atomic(outputs.junit or run_dir / "junit.xml", junit_xml(report, results.suite))
+    write_text_atomic(outputs.markdown or run_dir / "gate-summary.md", summary)
+    write_text_atomic(outputs.json or run_dir / "gates.json", report.model_dump_json(indent=2) + "\n")
+    write_results(results, run_dir)
+    write_text_atomic(run_dir / "report.html", render_report(results))
+    return report, summary
+
+
+def preflight_gates(suite_path: Path, cli_gates: list[str], baseline_ref: str | None) -> None:
+    """Before a long run: the gates parse, and a named baseline exists."""
+    from harness.suite import load_suite
+
+    suite = load_suite(suite_path)
+    specs = metric_specs([m.model_dump() for m in suite.metrics.custom])
+    try:
+        gates = merge_gates(suite.gates, cli_gates, specs)
+    except GateError as exc:
+        raise HarnessError(f"gate: {exc}") from None
+    if baseline_ref:
+        baselines.load(baseline_ref)
+    elif any(g.kind == "baseline" for g in gates):
+        raise HarnessError("a gate compares against the baseline; pass --baseline RUN_DIR or NAME")

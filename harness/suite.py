@@ -149,6 +149,7 @@ class Suite(Strict):
     training: Training = Training()
     decoding: Decoding = Decoding()
     metrics: Metrics = Metrics()
+    gates: list[str] = []  # see harness/gates.py for the grammar
 
     _path: Path = PrivateAttr(default=Path("suite.yaml"))
 

@@ -74,7 +74,8 @@ def test_report_is_self_contained_and_says_smoke(first_run):
 
 
 def test_rerun_reuses_the_adapter_and_reproduces_every_number(first_run, tmp_path):
-    assert main(["run", str(ROOT / "suites" / "concise.yaml"), "--smoke", "--out", str(tmp_path)]) == 0
+    assert main(["run", str(ROOT / "suites" / "concise.yaml"), "--smoke", "--out", str(tmp_path), "--gate"]) == 0
+    assert (tmp_path / "junit.xml").is_file() and read_results(tmp_path).gate.passed
     again, first = read_results(tmp_path), read_results(first_run)
     assert again.manifest["adapter"]["reused"] is True
     assert again.manifest["adapter"]["key"] == first.manifest["adapter"]["key"]
@@ -97,3 +98,24 @@ def test_results_carry_the_verdict_comparisons_and_prompt_tax(first_run):
     assert all(0 <= c.p_adjusted <= 1 and c.p_adjusted >= c.stats.p_value for c in results.comparisons)
     assert results.prompt_tax.extra_tokens_per_request > 0
     assert results.summary["sft"].format.prompt_strict is not None
+
+
+def test_exported_adapter_reloads_with_peft_and_gives_the_same_outputs(first_run, tmp_path):
+    from peft import PeftModel
+
+    from harness.generation import generate, stop_token_ids
+    from harness.models import load_model, load_tokenizer, resolve_model
+    from harness.suite import Decoding
+
+    dest = tmp_path / "adapter"
+    assert main(["export", str(first_run), str(dest)]) == 0
+    card = (dest / "README.md").read_text()
+    assert "library_name: peft" in card and "Did SFT beat the system prompt?" in card and "Smoke model" in card
+    results = read_results(first_run)
+    source = resolve_model("unused", smoke=True)
+    model = PeftModel.from_pretrained(load_model(source, "nf4"), dest)
+    tokenizer = load_tokenizer(source)
+    prompts = [e.variants["sft"].prompt for e in results.examples]
+    stops = stop_token_ids(tokenizer, model, "<|im_end|>")
+    outputs = generate(model, tokenizer, prompts, Decoding(**results.manifest["decoding"]), stops)
+    assert [o.text for o in outputs] == [e.variants["sft"].output.text for e in results.examples]

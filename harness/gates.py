@@ -1,0 +1,215 @@
+"""Gates: declared checks that decide whether an adapter ships, evaluated from saved results.
+
+Grammar (one gate per string; no eval, a small regex parser):
+
+    absolute  VARIANT.METRIC[.STAT] OP NUMBER
+              sft.format_pass >= 0.95
+    relative  VARIANT.METRIC[.STAT] OP [NUMBER *] VARIANT.METRIC[.STAT] [+|- NUMBER]
+              sft.words.median <= 0.7 * base.words.median
+    paired    VARIANT.METRIC not worse than VARIANT [within MARGIN]
+              sft.format_pass not worse than system within 0.02
+    baseline  VARIANT.METRIC not worse than baseline [within MARGIN]
+              sft.format_pass not worse than baseline within 0.03
+
+OP is one of <= >= < >. STAT is mean (default), median, p90, min or max; pass/fail metrics read as rates.
+The two "not worse" forms are non-inferiority tests on the same examples: they pass when the 95% paired
+CI of (variant - other) stays above -MARGIN (below +MARGIN for lower-is-better metrics).
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+import statistics
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel
+
+from harness.compare import MetricSpec, builtin_specs, custom_spec
+from harness.prompts import VARIANT_NAMES
+from harness.stats import paired_test
+
+STATS = ("mean", "median", "p90", "min", "max")
+OPERATORS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
+EXTRA_SPECS = [MetricSpec("stopped", "length", "stopped on end-of-turn", "binary", "higher",
+                          lambda v: v.output.stopped)]
+SUBJECT = rf"(?P<{{p}}variant>[a-z+]+)\.(?P<{{p}}metric>custom\.\w+|\w+)(?:\.(?P<{{p}}stat>{'|'.join(STATS)}))?"
+NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+ABSOLUTE = re.compile(rf"^{SUBJECT.format(p='')}\s*(?P<op><=|>=|<|>)\s*(?P<bound>{NUMBER})$")
+RELATIVE = re.compile(rf"^{SUBJECT.format(p='')}\s*(?P<op><=|>=|<|>)\s*(?:(?P<factor>{NUMBER})\s*\*\s*)?"
+                      rf"{SUBJECT.format(p='ref_')}\s*(?:(?P<sign>[-+])\s*(?P<offset>{NUMBER}))?$")
+NOT_WORSE = re.compile(rf"^{SUBJECT.format(p='')}\s+not\s+worse\s+than\s+(?P<other>[a-z+]+)"
+                       rf"(?:\s+within\s+(?P<margin>{NUMBER}))?$")
+
+Kind = Literal["absolute", "relative", "paired", "baseline"]
+
+
+class GateError(ValueError):
+    """A gate that does not parse, or names an unknown variant or metric."""
+
+
+@dataclass(frozen=True)
+class Gate:
+    text: str
+    kind: Kind
+    variant: str
+    metric: str
+    stat: str
+    op: str = ">="
+    bound: float = 0.0
+    factor: float = 1.0
+    offset: float = 0.0
+    ref_variant: str | None = None
+    ref_metric: str | None = None
+    ref_stat: str = "mean"
+    margin: float = 0.0
+
+    @property
+    def subject(self) -> str:
+        """What the gate is about; a CLI gate replaces a suite gate with the same subject."""
+        other = self.ref_variant if self.kind in ("paired", "baseline") else ""
+        return f"{self.kind}:{self.variant}.{self.metric}.{self.stat}:{other}"
+
+
+class GateResult(BaseModel):
+    gate: str
+    kind: Kind
+    passed: bool
+    measured: float | None
+    bound: float | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n: int | None = None
+    detail: str
+
+
+class GateReport(BaseModel):
+    passed: bool
+    failed: int
+    gates: list[GateResult]
+    baseline: str | None = None
+    forced: str | None = None
+
+
+def metric_specs(custom: list[dict]) -> dict[str, MetricSpec]:
+    specs = builtin_specs() + EXTRA_SPECS + [custom_spec(m["name"], m.get("better", "higher"),
+                                                         m.get("kind", "continuous")) for m in custom]
+    return {spec.key: spec for spec in specs}
+
+
+def parse_gate(text: str, specs: dict[str, MetricSpec]) -> Gate:
+    text = " ".join(text.split())
+    if match := NOT_WORSE.match(text):
+        other = match["other"]
+        kind: Kind = "baseline" if other == "baseline" else "paired"
+        gate = Gate(text, kind, match["variant"], match["metric"], match["stat"] or "mean", ref_variant=other,
+                    margin=float(match["margin"] or 0.0))
+        if match["stat"] not in (None, "mean"):
+            raise GateError(f"{text!r}: 'not worse than' compares means; drop .{match['stat']}")
+    elif match := ABSOLUTE.match(text):
+        gate = Gate(text, "absolute", match["variant"], match["metric"], match["stat"] or "mean", op=match["op"],
+                    bound=float(match["bound"]))
+    elif match := RELATIVE.match(text):
+        offset = float(match["offset"] or 0.0) * (-1 if match["sign"] == "-" else 1)
+        gate = Gate(text, "relative", match["variant"], match["metric"], match["stat"] or "mean", op=match["op"],
+                    factor=float(match["factor"] or 1.0), offset=offset, ref_variant=match["ref_variant"],
+                    ref_metric=match["ref_metric"], ref_stat=match["ref_stat"] or "mean")
+    else:
+        raise GateError(f"{text!r} does not parse; expected e.g. 'sft.format_pass >= 0.95', "
+                        "'sft.words.median <= 0.7 * base.words.median' or "
+                        "'sft.format_pass not worse than system within 0.02'")
+    _check_names(gate, specs)
+    return gate
+
+
+def _check_names(gate: Gate, specs: dict[str, MetricSpec]) -> None:
+    for variant in filter(None, (gate.variant, gate.ref_variant)):
+        if variant not in VARIANT_NAMES and not (variant == "baseline" and gate.kind == "baseline"):
+            raise GateError(f"{gate.text!r}: unknown variant {variant!r}; expected one of "
+                            f"{', '.join(VARIANT_NAMES)}")
+    for metric in filter(None, (gate.metric, gate.ref_metric)):
+        if metric not in specs and metric != "perplexity":
+            raise GateError(f"{gate.text!r}: unknown metric {metric!r}; expected one of "
+                            f"{', '.join(sorted(specs))}, perplexity")
+    if gate.kind in ("paired", "baseline") and gate.metric == "perplexity":
+        raise GateError(f"{gate.text!r}: perplexity is a corpus figure; use reference_nll for a paired gate")
+
+
+def merge_gates(suite_gates: list[str], cli_gates: list[str], specs: dict[str, MetricSpec]) -> list[Gate]:
+    """The suite's gates, with any CLI gate on the same subject replacing it, and new CLI gates appended."""
+    merged = {g.subject: g for g in (parse_gate(t, specs) for t in suite_gates)}
+    for gate in (parse_gate(t, specs) for t in cli_gates):
+        merged[gate.subject] = gate
+    return list(merged.values())
+
+
+def _values(results, variant: str, spec: MetricSpec) -> list[float]:
+    return [float(v) for e in results.examples if (v := spec.value(e.variants[variant])) is not None]
+
+
+def _aggregate(results, variant: str, metric: str, stat: str, specs: dict[str, MetricSpec]) -> float | None:
+    if metric == "perplexity":
+        return results.summary[variant].perplexity
+    values = _values(results, variant, specs[metric])
+    if not values:
+        return None
+    if stat == "p90":
+        return statistics.quantiles(values, n=10, method="inclusive")[-1] if len(values) > 1 else values[0]
+    return {"mean": statistics.fmean, "median": statistics.median, "min": min, "max": max}[stat](values)
+
+
+def evaluate_gate(gate: Gate, results, specs: dict[str, MetricSpec], baseline=None) -> GateResult:
+    if gate.kind in ("absolute", "relative"):
+        measured = _aggregate(results, gate.variant, gate.metric, gate.stat, specs)
+        if gate.kind == "absolute":
+            bound = gate.bound
+        else:
+            reference = _aggregate(results, gate.ref_variant, gate.ref_metric, gate.ref_stat, specs)
+            bound = None if reference is None else gate.factor * reference + gate.offset
+        if measured is None or bound is None:
+            return GateResult(gate=gate.text, kind=gate.kind, passed=False, measured=measured, bound=bound,
+                              detail="no values to measure (e.g. no format rules in this suite)")
+        passed = OPERATORS[gate.op](measured, bound)
+        return GateResult(gate=gate.text, kind=gate.kind, passed=passed, measured=measured, bound=bound,
+                          detail=f"{gate.variant}.{gate.metric}.{gate.stat} = {measured:.4g}, needs {gate.op} "
+                                 f"{bound:.4g}")
+    return _non_inferiority(gate, results, specs, baseline)
+
+
+def _non_inferiority(gate: Gate, results, specs: dict[str, MetricSpec], baseline) -> GateResult:
+    spec = specs[gate.metric]
+    if gate.kind == "baseline":
+        if baseline is None:
+            return GateResult(gate=gate.text, kind=gate.kind, passed=False, measured=None, bound=-gate.margin,
+                              detail="no baseline given (--baseline RUN_DIR or NAME)")
+        other = {e.id: e for e in baseline.examples}
+        pairs = [(e.variants[gate.variant], other[e.id].variants[gate.variant]) for e in results.examples]
+        against = f"baseline {gate.variant}"
+    else:
+        pairs = [(e.variants[gate.variant], e.variants[gate.ref_variant]) for e in results.examples]
+        against = gate.ref_variant
+    kept = [(spec.value(x), spec.value(y)) for x, y in pairs]
+    kept = [(x, y) for x, y in kept if x is not None and y is not None]
+    if not kept:
+        return GateResult(gate=gate.text, kind=gate.kind, passed=False, measured=None, bound=-gate.margin,
+                          detail="no values to compare")
+    seed = results.manifest.get("decoding", {}).get("seed", 0)
+    stats = paired_test(np.array([x for x, _ in kept]), np.array([y for _, y in kept]), spec.kind, seed=seed)
+    if spec.better == "higher":
+        passed, bound, side = stats.ci_low > -gate.margin, -gate.margin, "lower"
+    else:
+        passed, bound, side = stats.ci_high < gate.margin, gate.margin, "upper"
+    return GateResult(gate=gate.text, kind=gate.kind, passed=passed, measured=stats.delta, bound=bound,
+                      ci_low=stats.ci_low, ci_high=stats.ci_high, n=stats.n,
+                      detail=f"{gate.variant} − {against} on {gate.metric}: delta {stats.delta:+.4g}, 95% CI "
+                             f"[{stats.ci_low:+.4g}, {stats.ci_high:+.4g}]; the {side} bound must be "
+                             f"{'above' if side == 'lower' else 'below'} {bound:+.4g} (n={stats.n})")
+
+
+def evaluate_gates(gates: list[Gate], results, specs: dict[str, MetricSpec], baseline=None,
+                   baseline_name: str | None = None, forced: str | None = None) -> GateReport:
+    outcomes = [evaluate_gate(g, results, specs, baseline) for g in gates]
+    failed = sum(not g.passed for g in outcomes)
+    return GateReport(passed=failed == 0, failed=failed, gates=outcomes, baseline=baseline_name, forced=forced)
