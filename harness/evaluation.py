@@ -2,24 +2,28 @@
 
 For each variant: the exact rendered prompts, batched generations, and the perplexity of the reference
 answers under that variant's own conditioning (the scored reference tokens are checked to be identical
-across variants).
+across variants). Each variant's results are cached under a key of content hashes (weights, adapter,
+prompts, references, decoding, libraries): a re-run with nothing changed loads no model at all.
 """
 
 from __future__ import annotations
 
+import json
 from contextlib import nullcontext
 from dataclasses import dataclass
 
 from harness.errors import HarnessError
 from harness.examples import ExampleSet
+from harness.files import cache_root, sha256_json, write_json_atomic
 from harness.generation import Output, generate, stop_token_ids
 from harness.metrics.perplexity import ReferenceScore, encode_references, score_pairs
 from harness.models import ModelSource, load_model
-from harness.progress import bar
-from harness.prompts import VARIANTS, PromptRenderer
+from harness.progress import bar, console
+from harness.prompts import VARIANTS, PromptRenderer, Variant
 from harness.suite import Suite
-from harness.tokens import encode_prompts
+from harness.tokens import EncodedPair, encode_prompts
 from harness.training import Adapter
+from harness.versions import library_versions
 
 
 @dataclass
@@ -28,37 +32,81 @@ class VariantRun:
     prompt_tokens: list[int]
     outputs: list[Output]
     references: list[ReferenceScore]
+    cached: bool = False
+
+    def to_json(self) -> dict:
+        return {"prompts": self.prompts, "prompt_tokens": self.prompt_tokens,
+                "outputs": [o.model_dump() for o in self.outputs],
+                "references": [r.model_dump() for r in self.references]}
+
+    @classmethod
+    def from_json(cls, raw: dict) -> VariantRun:
+        return cls(raw["prompts"], raw["prompt_tokens"], [Output(**o) for o in raw["outputs"]],
+                   [ReferenceScore(**r) for r in raw["references"]], cached=True)
+
+
+@dataclass
+class _Plan:
+    variant: Variant
+    prompts: list[str]
+    pairs: list[EncodedPair]
+    key: str
+
+
+def _plans(suite: Suite, source: ModelSource, tokenizer, renderer: PromptRenderer, adapter: Adapter,
+           eval_set: ExampleSet) -> list[_Plan]:
+    suffix = renderer.facts.end_of_turn if suite.metrics.perplexity.include_end_of_turn else ""
+    references = [e.response for e in eval_set.examples]
+    plans, scored = [], None
+    for variant in VARIANTS:
+        prompts = [renderer.for_variant(variant, e.prompt) for e in eval_set.examples]
+        pairs = encode_references(tokenizer, prompts, references, suffix)
+        completions = [p.completion_ids for p in pairs]
+        if scored is not None and completions != scored:
+            bad = next(e.id for e, a, b in zip(eval_set.examples, completions, scored, strict=True) if a != b)
+            raise HarnessError(f"the reference of example {bad!r} tokenises differently after the {variant.name} "
+                               "prompt; perplexities would not be comparable", where="metrics.perplexity")
+        scored = completions
+        key = sha256_json({
+            "weights": source.weights_hash, "tokenizer": source.tokenizer_hash,
+            "quantization": suite.training.quantization,
+            "adapter": adapter.manifest["adapter_sha256"] if variant.adapter else None,
+            "prompts": prompts, "scored": [p.input_ids for p in pairs],
+            "decoding": suite.decoding.model_dump(mode="json"),
+            "perplexity": suite.metrics.perplexity.model_dump(mode="json"), "libraries": library_versions(),
+        })[:32]
+        plans.append(_Plan(variant, prompts, pairs, key))
+    return plans
 
 
 def evaluate_variants(suite: Suite, source: ModelSource, tokenizer, renderer: PromptRenderer, adapter: Adapter,
                       eval_set: ExampleSet) -> dict[str, VariantRun]:
-    from peft import PeftModel
+    plans = _plans(suite, source, tokenizer, renderer, adapter, eval_set)
+    folder = cache_root() / "evaluations"
+    runs = {p.variant.name: VariantRun.from_json(json.loads((folder / f"{p.key}.json").read_text()))
+            for p in plans if (folder / f"{p.key}.json").exists()}
+    missing = [p for p in plans if p.variant.name not in runs]
+    if runs:
+        console.print(f"[green]evaluation[/] reused from cache for {', '.join(runs)}")
+    if missing:
+        from peft import PeftModel
 
-    model = PeftModel.from_pretrained(load_model(source, suite.training.quantization), adapter.folder)
-    model.eval()
-    stop_ids = stop_token_ids(tokenizer, model, renderer.facts.end_of_turn)
-    suffix = renderer.facts.end_of_turn if suite.metrics.perplexity.include_end_of_turn else ""
-    references = [e.response for e in eval_set.examples]
-    runs: dict[str, VariantRun] = {}
-    scored_tokens: list[list[int]] | None = None
-    for variant in VARIANTS:
-        prompts = [renderer.for_variant(variant, e.prompt) for e in eval_set.examples]
-        switch = nullcontext() if variant.adapter else model.disable_adapter()
-        with switch, bar(f"{variant.name:>10}", len(prompts)) as progress:
-            outputs = generate(model, tokenizer, prompts, suite.decoding, stop_ids,
-                               on_batch=lambda n, p=progress: p.advance(0, n))
-            pairs = encode_references(tokenizer, prompts, references, suffix)
-            nll = score_pairs(model, pairs, tokenizer.pad_token_id, suite.metrics.perplexity.batch_size)
-        completions = [p.completion_ids for p in pairs]
-        if scored_tokens is None:
-            scored_tokens = completions
-        elif completions != scored_tokens:
-            bad = next(e.id for e, a, b in zip(eval_set.examples, completions, scored_tokens, strict=True) if a != b)
-            raise HarnessError(f"the reference of example {bad!r} tokenises differently after the {variant.name} "
-                               "prompt; perplexities would not be comparable", where="metrics.perplexity")
-        prompt_tokens = [len(ids) for ids in encode_prompts(tokenizer, prompts)]
-        runs[variant.name] = VariantRun(prompts, prompt_tokens, outputs, [
-            ReferenceScore(nll=value, tokens=len(pair.completion_ids), bytes=len(reference.encode()))
-            for value, pair, reference in zip(nll, pairs, references, strict=True)
-        ])
-    return runs
+        model = PeftModel.from_pretrained(load_model(source, suite.training.quantization), adapter.folder)
+        model.eval()
+        stop_ids = stop_token_ids(tokenizer, model, renderer.facts.end_of_turn)
+        for plan in missing:
+            runs[plan.variant.name] = _evaluate(model, tokenizer, plan, suite, stop_ids, eval_set)
+            write_json_atomic(folder / f"{plan.key}.json", runs[plan.variant.name].to_json())
+    return {p.variant.name: runs[p.variant.name] for p in plans}
+
+
+def _evaluate(model, tokenizer, plan: _Plan, suite: Suite, stop_ids: list[int], eval_set: ExampleSet) -> VariantRun:
+    switch = nullcontext() if plan.variant.adapter else model.disable_adapter()
+    with switch, bar(f"{plan.variant.name:>10}", len(plan.prompts)) as progress:
+        outputs = generate(model, tokenizer, plan.prompts, suite.decoding, stop_ids,
+                           on_batch=lambda n: progress.advance(0, n))
+        nll = score_pairs(model, plan.pairs, tokenizer.pad_token_id, suite.metrics.perplexity.batch_size)
+    return VariantRun(plan.prompts, [len(ids) for ids in encode_prompts(tokenizer, plan.prompts)], outputs, [
+        ReferenceScore(nll=value, tokens=len(pair.completion_ids), bytes=len(example.response.encode()))
+        for value, pair, example in zip(nll, plan.pairs, eval_set.examples, strict=True)
+    ])

@@ -70,6 +70,7 @@ def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False) ->
                      "train_examples": len(prepared.train.examples),
                      "eval_examples": len(prepared.eval.examples)},
             "decoding": suite.decoding.model_dump(mode="json"),
+            "evaluation_cache": {name: variant_run.cached for name, variant_run in runs.items()},
             "prompting": renderer.describe(),
             "lexicon": {"name": prepared.lexicon.name, "version": prepared.lexicon.version},
             "libraries": library_versions(),

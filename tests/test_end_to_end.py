@@ -73,11 +73,18 @@ def test_report_is_self_contained_and_says_smoke(first_run):
     assert "<script src" not in html and "<link" not in html
 
 
-def test_rerun_reuses_the_adapter_and_reproduces_every_number(first_run, tmp_path):
+def test_rerun_reuses_the_adapter_and_reproduces_every_number(first_run, tmp_path, monkeypatch):
+    def no_model_work(*args, **kwargs):
+        raise AssertionError("a re-run with nothing changed must not load a model")
+
+    monkeypatch.setattr("harness.evaluation.load_model", no_model_work)
+    monkeypatch.setattr("harness.training.load_model", no_model_work)
     assert main(["run", str(ROOT / "suites" / "concise.yaml"), "--smoke", "--out", str(tmp_path), "--gate"]) == 0
     assert (tmp_path / "junit.xml").is_file() and read_results(tmp_path).gate.passed
     again, first = read_results(tmp_path), read_results(first_run)
     assert again.manifest["adapter"]["reused"] is True
+    assert all(again.manifest["evaluation_cache"].values())
+    assert not any(first.manifest["evaluation_cache"].values())
     assert again.manifest["adapter"]["key"] == first.manifest["adapter"]["key"]
     for a, b in zip(again.examples, first.examples, strict=True):
         for name in again.variants:
