@@ -39,3 +39,12 @@ def schema(session: nox.Session) -> None:
     session.run("python", "-c", "import json; from harness.results import Results; "
                 "open('docs/results.schema.json', 'w').write("
                 "json.dumps(Results.model_json_schema(), indent=2, sort_keys=True) + '\\n')")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Speed and memory side by side with the tutorial pipeline (CPU, smoke model), and the report at 1,000
+    examples. Writes bench/out/*.json and prints tables."""
+    _install(session, "[test]")
+    session.run("python", "bench/speed.py", *session.posargs)
+    session.run("python", "bench/report_speed.py")

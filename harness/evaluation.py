@@ -9,6 +9,7 @@ prompts, references, decoding, libraries): a re-run with nothing changed loads n
 from __future__ import annotations
 
 import json
+import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -33,6 +34,8 @@ class VariantRun:
     outputs: list[Output]
     references: list[ReferenceScore]
     cached: bool = False
+    generation_seconds: float = 0.0
+    scoring_seconds: float = 0.0
 
     def to_json(self) -> dict:
         return {"prompts": self.prompts, "prompt_tokens": self.prompt_tokens,
@@ -103,10 +106,13 @@ def evaluate_variants(suite: Suite, source: ModelSource, tokenizer, renderer: Pr
 def _evaluate(model, tokenizer, plan: _Plan, suite: Suite, stop_ids: list[int], eval_set: ExampleSet) -> VariantRun:
     switch = nullcontext() if plan.variant.adapter else model.disable_adapter()
     with switch, bar(f"{plan.variant.name:>10}", len(plan.prompts)) as progress:
+        started = time.perf_counter()
         outputs = generate(model, tokenizer, plan.prompts, suite.decoding, stop_ids,
                            on_batch=lambda n: progress.advance(0, n))
+        generated = time.perf_counter()
         nll = score_pairs(model, plan.pairs, tokenizer.pad_token_id, suite.metrics.perplexity.batch_size)
-    return VariantRun(plan.prompts, [len(ids) for ids in encode_prompts(tokenizer, plan.prompts)], outputs, [
-        ReferenceScore(nll=value, tokens=len(pair.completion_ids), bytes=len(example.response.encode()))
-        for value, pair, example in zip(nll, plan.pairs, eval_set.examples, strict=True)
-    ])
+        scored = time.perf_counter()
+    references = [ReferenceScore(nll=value, tokens=len(pair.completion_ids), bytes=len(example.response.encode()))
+                  for value, pair, example in zip(nll, plan.pairs, eval_set.examples, strict=True)]
+    return VariantRun(plan.prompts, [len(ids) for ids in encode_prompts(tokenizer, plan.prompts)], outputs,
+                      references, generation_seconds=generated - started, scoring_seconds=scored - generated)

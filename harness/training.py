@@ -126,6 +126,12 @@ def _train(source: ModelSource, tokenizer, rows: list[dict], settings: Training,
     trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(rows),
                          processing_class=tokenizer, peft_config=lora, callbacks=[training_callback()])
     trainer.remove_callback(PrinterCallback)  # the rich bar shows progress and loss instead
+    if compute_dtype() == torch.float32:
+        # TRL casts QLoRA adapters to bf16 (the QLoRA paper's GPU recipe); CPUs without bf16 units emulate it,
+        # which made one epoch 3x slower on a hidden-256 model. Keep them in the compute dtype there.
+        for parameter in trainer.model.parameters():
+            if parameter.requires_grad:
+                parameter.data = parameter.data.float()
     padding = _PaddingMeter(trainer.data_collator)
     trainer.data_collator = padding
     started = time.perf_counter()
@@ -138,6 +144,7 @@ def _train(source: ModelSource, tokenizer, rows: list[dict], settings: Training,
     label_tokens = sum(sum(1 for t in r["labels"] if t != IGNORE_INDEX) for r in rows)
     input_tokens = sum(len(r["input_ids"]) for r in rows)
     del trainer, model
+    _release_memory()
     return {
         "steps": result.global_step, "epochs": epochs_run, "seconds": round(seconds, 3),
         "final_loss": losses[-1]["loss"] if losses else None, "loss_curve": losses,
@@ -146,6 +153,17 @@ def _train(source: ModelSource, tokenizer, rows: list[dict], settings: Training,
         "device": device(),
         "real_token_fraction": padding.fraction(),
     }
+
+
+def _release_memory() -> None:
+    """Hand the training model's memory back before evaluation loads its own copy."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 class _PaddingMeter:
