@@ -74,7 +74,7 @@ class Training(Strict):
     max_length: Positive = 1024
     quantization: Literal["nf4", "none"] = "nf4"
     loss: Literal["completion", "full"] = "completion"
-    warmup_ratio: Probability = 0.03
+    warmup_ratio: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.03  # passed as a float warmup_steps (a ratio)
     lr_scheduler: Literal["cosine", "linear", "constant"] = "cosine"
     weight_decay: Annotated[float, Field(ge=0)] = 0.0
     gradient_checkpointing: bool = False

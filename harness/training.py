@@ -92,37 +92,14 @@ def _train(source: ModelSource, tokenizer, rows: list[dict], settings: Training,
     from datasets import Dataset
     from peft import LoraConfig, prepare_model_for_kbit_training
     from transformers import PrinterCallback
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTTrainer
 
     model = load_model(source, settings.quantization)
     if settings.quantization == "nf4":
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=settings.gradient_checkpointing)
     lora = LoraConfig(r=settings.lora.r, lora_alpha=settings.lora.alpha, lora_dropout=settings.lora.dropout,
                       target_modules=settings.lora.target_modules, bias="none", task_type="CAUSAL_LM")
-    on_gpu = device() == "cuda"
-    config = SFTConfig(
-        output_dir=str(out / "trainer"),
-        per_device_train_batch_size=settings.batch_size,
-        gradient_accumulation_steps=settings.gradient_accumulation_steps,
-        learning_rate=settings.learning_rate,
-        num_train_epochs=settings.epochs,
-        max_steps=settings.max_steps or -1,
-        lr_scheduler_type=settings.lr_scheduler,
-        warmup_steps=settings.warmup_ratio,  # a float below 1 is a ratio of the total steps
-        weight_decay=settings.weight_decay,
-        max_length=settings.max_length,
-        train_sampling_strategy="group_by_length",
-        gradient_checkpointing=settings.gradient_checkpointing,
-        bf16=on_gpu and compute_dtype() == torch.bfloat16,
-        use_cpu=not on_gpu,
-        seed=settings.seed,
-        data_seed=settings.seed,
-        logging_steps=1,
-        save_strategy="no",
-        report_to="none",
-        disable_tqdm=True,
-        dataloader_pin_memory=on_gpu,
-    )
+    config = _config(settings, out)
     trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(rows),
                          processing_class=tokenizer, peft_config=lora, callbacks=[training_callback()])
     trainer.remove_callback(PrinterCallback)  # the rich bar shows progress and loss instead
@@ -153,6 +130,37 @@ def _train(source: ModelSource, tokenizer, rows: list[dict], settings: Training,
         "device": device(),
         "real_token_fraction": padding.fraction(),
     }
+
+
+def _config(settings: Training, out: Path):
+    """Every trainer setting explicit: TRL's defaults (bf16, gradient checkpointing) assume a GPU."""
+    import torch
+    from trl import SFTConfig
+
+    on_gpu = device() == "cuda"
+    return SFTConfig(
+        output_dir=str(out / "trainer"),
+        per_device_train_batch_size=settings.batch_size,
+        gradient_accumulation_steps=settings.gradient_accumulation_steps,
+        learning_rate=settings.learning_rate,
+        num_train_epochs=settings.epochs,
+        max_steps=settings.max_steps or -1,
+        lr_scheduler_type=settings.lr_scheduler,
+        warmup_steps=settings.warmup_ratio,  # a float below 1 is a ratio of the total steps
+        weight_decay=settings.weight_decay,
+        max_length=settings.max_length,
+        train_sampling_strategy="group_by_length",
+        gradient_checkpointing=settings.gradient_checkpointing,
+        bf16=on_gpu and compute_dtype() == torch.bfloat16,
+        use_cpu=not on_gpu,
+        seed=settings.seed,
+        data_seed=settings.seed,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        dataloader_pin_memory=on_gpu,
+    )
 
 
 def _release_memory() -> None:

@@ -109,3 +109,14 @@ def test_a_thousand_examples_stay_usable(browser, tmp_path):
     page.fill("#search", "answer 999 ")
     playwright.expect(page.locator("#count")).to_contain_text("of 1 examples")
     assert problems == []
+
+
+def test_prints_legibly(browser, tmp_path):
+    page, problems = _open(browser, render_report(crafted_results(30, _text)), tmp_path, "print.html")
+    page.emulate_media(media="print")
+    assert not page.locator(".controls").is_visible() and not page.locator(".pager").is_visible()
+    assert page.locator("#verdict table").first.is_visible() and page.locator("#chart-words svg").is_visible()
+    pdf = tmp_path / "report.pdf"
+    page.pdf(path=str(pdf), format="A4")
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 20_000
+    assert problems == []
