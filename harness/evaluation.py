@@ -26,6 +26,9 @@ from harness.tokens import EncodedPair, encode_prompts
 from harness.training import Adapter
 from harness.versions import library_versions
 
+# Part of each variant's cache key: bump when generation or scoring code changes its results.
+RECIPE = 1
+
 
 @dataclass
 class VariantRun:
@@ -71,7 +74,7 @@ def _plans(suite: Suite, source: ModelSource, tokenizer, renderer: PromptRendere
                                "prompt; perplexities would not be comparable", where="metrics.perplexity")
         scored = completions
         key = sha256_json({
-            "weights": source.weights_hash, "tokenizer": source.tokenizer_hash,
+            "recipe": RECIPE, "weights": source.weights_hash, "tokenizer": source.tokenizer_hash,
             "quantization": suite.training.quantization,
             "adapter": adapter.manifest["adapter_sha256"] if variant.adapter else None,
             "prompts": prompts, "scored": [p.input_ids for p in pairs],

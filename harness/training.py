@@ -24,6 +24,8 @@ from harness.tokens import encode_pair
 from harness.versions import library_versions
 
 IGNORE_INDEX = -100
+# Part of the adapter cache key: bump when the training code changes what it produces for the same inputs.
+RECIPE = 2
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ def tokenize_training_set(train: ExampleSet, renderer: PromptRenderer, tokenizer
 
 def adapter_key(source: ModelSource, rows: list[dict], settings: Training) -> str:
     return sha256_json({
+        "recipe": RECIPE,
         "weights": source.weights_hash,
         "tokenized_train": sha256_json(rows),
         "training": settings.model_dump(mode="json"),
