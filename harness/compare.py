@@ -92,10 +92,15 @@ def _vectors(pairs: list[tuple], spec: MetricSpec) -> tuple[np.ndarray, np.ndarr
 
 
 def _outcome(stats: PairedResult, p_adjusted: float, better: str) -> Outcome:
-    if p_adjusted >= ALPHA or stats.delta == 0:
+    """A win or loss needs both the test (adjusted p < 0.05) and the CI of the mean difference to agree on a
+    side: a rank test can be significant while one outlier flips the mean."""
+    if p_adjusted >= ALPHA:
         return "tie"
-    improved = stats.delta < 0 if better == "lower" else stats.delta > 0
-    return "win" if improved else "loss"
+    if stats.ci_high < 0:
+        return "win" if better == "lower" else "loss"
+    if stats.ci_low > 0:
+        return "win" if better == "higher" else "loss"
+    return "tie"
 
 
 def compare(paired: dict[tuple[str, str], list[tuple]], specs: list[MetricSpec], seed: int = 0,
@@ -110,10 +115,15 @@ def compare(paired: dict[tuple[str, str], list[tuple]], specs: list[MetricSpec],
             kwargs = {"resamples": resamples} if resamples else {}
             raw.append((a, b, spec, paired_test(*vectors, kind=spec.kind, seed=seed, **kwargs)))
     adjusted = holm([stats.p_value for *_, stats in raw])
-    return [Comparison(a=a, b=b, metric=spec.key, behaviour=spec.behaviour, label=spec.label, kind=spec.kind,
-                       better=spec.better, stats=stats, p_adjusted=p, outcome=_outcome(stats, p, spec.better),
-                       primary=spec.primary)
-            for (a, b, spec, stats), p in zip(raw, adjusted, strict=True)]
+    comparisons = []
+    for (a, b, spec, stats), p in zip(raw, adjusted, strict=True):
+        outcome = _outcome(stats, p, spec.better)
+        if outcome != "tie" and spec.kind == "binary":
+            stats = stats.model_copy(update={"power_warning": None})  # the effect was detected after all
+        comparisons.append(Comparison(a=a, b=b, metric=spec.key, behaviour=spec.behaviour, label=spec.label,
+                                      kind=spec.kind, better=spec.better, stats=stats, p_adjusted=p, outcome=outcome,
+                                      primary=spec.primary))
+    return comparisons
 
 
 def compare_variants(examples, specs: list[MetricSpec], seed: int = 0) -> list[Comparison]:

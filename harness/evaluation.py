@@ -18,7 +18,7 @@ from harness.examples import ExampleSet
 from harness.files import cache_root, sha256_json, write_json_atomic
 from harness.generation import Output, generate, stop_token_ids
 from harness.metrics.perplexity import ReferenceScore, encode_references, score_pairs
-from harness.models import ModelSource, load_model
+from harness.models import ModelSource, load_model, numerics
 from harness.progress import bar, console
 from harness.prompts import VARIANTS, PromptRenderer, Variant
 from harness.suite import Suite
@@ -75,6 +75,7 @@ def _plans(suite: Suite, source: ModelSource, tokenizer, renderer: PromptRendere
         scored = completions
         key = sha256_json({
             "recipe": RECIPE, "weights": source.weights_hash, "tokenizer": source.tokenizer_hash,
+            "config": source.config_hash, "numerics": numerics(),
             "quantization": suite.training.quantization,
             "adapter": adapter.manifest["adapter_sha256"] if variant.adapter else None,
             "prompts": prompts, "scored": [p.input_ids for p in pairs],

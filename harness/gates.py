@@ -41,7 +41,7 @@ ABSOLUTE = re.compile(rf"^{SUBJECT.format(p='')}\s*(?P<op><=|>=|<|>)\s*(?P<bound
 RELATIVE = re.compile(rf"^{SUBJECT.format(p='')}\s*(?P<op><=|>=|<|>)\s*(?:(?P<factor>{NUMBER})\s*\*\s*)?"
                       rf"{SUBJECT.format(p='ref_')}\s*(?:(?P<sign>[-+])\s*(?P<offset>{NUMBER}))?$")
 NOT_WORSE = re.compile(rf"^{SUBJECT.format(p='')}\s+not\s+worse\s+than\s+(?P<other>[a-z+]+)"
-                       rf"(?:\s+within\s+(?P<margin>{NUMBER}))?$")
+                       rf"(?:\s+within\s+(?P<margin>{NUMBER}))?$")  # the margin is required; see parse_gate
 
 Kind = Literal["absolute", "relative", "paired", "baseline"]
 
@@ -68,9 +68,11 @@ class Gate:
 
     @property
     def subject(self) -> str:
-        """What the gate is about; a CLI gate replaces a suite gate with the same subject."""
-        other = self.ref_variant if self.kind in ("paired", "baseline") else ""
-        return f"{self.kind}:{self.variant}.{self.metric}.{self.stat}:{other}"
+        """Everything but the numbers: a CLI gate replaces a suite gate with the same subject, e.g.
+        `sft.format_pass >= 0.99` replaces `sft.format_pass >= 0.95`, but not `sft.format_pass <= 1`."""
+        reference = f"{self.ref_variant}.{self.ref_metric}.{self.ref_stat}" if self.kind == "relative" else \
+            self.ref_variant or ""
+        return f"{self.kind}:{self.variant}.{self.metric}.{self.stat}:{self.op}:{reference}"
 
 
 class GateResult(BaseModel):
@@ -104,8 +106,11 @@ def parse_gate(text: str, specs: dict[str, MetricSpec]) -> Gate:
     if match := NOT_WORSE.match(text):
         other = match["other"]
         kind: Kind = "baseline" if other == "baseline" else "paired"
+        if match["margin"] is None or float(match["margin"]) <= 0:
+            raise GateError(f"{text!r}: a non-inferiority gate needs 'within MARGIN' with a margin above 0 "
+                            "(in the metric's units; pass/fail metrics are rates, 0.02 = 2 points)")
         gate = Gate(text, kind, match["variant"], match["metric"], match["stat"] or "mean", ref_variant=other,
-                    margin=float(match["margin"] or 0.0))
+                    margin=float(match["margin"]))
         if match["stat"] not in (None, "mean"):
             raise GateError(f"{text!r}: 'not worse than' compares means; drop .{match['stat']}")
     elif match := ABSOLUTE.match(text):
@@ -138,11 +143,16 @@ def _check_names(gate: Gate, specs: dict[str, MetricSpec]) -> None:
 
 
 def merge_gates(suite_gates: list[str], cli_gates: list[str], specs: dict[str, MetricSpec]) -> list[Gate]:
-    """The suite's gates, with any CLI gate on the same subject replacing it, and new CLI gates appended."""
-    merged = {g.subject: g for g in (parse_gate(t, specs) for t in suite_gates)}
+    """Every suite gate, except those a CLI gate with the same subject replaces; other CLI gates are added."""
+    merged = [parse_gate(t, specs) for t in suite_gates]
     for gate in (parse_gate(t, specs) for t in cli_gates):
-        merged[gate.subject] = gate
-    return list(merged.values())
+        kept = [g for g in merged if g.subject != gate.subject]
+        if len(kept) < len(merged):
+            index = next(i for i, g in enumerate(merged) if g.subject == gate.subject)
+            merged = kept[:index] + [gate] + kept[index:]
+        else:
+            merged.append(gate)
+    return merged
 
 
 def _values(results, variant: str, spec: MetricSpec) -> list[float]:

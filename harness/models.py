@@ -28,6 +28,7 @@ class ModelSource:
     revision: str | None
     weights_hash: str
     tokenizer_hash: str
+    config_hash: str  # config.json and generation_config.json (its eos ids become stop tokens)
     smoke: bool
 
     def identity(self) -> dict:
@@ -49,10 +50,11 @@ def resolve_model(name: str, revision: str | None = None, *, suite_dir: Path | N
         raise HarnessError(f"model folder {folder} has no config.json or weight files; expected a folder "
                            "saved by save_pretrained", where="model")
     tokenizer_files = [folder / f for f in TOKENIZER_FILES if (folder / f).exists()]
+    config_files = [folder / f for f in ("config.json", "generation_config.json") if (folder / f).exists()]
     return ModelSource(
         name=name, folder=folder, revision=revision,
         weights_hash=_cached_weights_hash(weights, folder), tokenizer_hash=sha256_files(tokenizer_files, folder),
-        smoke=is_smoke(folder),
+        config_hash=sha256_files(config_files, folder), smoke=is_smoke(folder),
     )
 
 
@@ -116,6 +118,11 @@ def load_model(source: ModelSource, quantization: str):
     model = AutoModelForCausalLM.from_pretrained(source.folder, **kwargs)
     model.eval()
     return model
+
+
+def numerics() -> dict:
+    """Where and in what precision the model runs: part of every cache key, since results depend on it."""
+    return {"device": device(), "compute_dtype": str(compute_dtype())}
 
 
 def device() -> str:

@@ -56,6 +56,9 @@ def detect_template(tokenizer) -> TemplateFacts:
     except Exception as exc:  # templates raise their own exception types for unsupported roles
         raise HarnessError(f"the model's chat template rejects a system message ({exc}); the system "
                            "variants need one", where="model") from None
+    if SYSTEM_PROBE not in with_system:
+        raise HarnessError("the model's chat template drops the system message; the system variants need one",
+                           where="model")
     at = with_system.index(SYSTEM_PROBE)
     before, after = with_system[:at], with_system[at + len(SYSTEM_PROBE):]
     end_of_turn = _end_of_turn(tokenizer)

@@ -8,6 +8,7 @@ nothing. The same view serves one run (`harness run`, `harness report`) and two 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -79,14 +80,25 @@ def example_payload(examples: list[ExampleResult], columns: dict[str, tuple[int,
                 "text": result.output.text, "prompt": result.prompt,
                 "words": scores.length.words, "tokens": result.output.tokens,
                 "stop": "stopped" if result.output.stopped else "truncated" if result.output.truncated else "",
-                "nll": round(scores.perplexity.mean_nll, 4),
+                "nll": _finite(scores.perplexity.mean_nll),
                 "fail": [[c.check, c.reason] for c in scores.format.checks if not c.passed],
-                "filler": [[s.start, s.end, s.category] for s in scores.filler.spans],
-                "custom": scores.custom,
+                "filler": [[_utf16(result.output.text, s.start), _utf16(result.output.text, s.end), s.category]
+                           for s in scores.filler.spans],
+                "custom": {k: _finite(v) for k, v in scores.custom.items()},
             }
         payload.append({"id": example.id, "task": example.task, "prompt": example.prompt,
                         "reference": example.reference, "out": outputs})
     return payload
+
+
+def _finite(value: float | None) -> float | None:
+    """JSON has no NaN or infinity; the page shows a missing value instead."""
+    return round(value, 4) if value is not None and math.isfinite(value) else None
+
+
+def _utf16(text: str, index: int) -> int:
+    """Python counts code points, JavaScript strings count UTF-16 units (an emoji is two)."""
+    return len(text[:index].encode("utf-16-le")) // 2
 
 
 def _charts(view: ReportView, per_column: dict[str, list[dict]]) -> dict[str, Markup]:
@@ -102,7 +114,8 @@ def _charts(view: ReportView, per_column: dict[str, list[dict]]) -> dict[str, Ma
                                    "words"),
         "rates": charts.grouped_bars("Stopping, format and filler rates", rates, values, "share of outputs"),
         "nll": charts.box_plots("Reference NLL per token, per example",
-                                {c: [o["nll"] for o in per_column[c]] for c in cols}, "nats per token"),
+                                {c: [o["nll"] for o in per_column[c] if o["nll"] is not None] for c in cols},
+                                "nats per token"),
     }
     if view.checks:
         made["checks"] = charts.grouped_bars("Format pass rate by check (strict)", view.checks,
@@ -170,7 +183,7 @@ def view_of_comparison(a: Results, b: Results, label_a: str, label_b: str, varia
 def render(view: ReportView) -> str:
     env = _environment()
     data = json.dumps({"columns": view.columns, "checks": view.checks, "examples": view.examples},
-                      ensure_ascii=False, separators=(",", ":"))
+                      ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     # Safe inside <script type="application/json">: no "</script>", no HTML-significant characters.
     for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
                          ("\u2029", "\\u2029")):

@@ -26,7 +26,7 @@ class Scores(BaseModel):
     format: FormatScores
     filler: FillerScores
     perplexity: PerplexityScores
-    custom: dict[str, float] = {}
+    custom: dict[str, float | None] = {}  # None: the metric gave no finite value for this output
 
 
 class Distribution(BaseModel):
@@ -71,7 +71,7 @@ class VariantSummary(BaseModel):
 
 
 def score_output(example: Example, output: Output, suite_rules: list[dict], lexicon: Lexicon,
-                 reference: ReferenceScore, custom: dict[str, float] | None = None) -> Scores:
+                 reference: ReferenceScore, custom: dict[str, float | None] | None = None) -> Scores:
     checks = run_rules(output.text, suite_rules + example.rules)
     return Scores(
         length=length_scores(output.text, output.tokens, output.truncated, example.response),

@@ -73,7 +73,8 @@ def wilcoxon(diffs: np.ndarray) -> float:
 
 
 def holm(p_values: list[float]) -> list[float]:
-    """Holm-Bonferroni adjusted p-values, in the input order."""
+    """Holm-Bonferroni adjusted p-values, in the input order (a NaN p-value counts as 1)."""
+    p_values = [1.0 if math.isnan(p) else p for p in p_values]
     m = len(p_values)
     order = sorted(range(m), key=lambda i: p_values[i])
     adjusted = [0.0] * m
@@ -130,8 +131,8 @@ def paired_test(a: np.ndarray, b: np.ndarray, kind: Kind, seed: int = 0,
         return PairedResult(n=n, mean_a=values_a.mean(), mean_b=values_b.mean(), delta=diffs.mean(), ci_low=low,
                             ci_high=high, test="mcnemar_exact", p_value=p, effect_size=effect,
                             effect_size_kind="cohens_g", a_only=a_only, b_only=b_only,
-                            # Significance already shows the effect was detectable; otherwise say what was not.
-                            power_warning=None if p < ALPHA else _power_warning(kind, n, (a_only + b_only) / n))
+                            # compare() drops it when the Holm-adjusted result shows the effect was detected.
+                            power_warning=_power_warning(kind, n, (a_only + b_only) / n))
     spread = float(diffs.std(ddof=1)) if n > 1 else 0.0
     effect = diffs.mean() / spread if spread > 0 else (0.0 if diffs.mean() == 0 else None)
     return PairedResult(n=n, mean_a=values_a.mean(), mean_b=values_b.mean(), delta=diffs.mean(), ci_low=low,

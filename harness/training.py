@@ -15,7 +15,7 @@ from pathlib import Path
 
 from harness.examples import ExampleSet
 from harness.files import cache_root, publish_dir, sha256_files, sha256_json, staging_dir, write_json_atomic
-from harness.models import ModelSource, compute_dtype, device, load_model
+from harness.models import ModelSource, compute_dtype, device, load_model, numerics
 from harness.progress import console, training_callback
 from harness.prompts import PromptRenderer
 from harness.smoke import SMOKE_NOTICE
@@ -53,6 +53,8 @@ def adapter_key(source: ModelSource, rows: list[dict], settings: Training) -> st
     return sha256_json({
         "recipe": RECIPE,
         "weights": source.weights_hash,
+        "config": source.config_hash,
+        "numerics": numerics(),
         "tokenized_train": sha256_json(rows),
         "training": settings.model_dump(mode="json"),
         "libraries": library_versions(),

@@ -37,6 +37,9 @@ def test_holm_adjusts_across_the_family_and_none_values_are_skipped():
     raw = comparisons[0].stats.p_value
     assert raw < 0.05 and comparisons[0].p_adjusted == min(1.0, 2 * raw)
     assert all(c.outcome == "win" for c in comparisons)
+    assert all(c.stats.power_warning is None for c in comparisons)  # detected, so power was not the problem
+    [tie] = compare({("sft", "system"): _pairs(a[:3] + [False] * 57, b)}, [PASSES], resamples=2000)
+    assert tie.outcome == "tie" and "is small" in tie.stats.power_warning
 
 
 def test_verdict_answers_the_headline_per_behaviour():
@@ -56,3 +59,13 @@ def test_prompt_tax_is_the_extra_prompt_tokens_per_request():
     tax = prompt_tax(base, system)
     assert tax.extra_tokens_per_request == 25.0 and tax.extra_fraction == 1.25
     assert "adds 25.0 prompt tokens to every request" in tax.statement
+
+
+def test_a_significant_rank_test_with_a_mean_pulled_by_one_outlier_is_a_tie():
+    """sft is one word longer on 20 examples and 100 shorter on one: Wilcoxon says longer, the mean says
+    shorter; the outcome must not claim a win."""
+    sft = [11] * 20 + [0]
+    system = [10] * 20 + [100]
+    [result] = compare({("sft", "system"): _pairs(sft, system)}, [SHORTER], resamples=2000)
+    assert result.stats.p_value < 0.05 and result.stats.delta < 0 and result.stats.ci_high > 0
+    assert result.outcome == "tie"

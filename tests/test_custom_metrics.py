@@ -47,3 +47,9 @@ def test_bad_extensions_fail_at_validate(tmp_path, custom, message):
 def test_an_extension_needs_exactly_one_source(tmp_path):
     with pytest.raises(InputErrors, match="give exactly one of 'evaluate'"):
         _suite(tmp_path, "    - {name: x}\n")
+
+
+def test_a_non_finite_score_is_recorded_as_missing(tmp_path):
+    (tmp_path / "nan_metric.py").write_text("def score(prediction, reference):\n    return float('nan')\n")
+    suite = _suite(tmp_path, "    - {name: broken, callable: 'nan_metric:score'}\n")
+    assert prepare(suite).custom["broken"]("a", "b") is None

@@ -76,3 +76,9 @@ def test_precision_on_the_hand_labelled_sample():
     assert precision >= 0.95, precision
     assert span_hits / len(spans) >= 0.95
     assert recall >= 0.65, recall
+
+
+def test_offsets_stay_true_when_case_folding_would_change_the_length():
+    text = "\u0130\u0130\u0130\u0130 \u0130stanbul is big. Let me know if you need more."
+    [span] = find_filler(text, LEXICON)
+    assert text[span.start:span.end] == span.phrase == "Let me know if"

@@ -106,3 +106,15 @@ def test_missing_schema_file_is_a_validation_error(tmp_path):
 def test_catastrophic_regex_is_an_error_not_a_hang():
     with pytest.raises(RuleError, match="took over"):
         run_rules("a" * 40 + "!", [{"check": "regex", "pattern": r"^(a|a)+$"}])
+
+
+def test_loose_scoring_never_passes_on_an_empty_cut():
+    outcome = one("Yes, it works, really, truly.", check="no_commas")
+    assert not outcome.passed and not outcome.passed_loose
+    assert all(v.strip() for v in loose_variants("single line")[1:])
+
+
+@pytest.mark.parametrize("text", ["Define the __init__ method first.", "The war ended in\n1945. It was over.",
+                                  "Multiply 2 * 3 * 4."])
+def test_prose_that_only_looks_like_markdown_passes(text):
+    assert one(text, check="no_markdown").passed

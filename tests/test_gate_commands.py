@@ -88,7 +88,7 @@ def test_a_mismatched_baseline_is_refused_unless_forced(tmp_path, capsys, change
 def test_usage_errors_exit_2(tmp_path, capsys):
     run = _save(tmp_path / "run")
     assert main(["check", str(run)]) == 2  # no gates anywhere
-    assert main(["check", str(run), "--set-gate", "sft.words not worse than baseline"]) == 2
+    assert main(["check", str(run), "--set-gate", "sft.words not worse than baseline within 1"]) == 2
     assert main(["check", str(run), "--set-gate", "sft.words >= "]) == 2
     assert main(["check", str(run), "--baseline", "nope", "--set-gate", "sft.words <= 3"]) == 2
     err = capsys.readouterr().err

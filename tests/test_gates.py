@@ -36,8 +36,10 @@ def test_gates_parse(text, kind):
     ("sft.format_pass => 0.95", "does not parse"),
     ("sft.format_pas >= 0.95", "unknown metric 'format_pas'"),
     ("sfx.format_pass >= 0.95", "unknown variant 'sfx'"),
-    ("sft.format_pass not worse than systems", "unknown variant 'systems'"),
-    ("sft.perplexity not worse than system", "perplexity is a corpus figure"),
+    ("sft.format_pass not worse than systems within 0.1", "unknown variant 'systems'"),
+    ("sft.perplexity not worse than system within 0.1", "perplexity is a corpus figure"),
+    ("sft.format_pass not worse than system", "needs 'within MARGIN' with a margin above 0"),
+    ("sft.format_pass not worse than system within -0.1", "needs 'within MARGIN' with a margin above 0"),
     ("__import__('os').system('x') >= 1", "does not parse"),
 ])
 def test_bad_gates_are_rejected(text, message):
@@ -105,6 +107,21 @@ def test_cli_gates_replace_suite_gates_on_the_same_subject():
     merged = merge_gates(["sft.format_pass >= 0.95", "sft.filler_any <= 0.02"],
                          ["sft.format_pass >= 0.99", "sft.truncated <= 0.01"], SPECS)
     assert [g.text for g in merged] == ["sft.format_pass >= 0.99", "sft.filler_any <= 0.02", "sft.truncated <= 0.01"]
+
+
+def test_no_gate_is_silently_dropped():
+    suite = ["sft.words >= 2", "sft.words <= 200", "sft.words.median <= 0.7 * base.words.median",
+             "sft.words.median <= 0.9 * system.words.median", "sft.words >= 2"]
+    merged = merge_gates(suite, ["sft.words <= 100"], SPECS)
+    assert [g.text for g in merged] == ["sft.words >= 2", "sft.words <= 100",
+                                        "sft.words.median <= 0.7 * base.words.median",
+                                        "sft.words.median <= 0.9 * system.words.median", "sft.words >= 2"]
+
+
+def test_identical_results_are_not_worse_within_any_margin():
+    results = _results()
+    gate = parse_gate("sft.format_pass not worse than sft+system within 0.001", SPECS)
+    assert evaluate_gate(gate, results, SPECS).passed
 
 
 @pytest.mark.parametrize("margin, passed", [(1.0, False), (1.01, True)])

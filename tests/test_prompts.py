@@ -99,3 +99,10 @@ def test_template_rejecting_system_messages_is_a_clear_error(smoke_tokenizer):
                 "{%- endif %}{{ m.content }}{%- endfor %}")
     with pytest.raises(HarnessError, match="rejects a system message"):
         detect_template(with_template(smoke_tokenizer, template))
+
+
+def test_template_dropping_system_messages_is_a_clear_error(smoke_tokenizer):
+    template = ("{%- for m in messages %}{%- if m.role != 'system' %}{{ m.role }}: {{ m.content }}\n{%- endif %}"
+                "{%- endfor %}")
+    with pytest.raises(HarnessError, match="drops the system message"):
+        detect_template(with_template(smoke_tokenizer, template))

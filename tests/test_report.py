@@ -72,3 +72,13 @@ def test_report_of_a_missing_run_is_a_clear_error(tmp_path, capsys):
 def test_a_thousand_examples_render_to_one_file(n):
     html = render_report(crafted_results(n, lambda i, v: f"answer {i} " * (i % 7 + 1)))
     assert html.count("ex-0999") == 1  # once, in the data block
+
+
+def test_filler_offsets_reach_the_page_in_utf16_units():
+    from harness.report import example_payload
+
+    results = crafted_results(1, lambda i, v: "\U0001F60A Sure! Paris is the capital.")
+    [example] = example_payload(results.examples, {"sft": (0, "sft")}, [results.examples])
+    start, end, category = example["out"]["sft"]["filler"][0]
+    text = example["out"]["sft"]["text"]
+    assert category == "opener" and text.encode("utf-16-le")[2 * start:2 * end].decode("utf-16-le") == "Sure"

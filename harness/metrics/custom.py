@@ -4,13 +4,20 @@ Python callables named as `module:function`. Each becomes a function (prediction
 from __future__ import annotations
 
 import importlib
+import math
 import sys
 from collections.abc import Callable
 
 from harness.errors import HarnessError
 from harness.suite import CustomMetric, Suite
 
-Scorer = Callable[[str, str], float]
+Scorer = Callable[[str, str], "float | None"]
+
+
+def _finite(value) -> float | None:
+    """A score that is not a finite number (NaN, inf) is recorded as missing, not averaged."""
+    number = float(value)
+    return number if math.isfinite(number) else None
 
 
 def load_scorer(metric: CustomMetric, suite: Suite, index: int) -> Scorer:
@@ -38,7 +45,7 @@ def _evaluate_scorer(metric: CustomMetric, suite: Suite, field: str) -> Scorer:
         if key not in result:
             raise HarnessError(f"{field}.key: {key!r} is not in the module's result {sorted(result)}",
                                file=suite.path)
-        return float(result[key])
+        return _finite(result[key])
 
     return score
 
@@ -58,4 +65,4 @@ def _callable_scorer(metric: CustomMetric, suite: Suite, field: str) -> Scorer:
             sys.path.remove(folder)
     if not callable(function):
         raise HarnessError(f"{field}.callable: {metric.callable!r} is not callable", file=suite.path)
-    return lambda prediction, reference: float(function(prediction, reference))
+    return lambda prediction, reference: _finite(function(prediction, reference))

@@ -57,14 +57,15 @@ class FillerScores(BaseModel):
 
 
 def normalise(text: str) -> str:
-    """Same length as the input, so match offsets point into the original text."""
-    return text.translate(QUOTES).lower()
+    """Curly quotes folded to straight ones, one character for one, so match offsets point into the original
+    text (case is handled by the patterns: str.lower() can change a string's length, e.g. 'İ')."""
+    return text.translate(QUOTES)
 
 
 def _compile(phrases: list[str]) -> re.Pattern:
-    ordered = sorted({normalise(p).strip() for p in phrases if p.strip()}, key=len, reverse=True)
+    ordered = sorted({normalise(p).strip().lower() for p in phrases if p.strip()}, key=len, reverse=True)
     body = "|".join(r"\s+".join(map(re.escape, phrase.split())) for phrase in ordered)
-    return re.compile(rf"(?<!\w)(?:{body})(?!\w)")
+    return re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
 
 
 def parse_lexicon(raw: dict, origin: str) -> Lexicon:

@@ -89,7 +89,8 @@ def loose_variants(text: str) -> list[str]:
     """IFEval's loose transforms: drop markdown emphasis, the first line, the last line, or both."""
     lines = text.split("\n")
     cuts = [text, "\n".join(lines[1:]).strip(), "\n".join(lines[:-1]).strip(), "\n".join(lines[1:-1]).strip()]
-    return [variant for cut in cuts for variant in (cut, cut.replace("*", ""))]
+    variants = [variant for cut in cuts for variant in (cut, cut.replace("*", ""))]
+    return [text] + [v for v in variants[1:] if v.strip()]  # an empty cut would pass every negative check
 
 
 def run_rules(text: str, rules: list[dict]) -> list[RuleOutcome]:

@@ -10,11 +10,13 @@ from harness.metrics.check_result import CheckResult, RuleError
 from harness.metrics.length import sentences, words
 
 REGEX_SECONDS = 1.0
-BULLET = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+\S", re.MULTILINE)
+BULLET = re.compile(r"^\s*[-*+•]\s+\S", re.MULTILINE)
+# A numbered line alone is often prose ("...ended in\n1945. It was over."); two or more make a list.
+NUMBERED = re.compile(r"^\s*\d+[.)]\s+\S", re.MULTILINE)
 MARKDOWN = [
     ("a heading", re.compile(r"^\s{0,3}#{1,6}\s", re.MULTILINE)),
-    ("a bullet or numbered list", BULLET),
-    ("bold or italic emphasis", re.compile(r"(\*\*|__)\S.*?\S?\1|(?<![\w*])\*(?!\s)[^*\n]+(?<!\s)\*(?![\w*])")),
+    # ** and * only: __ is as likely a Python dunder (__init__) as emphasis.
+    ("bold or italic emphasis", re.compile(r"\*\*\S.*?\S?\*\*|(?<![\w*])\*(?!\s)[^*\n]+(?<!\s)\*(?![\w*])")),
     ("a code fence or inline code", re.compile(r"```|`[^`\n]+`")),
     ("a table", re.compile(r"^\s*\|.*\|\s*$", re.MULTILINE)),
     ("a link", re.compile(r"\[[^\]\n]+\]\([^)\s]+\)")),
@@ -52,8 +54,13 @@ def count_paragraphs(text: str, params: dict) -> CheckResult:
     return _relation(len(paragraphs), "paragraphs", params)
 
 
+def list_items(text: str) -> int:
+    numbered = len(NUMBERED.findall(text))
+    return len(BULLET.findall(text)) + (numbered if numbered > 1 else 0)
+
+
 def count_bullets(text: str, params: dict) -> CheckResult:
-    return _relation(len(BULLET.findall(text)), "bullets", params)
+    return _relation(list_items(text), "bullets", params)
 
 
 def count_sections(text: str, params: dict) -> CheckResult:
@@ -154,5 +161,7 @@ def no_commas(text: str, params: dict) -> CheckResult:
 
 def no_markdown(text: str, params: dict) -> CheckResult:
     found = [what for what, pattern in MARKDOWN if pattern.search(text)]
+    if list_items(text):
+        found.insert(1, "a bullet or numbered list")
     return CheckResult(passed=not found, value=found,
                        reason=f"uses markdown: {', '.join(found)}" if found else "plain text, no markdown")

@@ -46,12 +46,11 @@
     const delta = (r, key) => r.ex.out[b][key] - r.ex.out[a][key];
     if (sort === "words") rows.sort((x, y) => delta(x, "words") - delta(y, "words") || x.index - y.index);
     if (sort === "words-up") rows.sort((x, y) => delta(y, "words") - delta(x, "words") || x.index - y.index);
-    if (sort === "nll") rows.sort((x, y) => delta(x, "nll") - delta(y, "nll") || x.index - y.index);
+    if (sort === "nll") rows.sort((x, y) => (delta(x, "nll") || 0) - (delta(y, "nll") || 0) || x.index - y.index);
     return rows;
   }
 
-  // Text with filler spans marked; offsets are UTF-16 indexes into the output (JS strings agree with Python
-  // only for BMP text, so spans are checked against the text before use).
+  // Text with filler spans marked; the offsets arrive as UTF-16 indexes, as JavaScript strings count.
   function withFiller(text, spans) {
     const box = el("div", null, "text");
     let at = 0;
@@ -94,7 +93,7 @@
     td.append(column === b && a !== b ? diff(ex.out[a].text, out.text) : withFiller(out.text, out.filler));
     const meta = [out.words + " words", out.tokens + " tokens"];
     if (out.stop) meta.push(out.stop);
-    meta.push("NLL " + out.nll.toFixed(3));
+    meta.push(out.nll === null ? "NLL –" : "NLL " + out.nll.toFixed(3));
     td.append(el("div", meta.join(" · "), "meta"));
     for (const [check, reason] of out.fail) td.append(el("div", "✗ " + check + ": " + reason, "fail"));
     return td;
