@@ -85,10 +85,12 @@ def _short(text: str, limit: int = 18) -> str:
 def _legend(names: list[str]) -> str:
     items = []
     x = WIDTH - RIGHT
+    limit = max(6, 60 // max(len(names), 1))  # long run names are cut so the legend stays inside the chart
     for i, name in reversed(list(enumerate(names))):
-        x -= 12 + 7 * len(name) + 10
+        label = _short(name, limit)
+        x -= 12 + 7 * len(label) + 10
         items.append(f'<rect x="{x}" y="27" width="10" height="10" fill="{colour(i)}"/>'
-                     f'<text class="tick" x="{x + 13}" y="36">{escape(name)}</text>')
+                     f'<text class="tick" x="{x + 13}" y="36">{escape(label)}<title>{escape(name)}</title></text>')
     return "".join(items)
 
 
