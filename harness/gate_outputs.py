@@ -39,9 +39,11 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def markdown_summary(report: GateReport, suite: str, run: str) -> str:
+def markdown_summary(report: GateReport, suite: str, run: str, notice: str | None = None) -> str:
     head = "✅ all gates pass" if report.passed else f"❌ {report.failed} of {len(report.gates)} gates failed"
     lines = [f"### harness gates: {suite} — {head}", "", f"Run: `{run}`"]
+    if notice:
+        lines += ["", f"> **Smoke run.** {notice}"]
     if report.baseline:
         lines.append(f"Baseline: `{report.baseline}`")
     if report.forced:

@@ -58,7 +58,7 @@ def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False) ->
     with _stage(stages, "evaluation"):
         runs = evaluate_variants(suite, source, tokenizer, renderer, adapter, prepared.eval)
     run_dir = out or default_run_dir(suite.name, smoke)
-    write_generations(runs, prepared.eval.examples, run_dir)  # kept even if scoring fails below
+    write_generations(runs, prepared.eval.examples, run_dir, source.smoke)  # kept even if scoring fails below
     with _stage(stages, "scoring"), _rule_errors(suite):
         results = build_results(prepared, runs, source.smoke, manifest={
             "suite": {"name": suite.name, "file": str(suite.path), "sha256": suite.content_hash(),
@@ -76,6 +76,7 @@ def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False) ->
             "lexicon": {"name": prepared.lexicon.name, "version": prepared.lexicon.version},
             "libraries": library_versions(),
             "hardware": _hardware(),
+            **({"notice": SMOKE_NOTICE} if source.smoke else {}),
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
         }, stages=stages)
     results.stage_seconds = dict(stages)
@@ -122,8 +123,9 @@ def build_results(prepared: Prepared, runs: dict[str, VariantRun], smoke: bool, 
                    examples=records, manifest=manifest, stage_seconds=stages)
 
 
-def write_generations(runs: dict[str, VariantRun], examples, run_dir: Path) -> None:
-    lines = [json.dumps({"variant": name, "id": example.id, "prompt": prompt, **output.model_dump()},
+def write_generations(runs: dict[str, VariantRun], examples, run_dir: Path, smoke: bool) -> None:
+    marker = {"smoke_model": True} if smoke else {}  # every file from the smoke model says so
+    lines = [json.dumps({"variant": name, "id": example.id, "prompt": prompt, **output.model_dump(), **marker},
                         ensure_ascii=False) + "\n"
              for name, run in runs.items()
              for example, prompt, output in zip(examples, run.prompts, run.outputs, strict=True)]

@@ -81,7 +81,7 @@ def check_run(run_dir: Path, baseline_ref: str | None, cli_gates: list[str], for
     report = evaluate_gates(gates, results, specs, baseline, name, forced)
     results.gate = report
     run_dir = Path(run_dir)
-    summary = markdown_summary(report, results.suite, str(run_dir))
+    summary = markdown_summary(report, results.suite, str(run_dir), results.notice)
     write_text_atomic(outputs.junit or run_dir / "junit.xml", junit_xml(report, results.suite))
     write_text_atomic(outputs.markdown or run_dir / "gate-summary.md", summary)
     write_text_atomic(outputs.json or run_dir / "gates.json", report.model_dump_json(indent=2) + "\n")

@@ -29,7 +29,8 @@ def test_run_folder_has_everything(first_run):
     assert results.variants == ["base", "system", "sft", "sft+system"]
     assert len(results.examples) == 72
     generations = (first_run / "generations.jsonl").read_text().splitlines()
-    assert len(generations) == 4 * 72
+    assert len(generations) == 4 * 72 and all(json.loads(line)["smoke_model"] for line in generations)
+    assert "randomly initialised" in json.loads((first_run / "manifest.json").read_text())["notice"]
     assert not list(first_run.glob(".*.tmp"))
 
 
@@ -81,6 +82,7 @@ def test_rerun_reuses_the_adapter_and_reproduces_every_number(first_run, tmp_pat
     monkeypatch.setattr("harness.training.load_model", no_model_work)
     assert main(["run", str(ROOT / "suites" / "concise.yaml"), "--smoke", "--out", str(tmp_path), "--gate"]) == 0
     assert (tmp_path / "junit.xml").is_file() and read_results(tmp_path).gate.passed
+    assert "**Smoke run.**" in (tmp_path / "gate-summary.md").read_text()
     again, first = read_results(tmp_path), read_results(first_run)
     assert again.manifest["adapter"]["reused"] is True
     assert all(v["cached"] for v in again.manifest["evaluation"].values())
