@@ -8,7 +8,6 @@ Its numbers show that the pipeline works, not how real models behave.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from importlib import resources
 from pathlib import Path
@@ -166,7 +165,3 @@ def _merge(symbols: list[str], pair: tuple[str, str]) -> list[str]:
 
 def is_smoke(model_dir: Path) -> bool:
     return (Path(model_dir) / "SMOKE_MODEL.md").exists()
-
-
-def describe() -> str:
-    return json.dumps({"id": SMOKE_ID, "shape": MODEL_SHAPE, "merges": MERGES})
