@@ -218,7 +218,8 @@ def _error_line(path: Path, root: yaml.Node | None, err: dict) -> HarnessError:
 
 
 def _is_pydantic_tag(part: str) -> bool:
-    return "[" in part or part in {"list[str]", "literal['all-linear']"}
+    """pydantic inserts union-member tags such as "list[str]" into error locations; they are not fields."""
+    return "[" in part
 
 
 def _yaml_line(root: yaml.Node | None, loc: list) -> int | None:
