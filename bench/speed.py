@@ -58,10 +58,10 @@ def phase(name: str, out: Path) -> dict:
 
     prepared = _prepared()
     if name == "load":
-        from harness.models import load_model
+        from harness.models import load_model, resolve_numerics
 
         started = time.perf_counter()
-        load_model(_source(), "nf4")
+        load_model(_source(), resolve_numerics("float32", "nf4"))
         return {"seconds": time.perf_counter() - started}
     if name == "harness-train":
         from harness.training import train_or_reuse

@@ -24,6 +24,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="run folder (default: reports/<suite>-<time>)")
     run.add_argument("--smoke", action="store_true",
                      help="use the built-in tiny randomly initialised model, with CPU-sized step counts")
+    run.add_argument("--model", help="run this model instead of the suite's: a hub id, a local folder, a .gguf file "
+                     "or a packaged alias such as smollm2-135m-instruct (recorded in the manifest)")
+    run.add_argument("--profile", choices=["quick"],
+                     help="quick: 1 epoch, 24 eval examples, 128 new tokens; a first look, labelled as such")
     run.add_argument("--gate", dest="run_gate", action="store_true", help="check the gates after the run")
     _gate_options(run)
 
@@ -108,14 +112,16 @@ def _dispatch(args: argparse.Namespace) -> int:
               f"{prepared.lexicon.version}")
         return EXIT_OK
     if args.command == "run":
-        _quiet_libraries()
+        from harness.progress import quiet_libraries
+
+        quiet_libraries()
         from harness.run import run
 
         if args.run_gate or args.gates or args.baseline:
             from harness.runs import preflight_gates
 
             preflight_gates(args.suite, args.gates, args.baseline)  # bad gates fail before a long run
-        run_dir = run(args.suite, out=args.out, smoke=args.smoke)
+        run_dir = run(args.suite, out=args.out, smoke=args.smoke, model=args.model, profile=args.profile)
         return _check(run_dir, args) if args.run_gate else EXIT_OK
     if args.command == "report":
         from harness.runs import rerender
@@ -141,23 +147,3 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(export(args.run_dir, args.dest))
         return EXIT_OK
     raise AssertionError(args.command)
-
-
-def _quiet_libraries() -> None:
-    """Library chatter (progress bars, advisory warnings) would bury the harness's own output."""
-    import logging
-    import warnings
-
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    warnings.filterwarnings("ignore", category=UserWarning)
-    for name in ("transformers", "peft", "trl", "bitsandbytes", "accelerate", "datasets"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    import datasets
-
-    datasets.disable_progress_bars()
-    datasets.logging.set_verbosity_error()

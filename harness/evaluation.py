@@ -18,8 +18,8 @@ from harness.examples import ExampleSet
 from harness.files import cache_root, sha256_json, write_json_atomic
 from harness.generation import Output, generate, stop_token_ids
 from harness.metrics.perplexity import ReferenceScore, encode_references, score_pairs
-from harness.models import ModelSource, load_model, numerics
-from harness.progress import bar, console
+from harness.models import ModelSource, Numerics, load_model
+from harness.progress import Bar, console, stage
 from harness.prompts import VARIANTS, PromptRenderer, Variant
 from harness.suite import Suite
 from harness.tokens import EncodedPair, encode_prompts
@@ -27,7 +27,7 @@ from harness.training import Adapter
 from harness.versions import library_versions
 
 # Part of each variant's cache key: bump when generation or scoring code changes its results.
-RECIPE = 1
+RECIPE = 2
 
 
 @dataclass
@@ -60,7 +60,7 @@ class _Plan:
 
 
 def _plans(suite: Suite, source: ModelSource, tokenizer, renderer: PromptRenderer, adapter: Adapter,
-           eval_set: ExampleSet) -> list[_Plan]:
+           eval_set: ExampleSet, numerics: Numerics) -> list[_Plan]:
     suffix = renderer.facts.end_of_turn if suite.metrics.perplexity.include_end_of_turn else ""
     references = [e.response for e in eval_set.examples]
     plans, scored = [], None
@@ -75,8 +75,7 @@ def _plans(suite: Suite, source: ModelSource, tokenizer, renderer: PromptRendere
         scored = completions
         key = sha256_json({
             "recipe": RECIPE, "weights": source.weights_hash, "tokenizer": source.tokenizer_hash,
-            "config": source.config_hash, "numerics": numerics(),
-            "quantization": suite.training.quantization,
+            "config": source.config_hash, "numerics": numerics.key(),
             "adapter": adapter.manifest["adapter_sha256"] if variant.adapter else None,
             "prompts": prompts, "scored": [p.input_ids for p in pairs],
             "decoding": suite.decoding.model_dump(mode="json"),
@@ -87,8 +86,8 @@ def _plans(suite: Suite, source: ModelSource, tokenizer, renderer: PromptRendere
 
 
 def evaluate_variants(suite: Suite, source: ModelSource, tokenizer, renderer: PromptRenderer, adapter: Adapter,
-                      eval_set: ExampleSet) -> dict[str, VariantRun]:
-    plans = _plans(suite, source, tokenizer, renderer, adapter, eval_set)
+                      eval_set: ExampleSet, numerics: Numerics) -> dict[str, VariantRun]:
+    plans = _plans(suite, source, tokenizer, renderer, adapter, eval_set, numerics)
     folder = cache_root() / "evaluations"
     runs = {p.variant.name: VariantRun.from_json(json.loads((folder / f"{p.key}.json").read_text()))
             for p in plans if (folder / f"{p.key}.json").exists()}
@@ -98,7 +97,9 @@ def evaluate_variants(suite: Suite, source: ModelSource, tokenizer, renderer: Pr
     if missing:
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(load_model(source, suite.training.quantization), adapter.folder)
+        console.print(f"  loading the base model ({numerics.dtype}, {numerics.device}, quantization "
+                      f"{numerics.quantization}) and the adapter, once for {len(missing)} variant(s)")
+        model = PeftModel.from_pretrained(load_model(source, numerics), adapter.folder)
         model.eval()
         stop_ids = stop_token_ids(tokenizer, model, renderer.facts.end_of_turn)
         for plan in missing:
@@ -109,13 +110,17 @@ def evaluate_variants(suite: Suite, source: ModelSource, tokenizer, renderer: Pr
 
 def _evaluate(model, tokenizer, plan: _Plan, suite: Suite, stop_ids: list[int], eval_set: ExampleSet) -> VariantRun:
     switch = nullcontext() if plan.variant.adapter else model.disable_adapter()
-    with switch, bar(f"{plan.variant.name:>10}", len(plan.prompts)) as progress:
+    stage(f"variant {plan.variant.name}", f"{len(plan.prompts)} answers, then reference perplexity")
+    with switch:
         started = time.perf_counter()
-        outputs = generate(model, tokenizer, plan.prompts, suite.decoding, stop_ids,
-                           on_batch=lambda n: progress.advance(0, n))
+        with Bar(f"{plan.variant.name} answers", len(plan.prompts)) as progress:
+            outputs = generate(model, tokenizer, plan.prompts, suite.decoding, stop_ids, on_done=progress.advance)
         generated = time.perf_counter()
         nll = score_pairs(model, plan.pairs, tokenizer.pad_token_id, suite.metrics.perplexity.batch_size)
         scored = time.perf_counter()
+    tokens, seconds = sum(o.tokens for o in outputs), generated - started
+    console.print(f"  {plan.variant.name}: {tokens} tokens in {seconds:.1f}s ({tokens / max(seconds, 1e-9):.1f} "
+                  f"tokens/s), reference scoring {scored - generated:.1f}s")
     references = [ReferenceScore(nll=value, tokens=len(pair.completion_ids), bytes=len(example.response.encode()))
                   for value, pair, example in zip(nll, plan.pairs, eval_set.examples, strict=True)]
     return VariantRun(plan.prompts, [len(ids) for ids in encode_prompts(tokenizer, plan.prompts)], outputs,

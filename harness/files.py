@@ -21,6 +21,14 @@ def sha256_json(value: Any) -> str:
     return sha256_bytes(json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode())
 
 
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def sha256_files(paths: Iterable[Path], root: Path | None = None) -> str:
     """One hash over several files: each file's relative name and bytes, in sorted order."""
     digest = hashlib.sha256()

@@ -1,4 +1,5 @@
-"""Which model, and how it is loaded: a hub id, a local folder, or the built-in smoke model.
+"""Which model, and how it is loaded: a hub id, a local folder, a GGUF file (or a packaged alias for one), or
+the built-in smoke model.
 
 Hub ids are resolved to a local snapshot first (so the exact commit is known and hashed), then every
 load goes through `from_pretrained` on that folder. Identity is recorded by content: a hash of the
@@ -11,6 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import gguf
 from harness.errors import HarnessError
 from harness.files import cache_root, sha256_files, sha256_json, write_json_atomic
 from harness.smoke import SMOKE_ID, is_smoke, smoke_model_dir
@@ -30,18 +32,23 @@ class ModelSource:
     tokenizer_hash: str
     config_hash: str  # config.json and generation_config.json (its eos ids become stop tokens)
     smoke: bool
+    gguf: dict | None = None  # the GGUF file the folder was converted from, its hash and quantisation
 
     def identity(self) -> dict:
         return {"name": self.name, "revision": self.revision, "weights_sha256": self.weights_hash,
-                "tokenizer_sha256": self.tokenizer_hash, "smoke": self.smoke}
+                "tokenizer_sha256": self.tokenizer_hash, "smoke": self.smoke,
+                **({"gguf": self.gguf} if self.gguf else {})}
 
 
 def resolve_model(name: str, revision: str | None = None, *, suite_dir: Path | None = None,
-                  smoke: bool = False) -> ModelSource:
+                  smoke: bool = False, announce=print) -> ModelSource:
+    converted = None
     if smoke:
         folder, name, revision = smoke_model_dir(), SMOKE_ID, None
     elif (local := _local_folder(name, suite_dir)) is not None:
         folder = local
+    elif gguf.is_gguf_name(name):
+        folder, converted = gguf.converted_folder(gguf.locate(name, suite_dir), announce)
     else:
         folder = _hub_snapshot(name, revision)
         revision = folder.name  # the snapshot folder is named by the exact commit
@@ -54,7 +61,7 @@ def resolve_model(name: str, revision: str | None = None, *, suite_dir: Path | N
     return ModelSource(
         name=name, folder=folder, revision=revision,
         weights_hash=_cached_weights_hash(weights, folder), tokenizer_hash=sha256_files(tokenizer_files, folder),
-        config_hash=sha256_files(config_files, folder), smoke=is_smoke(folder),
+        config_hash=sha256_files(config_files, folder), smoke=is_smoke(folder), gguf=converted,
     )
 
 
@@ -103,14 +110,65 @@ def load_tokenizer(source: ModelSource):
     return tokenizer
 
 
-def load_model(source: ModelSource, quantization: str):
-    """The base model, NF4 4-bit (double quant) for QLoRA or in full precision."""
+@dataclass(frozen=True)
+class Numerics:
+    """Where and in what precision the model runs, as resolved for this machine: part of every cache key,
+    recorded in the manifest, since results depend on it."""
+
+    device: str  # "cuda" or "cpu"
+    dtype: str  # compute dtype of training and evaluation: "bfloat16" or "float32"
+    quantization: str  # the base model's storage during training and evaluation: "nf4" or "none"
+    notes: tuple[str, ...] = ()  # why "auto" resolved as it did
+
+    def key(self) -> dict:
+        return {"device": self.device, "compute_dtype": f"torch.{self.dtype}", "quantization": self.quantization}
+
+    def describe(self) -> dict:
+        return {**self.key(), "notes": list(self.notes)}
+
+    @property
+    def torch_dtype(self):
+        import torch
+
+        return getattr(torch, self.dtype)
+
+
+def resolve_numerics(precision: str, quantization: str) -> Numerics:
+    """`auto` picks what is fast and faithful here: NF4 and bf16 on a GPU; on a CPU, bf16 only where the
+    CPU multiplies bf16 natively (AMX or AVX512-BF16), and no NF4, which bitsandbytes only emulates there
+    (slower than float32 and no smaller at these model sizes; see bench/RESULTS.md)."""
+    where = device()
+    notes = []
+    if precision == "auto":
+        precision = "bfloat16" if _native_bf16(where) else "float32"
+        notes.append(f"precision auto: {precision} ({'native bf16' if precision == 'bfloat16' else 'no native bf16'}"
+                     f" on this {where.upper() if where == 'cuda' else 'CPU'})")
+    if quantization == "auto":
+        quantization = "nf4" if where == "cuda" else "none"
+        notes.append("quantization auto: " + ("nf4 (QLoRA) on the GPU" if quantization == "nf4" else
+                                              "none on the CPU, where NF4 is emulated: plain LoRA on the full base"))
+    return Numerics(where, precision, quantization, tuple(notes))
+
+
+def _native_bf16(where: str) -> bool:
+    import torch
+
+    if where == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
+    except AttributeError:  # older torch: no probe, so no claim of native bf16
+        return False
+
+
+def load_model(source: ModelSource, numerics: Numerics):
+    """The base model, NF4 4-bit (double quant) for QLoRA or unquantised, in the resolved compute dtype."""
     import torch
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
-    dtype = compute_dtype()
-    kwargs: dict = {"dtype": dtype, "device_map": {"": device()}}
-    if quantization == "nf4":
+    dtype = numerics.torch_dtype
+    kwargs: dict = {"dtype": dtype, "device_map": {"": numerics.device}}
+    if numerics.quantization == "nf4":
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=dtype, bnb_4bit_quant_storage=torch.uint8,
@@ -120,21 +178,7 @@ def load_model(source: ModelSource, quantization: str):
     return model
 
 
-def numerics() -> dict:
-    """Where and in what precision the model runs: part of every cache key, since results depend on it."""
-    return {"device": device(), "compute_dtype": str(compute_dtype())}
-
-
 def device() -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def compute_dtype():
-    """bf16 where the GPU supports it; float32 on the CPU, where bf16 matmuls are slow and lossy."""
-    import torch
-
-    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    return torch.float32

@@ -47,6 +47,7 @@ class ReportView:
     checks: list[str]
     charts: dict[str, Markup] = field(default_factory=dict)
     forced: str | None = None  # a comparison made despite mismatched runs
+    profile: str | None = None  # "quick profile: ..." when a profile shrank the suite
     gate: dict | None = None
 
 
@@ -152,6 +153,7 @@ def view_of_run(results: Results) -> ReportView:
         notice=results.notice, columns=list(results.variants), summary=results.summary, headline=headline,
         prompt_tax=results.prompt_tax, runs=[_panel("this run", results)], examples=examples,
         checks=_checks(results.summary), gate=results.gate.model_dump() if results.gate else None,
+        profile=results.profile_note,
     )
     view.charts = _charts(view, {c: [e["out"][c] for e in examples] for c in view.columns})
     return view

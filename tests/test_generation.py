@@ -69,3 +69,23 @@ def test_sampling_is_seeded(smoke_model, smoke_tokenizer):
     first = generate(smoke_model, smoke_tokenizer, prompts, decoding, stops)
     again = generate(smoke_model, smoke_tokenizer, prompts, decoding, stops)
     assert [o.text for o in first] == [o.text for o in again]
+
+
+def test_rows_that_finish_are_replaced_and_results_match_one_at_a_time(smoke_model, smoke_tokenizer, monkeypatch):
+    """Continuous batching: with a stop token that ends some answers early, waiting prompts take the freed
+    rows; every answer still equals the one decoded alone, and equals model.generate's."""
+    renderer = PromptRenderer(smoke_tokenizer, "Be brief.", "no_system")
+    questions = QUESTIONS + ["Why is the sky blue?", "Write a haiku about rain.", "What is 2 + 2?", "Hello?"]
+    prompts = [renderer.render(q, system=i % 2 == 0) for i, q in enumerate(questions)]
+    first_tokens = {_greedy_by_hand(smoke_model, smoke_tokenizer, p, 3, [])[2] for p in prompts[:3]}
+    stops = sorted(first_tokens)  # the third token of some answers: those rows end early
+    decoding = Decoding(max_new_tokens=9, batch_size=3)
+    done = []
+    together = generate(smoke_model, smoke_tokenizer, prompts, decoding, stops, on_done=done.append)
+    alone = generate(smoke_model, smoke_tokenizer, prompts, Decoding(max_new_tokens=9, batch_size=1), stops)
+    assert [o.text for o in together] == [o.text for o in alone]
+    assert sum(done) == len(prompts) and len(done) > 1
+    assert {o.tokens for o in together} != {9}  # some rows really ended early
+    monkeypatch.setattr("harness.generation._plain_cache", lambda model: False)
+    batched = generate(smoke_model, smoke_tokenizer, prompts, decoding, stops)
+    assert [o.text for o in batched] == [o.text for o in together]

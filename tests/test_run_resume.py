@@ -48,5 +48,6 @@ def test_plain_lora_without_quantization(tmp_path, smoke_dir):
     assert main(["run", str(suite), "--out", str(tmp_path / "run")]) == 0
     results = read_results(tmp_path / "run")
     assert results.manifest["adapter"]["training"]["quantization"] == "none"
+    assert results.manifest["numerics"]["quantization"] == "none"
     assert results.manifest["adapter"]["stats"]["steps"] == 3
     assert len(results.examples) == 6

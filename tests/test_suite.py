@@ -18,7 +18,7 @@ ROWS = [{"prompt": "What is 2+2?", "response": "4."}, {"instruction": "Name a co
 def test_valid_suite_gets_good_defaults(tmp_path):
     suite = load_suite(write_suite(tmp_path, MINIMAL_SUITE, ROWS, ROWS))
     assert suite.training.lora.target_modules == "all-linear"
-    assert suite.training.quantization == "nf4"
+    assert suite.training.quantization == "auto" and suite.precision == "auto"
     assert suite.training.loss == "completion"
     assert suite.decoding.do_sample is False
     assert suite.resolve("train.jsonl") == tmp_path / "train.jsonl"
@@ -37,7 +37,11 @@ def test_the_shipped_suites_validate(capsys):
     (MINIMAL_SUITE + "decoding:\n  max_new_tokens: 0\n",
      ["suite.yaml:8: decoding.max_new_tokens: Input should be greater than 0"]),
     (MINIMAL_SUITE.replace("system_prompt: Answer briefly.\n", ""), ["system_prompt: required field is missing"]),
-    (MINIMAL_SUITE + "training:\n  quantization: int3\n", ["training.quantization: Input should be 'nf4' or 'none'"]),
+    (MINIMAL_SUITE + "training:\n  quantization: int3\n",
+     ["training.quantization: Input should be 'auto', 'nf4' or 'none'"]),
+    (MINIMAL_SUITE + "training:\n  batch_size: 8\n  micro_batch_size: 3\n",
+     ["suite.yaml:7: training: micro_batch_size (3) must divide batch_size (8)"]),
+    (MINIMAL_SUITE + "precision: fp8\n", ["precision: Input should be 'auto', 'float32' or 'bfloat16'"]),
 ])
 def test_each_bad_field_is_one_line_with_file_line_and_expectation(tmp_path, capsys, body, expected):
     path = write_suite(tmp_path, body, ROWS, ROWS)

@@ -30,7 +30,7 @@ def test_concise_covers_varied_task_types():
     prepared = prepare(load_suite(ROOT / "suites" / "concise.yaml"))
     tasks = {e.task for e in prepared.train.examples} & {e.task for e in prepared.eval.examples}
     assert {"fact", "definition", "howto", "rewrite", "code", "summarise"} <= tasks
-    assert load_suite(ROOT / "suites" / "concise.yaml").model == "Qwen/Qwen2.5-0.5B-Instruct"
+    assert load_suite(ROOT / "suites" / "concise.yaml").model == "smollm2-135m-instruct"  # the packaged real model
 
 
 @pytest.mark.parametrize("name", ["concise", "json_output", "plain"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from harness.examples import Example, ExampleSet
-from harness.models import resolve_model
+from harness.models import resolve_model, resolve_numerics
 from harness.prompts import PromptRenderer
 from harness.suite import Training
 from harness.training import IGNORE_INDEX, adapter_key, tokenize_training_set
@@ -57,7 +57,12 @@ def test_adapter_key_follows_content_not_names(smoke_dir, smoke_tokenizer, tmp_p
     copy_dir = tmp_path / "renamed-model"
     shutil.copytree(smoke_dir, copy_dir)
     original, renamed = resolve_model(str(smoke_dir)), resolve_model(str(copy_dir))
-    assert adapter_key(original, rows, Training()) == adapter_key(renamed, rows, Training())
+    cpu = resolve_numerics("float32", "none")
+    key = adapter_key(original, rows, Training(), cpu)
+    assert adapter_key(renamed, rows, Training(), cpu) == key
     changed = tokenize_training_set(_set(("Hi?", "Hello!")), renderer, smoke_tokenizer, Training())
-    assert adapter_key(original, changed, Training()) != adapter_key(original, rows, Training())
-    assert adapter_key(original, rows, Training(learning_rate=1e-3)) != adapter_key(original, rows, Training())
+    assert adapter_key(original, changed, Training(), cpu) != key
+    assert adapter_key(original, rows, Training(learning_rate=1e-3), cpu) != key
+    # Precision and micro-batching change what is trained, so they change the key.
+    assert adapter_key(original, rows, Training(), resolve_numerics("bfloat16", "none")) != key
+    assert adapter_key(original, rows, Training(micro_batch_size=4), cpu) != key
