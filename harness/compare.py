@@ -160,6 +160,8 @@ def comparability_problems(a_manifest: dict, b_manifest: dict) -> list[str]:
         ("base model", lambda m: (m.get("model", {}).get("weights_sha256"))),
         ("eval set", lambda m: m.get("data", {}).get("eval_sha256")),
         ("decoding settings", lambda m: m.get("decoding")),
+        # Precision and quantisation move every number a little; older manifests have none (None == None).
+        ("precision", lambda m: {k: v for k, v in (m.get("numerics") or {}).items() if k != "notes"} or None),
     )
     for what, read in checks:
         if read(a_manifest) != read(b_manifest):

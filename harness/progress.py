@@ -79,6 +79,8 @@ class Bar:
 
 def _clock(seconds: float) -> str:
     seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
@@ -118,6 +120,7 @@ def print_summary(results) -> None:
         ("words, median", lambda s: f"{s.words.median:.1f}"),
         ("stopped on end-of-turn", lambda s: f"{100 * s.stop_rate:.1f}%"),
         ("truncated", lambda s: f"{100 * s.truncation_rate:.1f}%"),
+        ("empty answers", lambda s: f"{100 * s.empty_rate:.1f}%"),
         ("format: all checks pass",
          lambda s: "–" if s.format.prompt_strict is None else f"{100 * s.format.prompt_strict:.1f}%"),
         ("filler: any", lambda s: f"{100 * s.filler_any_rate:.1f}%"),

@@ -58,6 +58,7 @@ class VariantSummary(BaseModel):
     log_ratio_to_reference: Distribution
     stop_rate: float
     truncation_rate: float
+    empty_rate: float = 0.0  # answers that are empty or only whitespace
     format: FormatSummary
     filler_any_rate: float
     filler_per_100_words: float
@@ -127,6 +128,7 @@ def summarise_variant(outputs: list[Output], scores: list[Scores], corpus: dict,
         log_ratio_to_reference=distribution([s.length.log_ratio_to_reference for s in scores]),
         stop_rate=sum(o.stopped for o in outputs) / n,
         truncation_rate=sum(o.truncated for o in outputs) / n,
+        empty_rate=sum(not o.text.strip() for o in outputs) / n,
         format=format_summary(scores),
         filler_any_rate=sum(s.filler.any for s in scores) / n,
         filler_per_100_words=statistics.fmean(s.filler.per_100_words for s in scores),

@@ -69,3 +69,16 @@ def test_a_significant_rank_test_with_a_mean_pulled_by_one_outlier_is_a_tie():
     [result] = compare({("sft", "system"): _pairs(sft, system)}, [SHORTER], resamples=2000)
     assert result.stats.p_value < 0.05 and result.stats.delta < 0 and result.stats.ci_high > 0
     assert result.outcome == "tie"
+
+
+def test_runs_in_another_precision_or_model_are_not_comparable_example_by_example():
+    from harness.compare import comparability_problems
+
+    def manifest(weights="w", dtype="torch.bfloat16", quantization="none"):
+        return {"model": {"weights_sha256": weights}, "data": {"eval_sha256": "e"}, "decoding": {"seed": 0},
+                "numerics": {"device": "cpu", "compute_dtype": dtype, "quantization": quantization, "notes": ["x"]}}
+
+    assert comparability_problems(manifest(), {**manifest(), "numerics": {**manifest()["numerics"], "notes": []}}) == []
+    assert comparability_problems(manifest(), manifest(weights="other")) == ["the base model differs"]
+    assert comparability_problems(manifest(), manifest(dtype="torch.float32")) == ["the precision differs"]
+    assert comparability_problems(manifest(), manifest(quantization="nf4")) == ["the precision differs"]

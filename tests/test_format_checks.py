@@ -118,3 +118,13 @@ def test_loose_scoring_never_passes_on_an_empty_cut():
                                   "Multiply 2 * 3 * 4."])
 def test_prose_that_only_looks_like_markdown_passes(text):
     assert one(text, check="no_markdown").passed
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t\n"])
+def test_an_empty_answer_fails_every_check_strict_and_loose(text):
+    rules = [{"check": "words", "at_most": 60}, {"check": "sentences", "at_most": 2}, {"check": "no_commas"},
+             {"check": "lowercase"}, {"check": "must_not_contain", "value": "cat"}, {"check": "no_markdown"},
+             {"check": "regex", "pattern": r"\*\*", "negate": True}, {"check": "json"}]
+    outcomes = run_rules(text, rules)
+    assert len(outcomes) == len(rules)
+    assert all(not o.passed and not o.passed_loose and o.reason == "empty answer" for o in outcomes)

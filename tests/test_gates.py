@@ -133,3 +133,20 @@ def test_higher_is_better_boundary_uses_the_lower_bound(margin, passed):
                            SPECS, baseline)
     assert result.ci_low == result.ci_high == -1.0
     assert result.passed is passed
+
+
+def test_the_concise_gates_fail_an_all_empty_variant():
+    """Saying nothing must not pass: with every sft answer empty, the format gates fail, and the summary
+    reports the empty answers."""
+    from conftest import ROOT
+
+    from harness.suite import load_suite
+
+    suite = load_suite(ROOT / "suites" / "concise.yaml")
+    results = crafted_results(40, lambda i, v: "" if v.startswith("sft") else "A short answer.",
+                              rules=[r.model_dump(exclude_none=True) for r in suite.metrics.format])
+    assert results.summary["sft"].empty_rate == 1.0 and results.summary["system"].empty_rate == 0.0
+    report = evaluate_gates([parse_gate(g, SPECS) for g in suite.gates], results, SPECS)
+    assert not report.passed
+    failed = {g.gate for g in report.gates if not g.passed}
+    assert {"sft.format_pass >= 0.95", "sft.format_pass not worse than system within 0.02"} <= failed

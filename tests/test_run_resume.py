@@ -51,3 +51,24 @@ def test_plain_lora_without_quantization(tmp_path, smoke_dir):
     assert results.manifest["numerics"]["quantization"] == "none"
     assert results.manifest["adapter"]["stats"]["steps"] == 3
     assert len(results.examples) == 6
+
+
+def test_model_override_and_quick_profile_are_recorded(tmp_path, smoke_dir):
+    """--model replaces the suite's model (here a hub id that does not exist offline) and is recorded;
+    --profile quick shrinks the run and says so in results.json, the manifest and the report."""
+    suite = _suite(tmp_path, "nobody/not-on-this-machine", "none")
+    out = tmp_path / "run"
+    assert main(["run", str(suite), "--model", str(smoke_dir), "--profile", "quick", "--out", str(out)]) == 0
+    results = read_results(out)
+    assert results.manifest["model"]["name"] == str(smoke_dir)
+    assert results.manifest["suite"]["settings"]["model"] == str(smoke_dir)
+    assert results.profile == "quick" and "Quick profile" in results.profile_note
+    assert results.manifest["profile"]["overrides"]["decoding.max_new_tokens"] == 128
+    assert results.manifest["adapter"]["training"]["epochs"] == 1
+    assert "Quick profile" in (out / "report.html").read_text()
+
+
+def test_unknown_profile_is_a_usage_error(tmp_path, smoke_dir, capsys):
+    suite = _suite(tmp_path, smoke_dir, "none")
+    assert main(["run", str(suite), "--profile", "huge"]) == 2
+    assert "invalid choice: 'huge'" in capsys.readouterr().err

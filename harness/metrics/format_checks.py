@@ -93,7 +93,15 @@ def loose_variants(text: str) -> list[str]:
     return [text] + [v for v in variants[1:] if v.strip()]  # an empty cut would pass every negative check
 
 
+EMPTY_ANSWER = "empty answer"
+
+
 def run_rules(text: str, rules: list[dict]) -> list[RuleOutcome]:
+    """Every rule on one output. An empty or whitespace-only answer fails every rule, strict and loose (as
+    in IFEval): otherwise limits, negated patterns and "no markdown" would all pass on saying nothing."""
+    if not text.strip():
+        return [RuleOutcome(check=rule.get("name") or rule["check"], passed=False, passed_loose=False,
+                            reason=EMPTY_ANSWER) for rule in rules]
     outcomes = []
     loose = loose_variants(text)
     for rule in rules:
