@@ -2,7 +2,7 @@
 
 Each run is `harness run SUITE` in a child process with a fresh cache (the GGUF conversion is made once
 beforehand and shared, since the goals exclude it; `--with-conversion` counts it too). While it runs, the
-memory of the whole process tree (the run and its training child) is sampled every 0.2 s, both as the sum
+memory of the whole process tree (the run and its training child) is sampled every second, both as the sum
 of RSS and as the sum of PSS (shared library pages counted once, which is what the machine really holds).
 Writes bench/out/suites.json and prints a table. Usage:
     python bench/suites.py [concise json_output plain] [--profile quick] [--with-conversion]
@@ -68,7 +68,7 @@ def measure(suite: str, profile: str | None, cache: Path, out: Path) -> dict:
         while process.poll() is None:
             rss, pss = _memory_kib(_tree(process.pid))
             peak["rss"], peak["pss"] = max(peak["rss"], rss), max(peak["pss"], pss)
-            time.sleep(0.2)
+            time.sleep(1.0)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
