@@ -82,6 +82,7 @@ class _Decoder:
     def run(self, encoded: list[list[int]], new_ids: list[list[int]], on_done) -> None:
         self.encoded, self.new_ids, self.on_done = encoded, new_ids, on_done
         self.select = _token_selector(self.decoding)
+        self.cache_argument = _cache_argument(self.model)  # looked up once, not on every step
         # Similar lengths prefill together with little padding; the longest wait last.
         waiting = sorted(range(len(encoded)), key=lambda i: len(encoded[i]), reverse=True)
         width = self.decoding.batch_size
@@ -118,7 +119,7 @@ class _Decoder:
         positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, -ids.shape[1]:]
         device = _device(self.model)
         out = self.model(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
-                         use_cache=True, logits_to_keep=1, **{_cache_argument(self.model): cache})
+                         use_cache=True, logits_to_keep=1, **{self.cache_argument: cache})
         return out.logits[:, -1, :].to(torch.float32).cpu()
 
     def _merge(self, indices: list[int], cache, mask) -> None:
@@ -146,8 +147,7 @@ class _Decoder:
         import torch
 
         rows = self.rows[first:]
-        history = [self.encoded[i] + self.new_ids[i] for i in rows]
-        chosen = self.select(logits, history).tolist()
+        chosen = self.select(logits, lambda: [self.encoded[i] + self.new_ids[i] for i in rows]).tolist()
         for index, token in zip(rows, chosen, strict=True):
             self.new_ids[index].append(token)
         tokens = [self.new_ids[i][-1] for i in self.rows]
@@ -198,8 +198,10 @@ def _token_selector(decoding: Decoding):
             processors.append(TopPLogitsWarper(decoding.top_p))
     generator = torch.Generator().manual_seed(decoding.seed)
 
-    def select(logits, history: list[list[int]]):
+    def select(logits, rows_history):
+        """`rows_history()` gives each row's prompt and answer so far; built only when a processor needs it."""
         if processors:
+            history = rows_history()
             width = max(map(len, history))
             # Right-aligned history; padding repeats a row's own first token, so it adds no new id to penalise.
             ids = torch.tensor([[h[0]] * (width - len(h)) + h for h in history])
