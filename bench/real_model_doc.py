@@ -11,17 +11,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from harness.progress import SUMMARY_ROWS  # noqa: E402
 from harness.results import read_results  # noqa: E402
 
-ROWS = [
-    ("words, median", lambda s: f"{s.words.median:.1f}"),
-    ("stopped on end-of-turn", lambda s: f"{100 * s.stop_rate:.0f}%"),
-    ("truncated", lambda s: f"{100 * s.truncation_rate:.0f}%"),
-    ("format: all checks pass",
-     lambda s: "–" if s.format.prompt_strict is None else f"{100 * s.format.prompt_strict:.0f}%"),
-    ("filler: any", lambda s: f"{100 * s.filler_any_rate:.0f}%"),
-    ("reference perplexity", lambda s: f"{s.perplexity:.2f}"),
-]
 SHOWN = 3  # examples side by side per suite
 
 
@@ -42,7 +34,7 @@ def section(run_dir: Path) -> str:
              f"max {manifest['decoding']['max_new_tokens']} new tokens, greedy.", "",
              "| metric | " + " | ".join(results.variants) + " |",
              "| --- |" + " --- |" * len(results.variants)]
-    for label, show in ROWS:
+    for label, show in SUMMARY_ROWS:
         lines.append(f"| {label} | " + " | ".join(show(results.summary[v]) for v in results.variants) + " |")
     lines += ["", "**Verdict** (SFT against the system prompt, paired, Holm-adjusted):", ""]
     for v in results.verdict:

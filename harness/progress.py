@@ -108,6 +108,18 @@ def training_callback():
     return TrainingProgress()
 
 
+SUMMARY_ROWS = [  # the headline numbers per variant: the console table and the real-model docs
+    ("words, median", lambda s: f"{s.words.median:.1f}"),
+    ("stopped on end-of-turn", lambda s: f"{100 * s.stop_rate:.1f}%"),
+    ("truncated", lambda s: f"{100 * s.truncation_rate:.1f}%"),
+    ("empty answers", lambda s: f"{100 * s.empty_rate:.1f}%"),
+    ("format: all checks pass",
+     lambda s: "–" if s.format.prompt_strict is None else f"{100 * s.format.prompt_strict:.1f}%"),
+    ("filler: any", lambda s: f"{100 * s.filler_any_rate:.1f}%"),
+    ("reference perplexity", lambda s: f"{s.perplexity:.2f}"),
+]
+
+
 def print_summary(results) -> None:
     """The headline numbers per variant, as a table on the console."""
     from rich.table import Table
@@ -116,17 +128,7 @@ def print_summary(results) -> None:
     table.add_column("metric")
     for name in results.variants:
         table.add_column(name, justify="right")
-    rows = [
-        ("words, median", lambda s: f"{s.words.median:.1f}"),
-        ("stopped on end-of-turn", lambda s: f"{100 * s.stop_rate:.1f}%"),
-        ("truncated", lambda s: f"{100 * s.truncation_rate:.1f}%"),
-        ("empty answers", lambda s: f"{100 * s.empty_rate:.1f}%"),
-        ("format: all checks pass",
-         lambda s: "–" if s.format.prompt_strict is None else f"{100 * s.format.prompt_strict:.1f}%"),
-        ("filler: any", lambda s: f"{100 * s.filler_any_rate:.1f}%"),
-        ("reference perplexity", lambda s: f"{s.perplexity:.2f}"),
-    ]
-    for label, show in rows:
+    for label, show in SUMMARY_ROWS:
         table.add_row(label, *(show(results.summary[name]) for name in results.variants))
     console.print(table)
 
