@@ -1,15 +1,16 @@
 """Speed on the real packaged model (SmolLM2-135M-Instruct), side by side with plain transformers.
 
 Each round measures, in this order, on the same rows of the concise suite:
-  training    the harness's trainer (TRL SFTTrainer, length-grouped micro-batches, the resolved precision)
-              against a plain transformers + peft loop in float32 with the whole batch padded to its longest
-              row, the way a tutorial writes it; plus the harness's trainer in float32, and NF4 (QLoRA), to
-              show what each lever is worth on this machine;
+  training    the harness's trainer (TRL SFTTrainer, length-grouped batches cut by a token budget, the
+              resolved precision) against a plain transformers + peft loop in float32 with the whole batch
+              padded to its longest row, the way a tutorial writes it; plus the harness's trainer with bf16
+              autocast, and with NF4 (QLoRA), to show what each lever is worth on this machine;
   generation  the harness's generate (continuous batching, resolved precision) against model.generate on
               static left-padded batches in the same precision, and plain model.generate in float32 at
               batch 16.
 Rounds interleave the sides, so machine load moves both halves of a ratio alike. Reports the median and
-the spread (min-max) of tokens per second. Usage: python bench/real_model.py [--rounds 3] [--steps 6]
+the spread (min-max) of tokens per second, and each side's peak resident memory (the kernel's high-water
+mark, reset before each measurement; Linux only). Usage: python bench/real_model.py [--rounds 3] [--steps 6]
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ def train_harness(ctx, steps: int, precision: str, quantization: str) -> float:
     settings = suite.training.model_copy(update={"max_steps": steps})
     rows = tokenize_training_set(prepared.train, renderer, tokenizer, settings)
     with tempfile.TemporaryDirectory() as out:
-        stats = _train(source, tokenizer, rows, settings, resolve_numerics(precision, quantization), Path(out))
+        numerics = resolve_numerics(precision, quantization, "training")
+        stats = _train(source, tokenizer, rows, settings, numerics, Path(out))
     return stats["tokens_per_second"]
 
 
@@ -111,6 +113,22 @@ def generate_harness(ctx, count: int, new_tokens: int, continuous: bool, precisi
     return sum(o.tokens for o in outputs) / (time.perf_counter() - started)
 
 
+def _reset_high_water() -> None:
+    from contextlib import suppress
+
+    with suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _high_water_mib() -> int:
+    """0 where the kernel does not report it."""
+    try:
+        lines = Path("/proc/self/status").read_text().splitlines()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) // 1024 for line in lines if line.startswith("VmHWM:")), 0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
@@ -120,16 +138,19 @@ def main() -> None:
     args = parser.parse_args()
     from harness.models import resolve_numerics
     from harness.progress import quiet_libraries
+    from harness.training import CPU_MICRO_BATCH_TOKENS
 
     quiet_libraries()
     ctx = _setup()
     auto = resolve_numerics("auto", "auto")
+    train = resolve_numerics("auto", "auto", "training")
     n, t = args.prompts, args.new_tokens
     sides = {
-        f"train: harness ({auto.dtype}, micro-batches)": lambda: train_harness(ctx, args.steps, "auto", "auto"),
+        f"train: harness ({train.dtype}, micro-batches of at most {CPU_MICRO_BATCH_TOKENS} tokens)":
+            lambda: train_harness(ctx, args.steps, "auto", "auto"),
         "train: plain loop (float32, padded batches)": lambda: train_plain(ctx, args.steps),
-        "train: harness, float32": lambda: train_harness(ctx, args.steps, "float32", "none"),
-        f"train: harness, NF4 ({auto.dtype})": lambda: train_harness(ctx, args.steps, "auto", "nf4"),
+        "train: harness, bf16 autocast": lambda: train_harness(ctx, args.steps, "bfloat16", "none"),
+        "train: harness, NF4 (bf16 compute)": lambda: train_harness(ctx, args.steps, "bfloat16", "nf4"),
         f"generate: harness ({auto.dtype}, continuous batching, 32 rows)":
             lambda: generate_harness(ctx, n, t, True, "auto", 32),
         f"generate: model.generate ({auto.dtype}, static batches of 32)":
@@ -138,19 +159,23 @@ def main() -> None:
             lambda: generate_harness(ctx, n, t, False, "float32", 16),
     }
     figures: dict[str, list[float]] = {name: [] for name in sides}
+    peaks: dict[str, list[int]] = {name: [] for name in sides}
     for round_ in range(args.rounds):
         for name, measure in sides.items():
+            _reset_high_water()
             figures[name].append(round(measure(), 1))
-            print(f"round {round_ + 1}: {name}: {figures[name][-1]} tokens/s", file=sys.stderr, flush=True)
-    table = {name: {"median": statistics.median(v), "min": min(v), "max": max(v), "runs": v}
-             for name, v in figures.items()}
+            peaks[name].append(_high_water_mib())
+            print(f"round {round_ + 1}: {name}: {figures[name][-1]} tokens/s, peak {peaks[name][-1]} MiB",
+                  file=sys.stderr, flush=True)
+    table = {name: {"median": statistics.median(v), "min": min(v), "max": max(v), "runs": v,
+                    "peak_rss_mib": max(peaks[name])} for name, v in figures.items()}
     out = ROOT / "bench" / "out" / "real_model.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"numerics": auto.describe(), "args": vars(args), "tokens_per_second": table},
                               indent=2) + "\n")
-    print("| measurement | tokens/s, median | spread (min–max) |\n| --- | --- | --- |")
+    print("| measurement | tokens/s, median | spread (min–max) | peak RSS |\n| --- | --- | --- | --- |")
     for name, row in table.items():
-        print(f"| {name} | {row['median']:.1f} | {row['min']:.1f}–{row['max']:.1f} |")
+        print(f"| {name} | {row['median']:.1f} | {row['min']:.1f}–{row['max']:.1f} | {row['peak_rss_mib']} MiB |")
 
 
 if __name__ == "__main__":

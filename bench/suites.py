@@ -1,9 +1,10 @@
 """Whole runs of the shipped suites on the real model: wall time, peak memory, and where the time went.
 
 Each run is `harness run SUITE` in a child process with a fresh cache (the GGUF conversion is made once
-beforehand and shared, since the goals exclude it; `--with-conversion` counts it too). While it runs, the
-memory of the whole process tree (the run and its training child) is sampled every second, both as the sum
-of RSS and as the sum of PSS (shared library pages counted once, which is what the machine really holds).
+beforehand and shared, since the goals exclude it; `--with-conversion` counts it too). Its peak memory is the
+kernel's high-water mark of resident memory (GNU time's %M, exact, since the run is one process); the
+process tree is also sampled every second, as the sum of RSS and of PSS (shared library pages counted once),
+in case a run ever starts helper processes.
 Writes bench/out/suites.json and prints a table. Usage:
     python bench/suites.py [concise json_output plain] [--profile quick] [--with-conversion]
 """
@@ -59,6 +60,9 @@ def _memory_kib(pids: list[int]) -> tuple[int, int]:
 def measure(suite: str, profile: str | None, cache: Path, out: Path) -> dict:
     command = [str(HARNESS), "run", str(ROOT / "suites" / f"{suite}.yaml"), "--out", str(out)]
     command += ["--profile", profile] if profile else []
+    high_water = out.parent / f".{out.name}.maxrss"
+    if Path("/usr/bin/time").exists():
+        command = ["/usr/bin/time", "-f", "%M", "-o", str(high_water), *command]
     env = {**os.environ, "HARNESS_CACHE": str(cache)}
     peak = {"rss": 0, "pss": 0}
     started = time.perf_counter()
@@ -78,12 +82,14 @@ def measure(suite: str, profile: str | None, cache: Path, out: Path) -> dict:
     if process.returncode != 0:
         raise SystemExit(f"{suite}: harness run failed ({process.returncode}):\n{stderr[-3000:]}")
     results = json.loads((out / "results.json").read_text())
+    max_rss = round(int(high_water.read_text().split()[-1]) / 1024) if high_water.exists() else None
     manifest = results["manifest"]
     stats = manifest["adapter"]["stats"]
     evaluation = manifest["evaluation"]
     summary = results["summary"]
     return {
         "suite": suite, "profile": profile, "wall_seconds": round(wall, 1),
+        "max_rss_mib": max_rss,
         "peak_rss_mib": round(peak["rss"] / 1024), "peak_pss_mib": round(peak["pss"] / 1024),
         "stage_seconds": results["stage_seconds"], "numerics": manifest["numerics"],
         "training": {"steps": stats["steps"], "seconds": stats["seconds"],
@@ -127,11 +133,13 @@ def main() -> None:
     target = ROOT / "bench" / "out" / name
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(rows, indent=2) + "\n")
-    print("| suite | wall | peak RSS (tree) | peak PSS (tree) | training | generation, tokens/s per variant |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| suite | wall | max RSS (kernel) | peak RSS (tree, sampled) | peak PSS (tree, sampled) | training | "
+          "generation, tokens/s per variant |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         gen = ", ".join(f"{k} {v['tokens_per_second']}" for k, v in r["generation"].items())
-        print(f"| {r['suite']} | {r['wall_seconds']:.0f} s | {r['peak_rss_mib']} MiB | {r['peak_pss_mib']} MiB | "
+        print(f"| {r['suite']} | {r['wall_seconds']:.0f} s | {r['max_rss_mib']} MiB | {r['peak_rss_mib']} MiB | "
+              f"{r['peak_pss_mib']} MiB | "
               f"{r['training']['steps']} steps, {r['training']['tokens_per_second']} tokens/s | {gen} |")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)

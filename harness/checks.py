@@ -1,4 +1,9 @@
-"""Everything `harness validate` checks without loading a model: suite, data, rules, lexicon."""
+"""Everything `harness validate` (and `harness run`, before any model loads) checks: suite, data, rules,
+lexicon, custom metrics, gates. Every problem becomes one line naming the file, the field and what was expected.
+
+Custom metrics are Python code: checking them means importing and calling them. `custom_code=False`
+(`--no-custom-code`) refuses a suite that has any, before anything is imported.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,9 @@ from dataclasses import dataclass
 from harness.errors import HarnessError, InputErrors
 from harness.examples import ExampleSet, load_examples
 from harness.gates import GateError, metric_specs, parse_gate
+from harness.limits import LimitError, check_json_depth, read_bounded
 from harness.metrics.custom import Scorer, load_scorer
-from harness.metrics.filler import Lexicon, builtin_lexicon_raw, load_lexicon_file, merge, parse_lexicon
+from harness.metrics.filler import Lexicon, builtin_lexicon_raw, check_lexicon, load_lexicon_file, merge, parse_lexicon
 from harness.metrics.format_checks import RuleError, validate_rule
 from harness.suite import Suite
 
@@ -24,8 +30,10 @@ class Prepared:
     custom: dict[str, Scorer]
 
 
-def prepare(suite: Suite) -> Prepared:
+def prepare(suite: Suite, custom_code: bool = True) -> Prepared:
     """Load and check all inputs; raises InputErrors listing every problem found."""
+    if not custom_code:
+        refuse_custom_code(suite)
     errors: list[HarnessError] = []
     sets = {}
     for split in ("train", "eval"):
@@ -40,7 +48,8 @@ def prepare(suite: Suite) -> Prepared:
         try:
             rules[index] = _checked(rule, suite)
         except RuleError as exc:
-            errors.append(HarnessError(f"metrics.format[{index}]: {exc}", file=suite.path))
+            errors.append(HarnessError(f"metrics.format[{index}]: {exc}", file=suite.path,
+                                       where=suite.line_of("metrics", "format", index)))
     for examples in sets.values():
         checked = []
         for example in examples.examples:
@@ -58,32 +67,58 @@ def prepare(suite: Suite) -> Prepared:
         lexicon = _lexicon(suite)
     except HarnessError as exc:
         errors.append(exc)
-    custom = {}
-    for index, metric in enumerate(suite.metrics.custom):
-        try:
-            custom[metric.name] = load_scorer(metric, suite, index)
-        except HarnessError as exc:
-            errors.append(exc)
+    custom = _custom_metrics(suite, sets.get("eval"), errors)
     specs = metric_specs([m.model_dump() for m in suite.metrics.custom])
     for index, text in enumerate(suite.gates):
         try:
             parse_gate(text, specs)
         except GateError as exc:
-            errors.append(HarnessError(f"gates[{index}]: {exc}", file=suite.path))
+            errors.append(HarnessError(f"gates[{index}]: {exc}", file=suite.path, where=suite.line_of("gates", index)))
     if errors:
         raise InputErrors(errors)
     return Prepared(suite, sets["train"], sets["eval"], rules, lexicon, custom)
 
 
-def _checked(rule: dict, suite: Suite) -> dict:
+def refuse_custom_code(suite: Suite) -> None:
+    """For CI on untrusted suites: a suite with custom metrics would import and run its own Python."""
+    if suite.metrics.custom:
+        names = ", ".join(metric.name for metric in suite.metrics.custom)
+        raise HarnessError(f"metrics.custom: this suite runs its own Python code (custom metrics: {names}); "
+                           "refused by --no-custom-code", file=suite.path, where=suite.line_of("metrics", "custom"))
+
+
+def _custom_metrics(suite: Suite, eval_set: ExampleSet | None, errors: list[HarnessError]) -> dict[str, Scorer]:
+    """Each custom metric imported, then called once on an eval reference, so an import error, a missing
+    function or a wrong signature stops the run here rather than after generation."""
+    custom = {}
+    sample = eval_set.examples[0].response if eval_set and eval_set.examples else "a sample answer"
+    for index, metric in enumerate(suite.metrics.custom):
+        try:
+            scorer = load_scorer(metric, suite, index)
+            scorer(sample, sample)
+            custom[metric.name] = scorer
+        except HarnessError as exc:
+            errors.append(exc)
+    return custom
+
+
+def _checked(rule: object, suite: Suite) -> dict:
     """The rule validated, with a JSON Schema named by path loaded inline (relative to the suite file)."""
+    if not isinstance(rule, dict):
+        raise RuleError(f"expected a mapping such as {{check: words, at_most: 60}}, got {type(rule).__name__}")
     if rule.get("check") == "json_schema" and isinstance(rule.get("schema"), str):
         path = suite.resolve(rule["schema"])
         try:
-            rule = {**rule, "schema": json.loads(path.read_text(encoding="utf-8"))}
+            text = read_bounded(path, "JSON Schema")
+            check_json_depth(text)
+            rule = {**rule, "schema": json.loads(text)}
         except FileNotFoundError:
             raise RuleError(f"schema file {path} not found") from None
-        except ValueError as exc:
+        except LimitError as exc:
+            raise RuleError(f"schema file {path}: {exc}") from None
+        except OSError as exc:
+            raise RuleError(f"schema file {path}: cannot read it: {exc.strerror or exc}") from None
+        except ValueError as exc:  # JSON and UTF-8 errors
             raise RuleError(f"schema file {path} is not valid JSON: {exc}") from None
     validate_rule(rule)
     return rule
@@ -99,9 +134,16 @@ def _lexicon(suite: Suite) -> Lexicon:
         raw = load_lexicon_file(path)
     except FileNotFoundError:
         raise HarnessError("lexicon file not found; expected a JSON lexicon", file=path) from None
+    except OSError as exc:
+        raise HarnessError(f"cannot read the lexicon file: {exc.strerror or exc}", file=path) from None
+    except LimitError as exc:
+        raise HarnessError(str(exc), file=path) from None
     except ValueError as exc:
         raise HarnessError(f"invalid lexicon JSON: {exc}", file=path) from None
     try:
+        # The suite's own lexicon first: merging a malformed one would hide its errors (a string of phrases
+        # would be split into characters).
+        check_lexicon(raw, "lexicon", extending=spec.mode == "extend")
         return parse_lexicon(raw if spec.mode == "replace" else merge(builtin, raw), str(path))
     except ValueError as exc:
-        raise HarnessError(str(exc), file=path) from None
+        raise HarnessError(str(exc).removeprefix(f"{path}: "), file=path) from None

@@ -1,22 +1,31 @@
-"""Command line: `harness run | validate`. Bad input prints one line per problem and exits 2."""
+"""Command line. Exit 0: done, every gate passes; 1: a gate failed; 2: bad input, or any other error, as one
+line per problem (never a traceback, unless --debug)."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness import __version__
 from harness.errors import HarnessError, InputErrors
 
+if TYPE_CHECKING:
+    from harness.runs import GateOutputs
+
 EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+NO_CUSTOM_CODE = ("refuse a suite with custom metrics, whose Python would be imported and run "
+                  "(for CI on suites from pull requests)")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="harness", description=(
         "Does a system prompt get a small instruct model there, or does a LoRA adapter do better?"))
     parser.add_argument("--version", action="version", version=f"harness {__version__}")
+    parser.add_argument("--debug", action="store_true", help="print the traceback of an unexpected error")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="train (or reuse) the adapter, evaluate every variant, write a report")
@@ -28,11 +37,14 @@ def _parser() -> argparse.ArgumentParser:
                      "or a packaged alias such as smollm2-135m-instruct (recorded in the manifest)")
     run.add_argument("--profile", choices=["quick"],
                      help="quick: 1 epoch, 24 eval examples, 128 new tokens; a first look, labelled as such")
-    run.add_argument("--gate", dest="run_gate", action="store_true", help="check the gates after the run")
+    run.add_argument("--no-custom-code", action="store_true", help=NO_CUSTOM_CODE)
+    run.add_argument("--gate", dest="run_gate", action="store_true",
+                     help="check the gates after the run (implied by any of the gate options below)")
     _gate_options(run)
 
     validate = commands.add_parser("validate", help="check a suite and its data without loading a model")
     validate.add_argument("suite", type=Path)
+    validate.add_argument("--no-custom-code", action="store_true", help=NO_CUSTOM_CODE)
 
     report = commands.add_parser("report", help="re-render a run's report.html from its results.json")
     report.add_argument("run_dir", type=Path)
@@ -72,17 +84,25 @@ def _gate_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, help="gate results JSON path (default: RUN_DIR/gates.json)")
 
 
-def _check(run_dir: Path, args: argparse.Namespace) -> int:
-    from harness.runs import GateOutputs, check_run
+def _outputs(args: argparse.Namespace) -> GateOutputs:
+    from harness.runs import GateOutputs
 
-    report, summary = check_run(run_dir, args.baseline, args.gates, args.force,
-                                GateOutputs(args.junit, args.markdown, args.json))
+    return GateOutputs(args.junit, args.markdown, args.json)
+
+
+def _check(run_dir: Path, args: argparse.Namespace) -> int:
+    from harness.runs import check_run
+
+    report, summary = check_run(run_dir, args.baseline, args.gates, args.force, _outputs(args))
     print(summary, end="")
     return EXIT_OK if report.passed else EXIT_GATE_FAILED
 
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--debug" in argv:  # accepted anywhere on the line, where a user appends it to re-run
+        argv = ["--debug", *(arg for arg in argv if arg != "--debug")]
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors already; keep its code
@@ -99,6 +119,38 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; finished stages are cached and reused on the next run", file=sys.stderr)
         return 130
+    except OSError as exc:  # a full disk, a folder without write permission: the file and the reason
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _unexpected(args.debug, f"{where}{exc.strerror or _one_line(exc)}")
+    except Exception as exc:  # anything no check foresaw: still one line and exit 2, never 1 ("a gate failed")
+        detail = f": {_one_line(exc)}" if str(exc) else ""
+        return _unexpected(args.debug, f"{type(exc).__name__}{detail} (re-run with --debug for the traceback)")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+def _unexpected(debug: bool, line: str) -> int:
+    if debug:
+        traceback.print_exc()
+    print(f"error: {line}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _before_run(args: argparse.Namespace) -> None:
+    """Before any model work: the run folder is new or one harness wrote, and the gates can be checked.
+    Any gate option implies --gate, so a failing gate is never silently left unchecked."""
+    from harness.run_folder import refuse_folder, run_file
+    from harness.runs import preflight_gates
+
+    if args.out:
+        refuse_folder(args.out, run_file, "--out")
+    args.run_gate = args.run_gate or any((args.gates, args.baseline, args.force, args.junit, args.markdown,
+                                          args.json))
+    if args.run_gate:
+        preflight_gates(args.suite, args.gates, args.baseline, _outputs(args))
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -106,7 +158,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from harness.checks import prepare
         from harness.suite import load_suite
 
-        prepared = prepare(load_suite(args.suite))
+        prepared = prepare(load_suite(args.suite), custom_code=not args.no_custom_code)
         print(f"ok: {args.suite}: {len(prepared.train.examples)} train and {len(prepared.eval.examples)} eval "
               f"examples, {len(prepared.rules)} suite-wide format rules, lexicon {prepared.lexicon.name} "
               f"{prepared.lexicon.version}")
@@ -117,10 +169,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         quiet_libraries()
         from harness.run import run
 
-        if args.run_gate or args.gates or args.baseline:
-            from harness.runs import preflight_gates
+        _before_run(args)
+        if args.no_custom_code:
+            from harness.checks import refuse_custom_code
+            from harness.suite import load_suite
 
-            preflight_gates(args.suite, args.gates, args.baseline)  # bad gates fail before a long run
+            refuse_custom_code(load_suite(args.suite))
         run_dir = run(args.suite, out=args.out, smoke=args.smoke, model=args.model, profile=args.profile)
         return _check(run_dir, args) if args.run_gate else EXIT_OK
     if args.command == "report":

@@ -1,8 +1,12 @@
 """Paired comparisons between variants (or runs) over the same examples, and the verdict they support.
 
-Every comparison of two variants runs the paired test of `stats` on each comparable metric; Holm's
-correction covers the whole family of comparisons in a run. Outcomes are read from A's side: `win` when
-A is better on the metric's own direction with adjusted p < 0.05, `loss` when worse, `tie` otherwise.
+Every comparison of two variants runs the paired test of `stats` on each comparable metric. The verdict
+rests on one family: the primary comparisons (`PRIMARY_PAIRS`: sft vs system, the question the harness
+asks) × the headline metric of each behaviour (`MetricSpec.primary`), Holm-adjusted within that family
+only. Every other pair × metric is secondary: its CI and raw p are shown, labelled "secondary, not
+adjusted". Outcomes are read from A's side: `win` when A is better on the metric's own direction with
+p < 0.05 (adjusted in the primary family) and a CI on the same side, `loss` when worse, `tie` otherwise;
+where the CI and the test disagree, `note` says why in words.
 """
 
 from __future__ import annotations
@@ -17,9 +21,14 @@ from pydantic import BaseModel
 from harness.stats import ALPHA, Kind, PairedResult, holm, paired_test
 
 Outcome = Literal["win", "tie", "loss"]
-VARIANT_PAIRS = (("sft", "system"), ("sft", "base"), ("system", "base"), ("sft+system", "sft"),
-                 ("sft+system", "system"))
-HEADLINE = ("sft", "system")
+Family = Literal["primary", "secondary"]
+# The verdict's question: did the adapter beat the system prompt? Testing more pairs in the same family
+# would divide the level among them: with 3 pairs x 4 behaviours Holm's first step tests at 0.05/12 and a
+# real 10-point gain at n = 200 is seen about half as often as alone (docs/metrics.md).
+PRIMARY_PAIRS = (("sft", "system"),)
+SECONDARY_PAIRS = (("sft", "base"), ("system", "base"), ("sft+system", "sft"), ("sft+system", "system"))
+VARIANT_PAIRS = PRIMARY_PAIRS + SECONDARY_PAIRS
+HEADLINE = PRIMARY_PAIRS[0]
 
 
 @dataclass(frozen=True)
@@ -67,9 +76,14 @@ class Comparison(BaseModel):
     kind: Kind
     better: Literal["lower", "higher"]
     stats: PairedResult
+    # The p the outcome is read from: Holm-adjusted within the primary family; a secondary row is a family
+    # of one, so its p_adjusted is its raw p. (Runs before schema 1.2 adjusted over every comparison.)
     p_adjusted: float
     outcome: Outcome
-    primary: bool
+    primary: bool  # the metric is its behaviour's headline metric
+    family: Family | None = None  # None: a run written before schema 1.2
+    family_size: int | None = None  # m, the number of comparisons Holm adjusts over (1 for secondary rows)
+    note: str | None = None  # why the outcome reads as it does where the CI alone would suggest otherwise
 
 
 class BehaviourVerdict(BaseModel):
@@ -81,6 +95,8 @@ class BehaviourVerdict(BaseModel):
     ci_high: float
     p_adjusted: float
     answer: str
+    note: str | None = None
+    family_size: int | None = None
 
 
 def _vectors(pairs: list[tuple], spec: MetricSpec) -> tuple[np.ndarray, np.ndarray] | None:
@@ -91,45 +107,71 @@ def _vectors(pairs: list[tuple], spec: MetricSpec) -> tuple[np.ndarray, np.ndarr
     return np.array([x for x, _ in kept]), np.array([y for _, y in kept])
 
 
-def _outcome(stats: PairedResult, p_adjusted: float, better: str) -> Outcome:
-    """A win or loss needs both the test (adjusted p < 0.05) and the CI of the mean difference to agree on a
-    side: a rank test can be significant while one outlier flips the mean."""
-    if p_adjusted >= ALPHA:
-        return "tie"
+def _ci_side(stats: PairedResult, better: str) -> Outcome | None:
+    """Which side of zero the whole CI lies on, read as a win or loss for A; None when it holds zero."""
     if stats.ci_high < 0:
         return "win" if better == "lower" else "loss"
     if stats.ci_low > 0:
         return "win" if better == "higher" else "loss"
-    return "tie"
+    return None
 
 
-def compare(paired: dict[tuple[str, str], list[tuple]], specs: list[MetricSpec], seed: int = 0,
-            resamples: int | None = None) -> list[Comparison]:
-    """`paired` maps (a, b) to per-example (result_a, result_b) tuples; one family, Holm-adjusted."""
-    raw = []
+def outcome_of(stats: PairedResult, p: float, better: str, family_size: int = 1) -> tuple[Outcome, str | None]:
+    """The outcome and, where the CI and the test disagree, why in words. A win or loss needs both the
+    test (p < 0.05, adjusted over `family_size` comparisons) and the CI of the mean difference on one side:
+    a rank test can be significant while one outlier flips the mean, and the CI does not know the family."""
+    side = _ci_side(stats, better)
+    rejects = p < ALPHA
+    if rejects and side:
+        return side, None
+    if rejects:
+        said = f"adjusted p = {p:.2g}" if family_size > 1 else f"p = {p:.2g}"
+        return "tie", (f"the paired test rejects ({said}) but the 95% CI of the mean difference includes "
+                       f"zero: the ranks and the mean disagree, e.g. a few large differences pull the mean")
+    if side is None:
+        return "tie", None
+    if family_size > 1 and stats.p_value < ALPHA:
+        return "tie", (f"the 95% CI excludes zero, but after adjusting for {family_size} comparisons the test "
+                       f"does not reject (raw p = {stats.p_value:.2g}, adjusted p = {p:.2g})")
+    return "tie", (f"the 95% CI excludes zero, but the paired test does not reject (p = {stats.p_value:.2g}): "
+                   f"the two disagree near the edge of significance")
+
+
+def compare(paired: dict[tuple[str, str], list[tuple]], specs: list[MetricSpec],
+            primary_pairs: tuple[tuple[str, str], ...] | None = None) -> list[Comparison]:
+    """`paired` maps (a, b) to per-example (result_a, result_b) tuples. The primary family is every pair of
+    `primary_pairs` (default: all of `paired`) × each headline metric, Holm-adjusted together; the power
+    note of a primary row is for Holm's smallest level, 0.05 / m. Every other row is secondary."""
+    primary_pairs = tuple(paired) if primary_pairs is None else primary_pairs
+    rows = []
     for (a, b), pairs in paired.items():
         for spec in specs:
             vectors = _vectors(pairs, spec)
-            if vectors is None:
-                continue
-            kwargs = {"resamples": resamples} if resamples else {}
-            raw.append((a, b, spec, paired_test(*vectors, kind=spec.kind, seed=seed, **kwargs)))
-    adjusted = holm([stats.p_value for *_, stats in raw])
+            if vectors is not None:
+                rows.append((a, b, spec, vectors, spec.primary and (a, b) in primary_pairs))
+    m = sum(in_family for *_, in_family in rows)
+    tested = [(a, b, spec, in_family, paired_test(*vectors, kind=spec.kind, alpha=ALPHA / m if in_family else ALPHA))
+              for a, b, spec, vectors, in_family in rows]
+    adjusted = iter(holm([stats.p_value for *_, in_family, stats in tested if in_family]))
     comparisons = []
-    for (a, b, spec, stats), p in zip(raw, adjusted, strict=True):
-        outcome = _outcome(stats, p, spec.better)
-        if outcome != "tie" and spec.kind == "binary":
+    for a, b, spec, in_family, stats in tested:
+        p, size = (next(adjusted), m) if in_family else (stats.p_value, 1)
+        outcome, note = outcome_of(stats, p, spec.better, size)
+        if outcome != "tie":
             stats = stats.model_copy(update={"power_warning": None})  # the effect was detected after all
         comparisons.append(Comparison(a=a, b=b, metric=spec.key, behaviour=spec.behaviour, label=spec.label,
                                       kind=spec.kind, better=spec.better, stats=stats, p_adjusted=p, outcome=outcome,
-                                      primary=spec.primary))
+                                      primary=spec.primary, family="primary" if in_family else "secondary",
+                                      family_size=size, note=note))
     return comparisons
 
 
-def compare_variants(examples, specs: list[MetricSpec], seed: int = 0) -> list[Comparison]:
-    """Every variant pair of VARIANT_PAIRS over the examples of one run."""
+def compare_variants(examples, specs: list[MetricSpec], seed: int | None = None) -> list[Comparison]:
+    """Every variant pair of VARIANT_PAIRS over the examples of one run; PRIMARY_PAIRS carry the verdict.
+    (`seed` dates from the bootstrap CI; the t interval needs none.)"""
+    del seed
     paired = {(a, b): [(e.variants[a], e.variants[b]) for e in examples] for a, b in VARIANT_PAIRS}
-    return compare(paired, specs, seed=seed)
+    return compare(paired, specs, primary_pairs=PRIMARY_PAIRS)
 
 
 def verdict(comparisons: list[Comparison], a: str = HEADLINE[0], b: str = HEADLINE[1]) -> list[BehaviourVerdict]:
@@ -139,18 +181,21 @@ def verdict(comparisons: list[Comparison], a: str = HEADLINE[0], b: str = HEADLI
         if c.a == a and c.b == b and c.primary:
             found.append(BehaviourVerdict(behaviour=c.behaviour, metric=c.metric, outcome=c.outcome,
                                           delta=c.stats.delta, ci_low=c.stats.ci_low, ci_high=c.stats.ci_high,
-                                          p_adjusted=c.p_adjusted, answer=_sentence(c, a, b)))
+                                          p_adjusted=c.p_adjusted, answer=_sentence(c, a, b), note=c.note,
+                                          family_size=c.family_size))
     return found
 
 
 def _sentence(c: Comparison, a: str, b: str) -> str:
     scale, unit = (100.0, " points") if c.kind == "binary" else (1.0, "")
+    adjusted = (f"adjusted p = {c.p_adjusted:.3g} (Holm over {c.family_size})" if (c.family_size or 1) > 1
+                else f"p = {c.p_adjusted:.3g}")
     change = (f"{c.label}: {scale * c.stats.mean_a:.3g} vs {scale * c.stats.mean_b:.3g}, "
               f"delta {scale * c.stats.delta:+.3g}{unit} (95% CI {scale * c.stats.ci_low:+.3g} to "
-              f"{scale * c.stats.ci_high:+.3g}), adjusted p = {c.p_adjusted:.3g}")
+              f"{scale * c.stats.ci_high:+.3g}), {adjusted}")
     said = {"win": f"yes: {a} beat {b}", "loss": f"no: {b} beat {a}",
             "tie": f"no clear difference between {a} and {b}"}[c.outcome]
-    return f"{c.behaviour}: {said}. {change}"
+    return f"{c.behaviour}: {said}. {change}" + (f"; {c.note}." if c.note else "")
 
 
 def comparability_problems(a_manifest: dict, b_manifest: dict) -> list[str]:

@@ -3,19 +3,20 @@
 For each variant: the exact rendered prompts, batched generations, and the perplexity of the reference
 answers under that variant's own conditioning (the scored reference tokens are checked to be identical
 across variants). Each variant's results are cached under a key of content hashes (weights, adapter,
-prompts, references, decoding, libraries): a re-run with nothing changed loads no model at all.
+prompts, references, decoding, libraries): a re-run with nothing changed loads no model at all. Each entry
+records the hash of its content and is checked on reading (harness.cache): a damaged one is recomputed.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from harness.cache import open_cache, read_entry, write_entry
 from harness.errors import HarnessError
 from harness.examples import ExampleSet
-from harness.files import cache_root, sha256_json, write_json_atomic
+from harness.files import sha256_json
 from harness.generation import Output, generate, stop_token_ids
 from harness.metrics.perplexity import ReferenceScore, encode_references, score_pairs
 from harness.models import ModelSource, Numerics, load_model
@@ -26,8 +27,9 @@ from harness.tokens import EncodedPair, encode_prompts
 from harness.training import Adapter
 from harness.versions import library_versions
 
-# Part of each variant's cache key: bump when generation or scoring code changes its results.
-RECIPE = 2
+# Part of each variant's cache key: bump when generation or scoring code changes its results (3: entries
+# carry the hash of their content).
+RECIPE = 3
 
 
 @dataclass
@@ -61,12 +63,13 @@ class _Plan:
 
 def _plans(suite: Suite, source: ModelSource, tokenizer, renderer: PromptRenderer, adapter: Adapter,
            eval_set: ExampleSet, numerics: Numerics) -> list[_Plan]:
-    suffix = renderer.facts.end_of_turn if suite.metrics.perplexity.include_end_of_turn else ""
-    references = [e.response for e in eval_set.examples]
+    include_eot = suite.metrics.perplexity.include_end_of_turn
+    # The reference as the chat template renders it after the generation prompt: the same for every variant.
+    targets = [renderer.target(e.prompt, e.response, e.id, end_of_turn=include_eot) for e in eval_set.examples]
     plans, scored = [], None
     for variant in VARIANTS:
         prompts = [renderer.for_variant(variant, e.prompt) for e in eval_set.examples]
-        pairs = encode_references(tokenizer, prompts, references, suffix)
+        pairs = encode_references(tokenizer, prompts, targets, "")
         completions = [p.completion_ids for p in pairs]
         if scored is not None and completions != scored:
             bad = next(e.id for e, a, b in zip(eval_set.examples, completions, scored, strict=True) if a != b)
@@ -88,9 +91,13 @@ def _plans(suite: Suite, source: ModelSource, tokenizer, renderer: PromptRendere
 def evaluate_variants(suite: Suite, source: ModelSource, tokenizer, renderer: PromptRenderer, adapter: Adapter,
                       eval_set: ExampleSet, numerics: Numerics) -> dict[str, VariantRun]:
     plans = _plans(suite, source, tokenizer, renderer, adapter, eval_set, numerics)
-    folder = cache_root() / "evaluations"
-    runs = {p.variant.name: VariantRun.from_json(json.loads((folder / f"{p.key}.json").read_text()))
-            for p in plans if (folder / f"{p.key}.json").exists()}
+    folder = open_cache("evaluations")
+    runs = {}
+    for plan in plans:
+        what = f"cached evaluation of {plan.variant.name}"
+        run = read_entry(folder / f"{plan.key}.json", plan.key, _parser(plan), what)
+        if run is not None:
+            runs[plan.variant.name] = run
     missing = [p for p in plans if p.variant.name not in runs]
     if runs:
         console.print(f"[green]evaluation[/] reused from cache for {', '.join(runs)}")
@@ -103,9 +110,23 @@ def evaluate_variants(suite: Suite, source: ModelSource, tokenizer, renderer: Pr
         model.eval()
         stop_ids = stop_token_ids(tokenizer, model, renderer.facts.end_of_turn)
         for plan in missing:
-            runs[plan.variant.name] = _evaluate(model, tokenizer, plan, suite, stop_ids, eval_set)
-            write_json_atomic(folder / f"{plan.key}.json", runs[plan.variant.name].to_json())
+            run = _evaluate(model, tokenizer, plan, suite, stop_ids, eval_set)
+            stored = write_entry(folder / f"{plan.key}.json", plan.key, run.to_json())
+            # Where a concurrent run stored this variant first, its answers are the ones kept, here too.
+            runs[plan.variant.name] = run if stored is None else replace(
+                VariantRun.from_json(stored), cached=False, generation_seconds=run.generation_seconds,
+                scoring_seconds=run.scoring_seconds)
     return {p.variant.name: runs[p.variant.name] for p in plans}
+
+
+def _parser(plan: _Plan):
+    def parse(payload: dict) -> VariantRun:
+        run = VariantRun.from_json(payload)
+        if run.prompts != plan.prompts or not len(run.outputs) == len(run.references) == len(plan.prompts):
+            raise ValueError("not the prompts of this variant")
+        return run
+
+    return parse
 
 
 def _evaluate(model, tokenizer, plan: _Plan, suite: Suite, stop_ids: list[int], eval_set: ExampleSet) -> VariantRun:

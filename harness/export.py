@@ -8,15 +8,23 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader
 
+from harness import markdown
 from harness.errors import HarnessError
-from harness.files import publish_dir, sha256_files, staging_dir, write_text_atomic
-from harness.results import read_results
+from harness.files import sha256_files, write_text_atomic
+from harness.run_folder import read_run, refuse_folder, staged_folder
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 
 
+def _nothing(name: str) -> bool:
+    return False  # DEST is new or empty: export replaces no file it finds there
+
+
 def export(run_dir: Path, dest: Path) -> Path:
-    results = read_results(run_dir)
+    """Copy the run's adapter to DEST (a new or empty folder) with base model and revision, and a model card."""
+    dest = Path(dest)
+    refuse_folder(dest, _nothing, "DEST")
+    results = read_run(run_dir)
     adapter = results.manifest.get("adapter", {})
     source = Path(adapter.get("folder", ""))
     files = [source / name for name in ADAPTER_FILES]
@@ -25,31 +33,40 @@ def export(run_dir: Path, dest: Path) -> Path:
                            "`harness run` again with the same suite to rebuild it", file=run_dir)
     if sha256_files(sorted(source.glob("adapter_*")), source) != adapter.get("adapter_sha256"):
         raise HarnessError(f"the adapter at {source} does not match the run's recorded hash", file=run_dir)
-    dest = Path(dest)
-    if dest.exists() and any(dest.iterdir()):
-        raise HarnessError("destination exists and is not empty; expected a new folder", file=dest)
-    staging = staging_dir(dest)
-    for file in files:
-        shutil.copy2(file, staging / file.name)
-    if (source / "harness_manifest.json").exists():
-        shutil.copy2(source / "harness_manifest.json", staging / "harness_manifest.json")
-    model = results.manifest.get("model", {})
-    config = json.loads((staging / "adapter_config.json").read_text())
-    if not model.get("smoke"):
-        config["base_model_name_or_path"] = model.get("name")  # the hub id, not this machine's cache path
-        config["revision"] = model.get("revision")
-    write_text_atomic(staging / "adapter_config.json", json.dumps(config, indent=2) + "\n")
-    write_text_atomic(staging / "README.md", model_card(results))
-    if dest.exists():
-        dest.rmdir()
-    publish_dir(staging, dest)
+    with staged_folder(dest, _nothing, "DEST") as staging:
+        for file in files:
+            shutil.copy2(file, staging / file.name)
+        if (source / "harness_manifest.json").exists():
+            shutil.copy2(source / "harness_manifest.json", staging / "harness_manifest.json")
+        model = results.manifest.get("model", {})
+        config = json.loads((staging / "adapter_config.json").read_text())
+        if not model.get("smoke"):
+            config["base_model_name_or_path"] = model.get("name")  # the hub id, not this machine's cache path
+            config["revision"] = model.get("revision")
+        write_text_atomic(staging / "adapter_config.json", json.dumps(config, indent=2) + "\n")
+        write_text_atomic(staging / "README.md", model_card(results))
     return dest
 
 
+class _Markdown(str):
+    """Text a filter has already made safe for the place it lands in the card."""
+
+
+def _escaped(value: object) -> str:
+    """Every value the card template prints is plain Markdown text unless a filter placed it."""
+    return value if isinstance(value, _Markdown) else markdown.text("" if value is None else value)
+
+
 def model_card(results) -> str:
+    """README.md of the exported adapter. Names, prompts and answers come from suites and models, so each
+    is escaped for where it lands (text, code span, fenced block, YAML, Python string): no Markdown or
+    HTML passes through."""
     env = Environment(loader=PackageLoader("harness", "templates"), autoescape=False, trim_blocks=True,
-                      lstrip_blocks=True)
+                      lstrip_blocks=True, finalize=_escaped)
     env.filters["pct"] = lambda v: "–" if v is None else f"{100 * v:.1f}%"
     env.filters["num"] = lambda v, d=2: "–" if v is None else f"{v:,.{d}f}"
+    env.filters["code"] = lambda v, cell=False: _Markdown(markdown.code_span(v, cell))
+    env.filters["fenced"] = lambda v, language="": _Markdown(markdown.fenced(v, language))
+    env.filters["quoted"] = lambda v: _Markdown(json.dumps(str(v)))  # a YAML or Python string literal
     return env.get_template("model_card.md.j2").render(r=results, m=results.manifest,
                                                       manifest_json=json.dumps(results.manifest, indent=2))

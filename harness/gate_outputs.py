@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
+from harness import markdown
 from harness.gates import GateReport, GateResult
+
+# Characters XML 1.0 cannot carry at all, escaped or not: most C0 controls, lone surrogates, U+FFFE/U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _number(value: float | None) -> str:
@@ -15,7 +20,12 @@ def _ci(gate: GateResult) -> str:
     return "–" if gate.ci_low is None else f"[{gate.ci_low:+.4g}, {gate.ci_high:+.4g}]"
 
 
+def _xml(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def junit_xml(report: GateReport, suite: str) -> str:
+    """One testcase per gate; text from suites and gates is stripped of characters XML cannot hold."""
     root = ET.Element("testsuites", name="harness", tests=str(len(report.gates)), failures=str(report.failed))
     suite_node = ET.SubElement(root, "testsuite", name=f"harness gates: {suite}", tests=str(len(report.gates)),
                                failures=str(report.failed), errors="0", skipped="0", time="0")
@@ -32,27 +42,27 @@ def junit_xml(report: GateReport, suite: str) -> str:
             failure = ET.SubElement(case, "failure", message=message, type=f"gate.{gate.kind}")
             failure.text = gate.detail
     ET.indent(root)
+    for node in root.iter():
+        node.text = _xml(node.text) if node.text else node.text
+        node.attrib = {key: _xml(value) for key, value in node.attrib.items()}
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def markdown_summary(report: GateReport, suite: str, run: str, notice: str | None = None) -> str:
+    """The summary CI posts; every text from a suite, a gate or a path is escaped, so it shows as typed."""
     head = "✅ all gates pass" if report.passed else f"❌ {report.failed} of {len(report.gates)} gates failed"
-    lines = [f"### harness gates: {suite} — {head}", "", f"Run: `{run}`"]
+    lines = [f"### harness gates: {markdown.text(suite)} — {head}", "", f"Run: {markdown.code_span(run)}"]
     if notice:
-        lines += ["", f"> **Smoke run.** {notice}"]
+        lines += ["", f"> **Smoke run.** {markdown.text(notice)}"]
     if report.baseline:
-        lines.append(f"Baseline: `{report.baseline}`")
+        lines.append(f"Baseline: {markdown.code_span(report.baseline)}")
     if report.forced:
-        lines += ["", f"> **Forced comparison:** {report.forced}"]
+        lines += ["", f"> **Forced comparison:** {markdown.text(report.forced)}"]
     lines += ["", "| gate | measured | bound | 95% CI | result |", "| --- | ---: | ---: | --- | --- |"]
     for gate in report.gates:
-        lines.append(f"| `{_cell(gate.gate)}` | {_number(gate.measured)} | {_number(gate.bound)} | {_ci(gate)} | "
-                     f"{'pass' if gate.passed else '**FAIL**'} |")
+        lines.append(f"| {markdown.code_span(gate.gate, cell=True)} | {_number(gate.measured)} | "
+                     f"{_number(gate.bound)} | {_ci(gate)} | {'pass' if gate.passed else '**FAIL**'} |")
     failures = [g for g in report.gates if not g.passed]
     if failures:
-        lines += ["", "Failed:"] + [f"- `{_cell(g.gate)}`: {_cell(g.detail)}" for g in failures]
+        lines += ["", "Failed:"] + [f"- {markdown.code_span(g.gate)}: {markdown.text(g.detail)}" for g in failures]
     return "\n".join(lines) + "\n"

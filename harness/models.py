@@ -87,13 +87,29 @@ def _hub_snapshot(repo_id: str, revision: str | None) -> Path:
 
 
 def _cached_weights_hash(weights: list[Path], folder: Path) -> str:
-    """Hashing GBs of weights takes seconds; remember it per (file, size, mtime)."""
-    stamp = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(weights)]
-    memo = cache_root() / "weight-hashes" / f"{sha256_json([str(folder), stamp])[:24]}.json"
-    if memo.exists():
-        return json.loads(memo.read_text())["sha256"]
-    digest = sha256_files(weights, folder)
-    write_json_atomic(memo, {"folder": str(folder), "sha256": digest})
+    """Hashing GBs of weights takes seconds, so the hash is remembered per folder. The memo is trusted only
+    while every file keeps its device, inode, size, mtime and ctime (which no tool sets back) and the same
+    bytes at its start, middle and end (files.sampled_sha256); otherwise the files are hashed again."""
+    import re
+
+    from harness.files import sampled_sha256
+
+    files = sorted(weights)
+    fingerprint = {
+        "stat": [[p.name, s.st_dev, s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns] for p in files
+                 for s in [p.stat()]],
+        "sampled": [sampled_sha256(p) for p in files],
+    }
+    memo = cache_root() / "weight-hashes" / f"{sha256_json(str(folder))[:24]}.json"
+    try:
+        recorded = json.loads(memo.read_bytes())
+    except (OSError, ValueError, RecursionError):  # none yet, or damaged: hash again
+        recorded = None
+    if (isinstance(recorded, dict) and recorded.get("fingerprint") == fingerprint
+            and re.fullmatch(r"[0-9a-f]{64}", str(recorded.get("sha256")))):
+        return recorded["sha256"]
+    digest = sha256_files(files, folder)
+    write_json_atomic(memo, {"folder": str(folder), "fingerprint": fingerprint, "sha256": digest})
     return digest
 
 
@@ -116,7 +132,7 @@ class Numerics:
     recorded in the manifest, since results depend on it."""
 
     device: str  # "cuda" or "cpu"
-    dtype: str  # compute dtype of training and evaluation: "bfloat16" or "float32"
+    dtype: str  # compute dtype of the stage it was resolved for: "bfloat16" or "float32"
     quantization: str  # the base model's storage during training and evaluation: "nf4" or "none"
     notes: tuple[str, ...] = ()  # why "auto" resolved as it did
 
@@ -133,16 +149,21 @@ class Numerics:
         return getattr(torch, self.dtype)
 
 
-def resolve_numerics(precision: str, quantization: str) -> Numerics:
-    """`auto` picks what is fast and faithful here: NF4 and bf16 on a GPU; on a CPU, bf16 only where the
-    CPU multiplies bf16 natively (AMX or AVX512-BF16), and no NF4, which bitsandbytes only emulates there
-    (slower than float32 and no smaller at these model sizes; see bench/RESULTS.md)."""
+def resolve_numerics(precision: str, quantization: str, stage: str = "evaluation") -> Numerics:
+    """`auto` picks what is fast and faithful here, per stage ("training" or "evaluation"): NF4 and bf16 on a
+    GPU. On a CPU: no NF4, which bitsandbytes only emulates there (slower than float32 and no smaller at these
+    model sizes); evaluation in bf16 only where the CPU multiplies bf16 natively (AMX or AVX512-BF16); training
+    in float32, where bf16 autocast measured slower than float32 and its heap grew step by step (see
+    bench/RESULTS.md)."""
     where = device()
     notes = []
     if precision == "auto":
-        precision = "bfloat16" if _native_bf16(where) else "float32"
-        notes.append(f"precision auto: {precision} ({'native bf16' if precision == 'bfloat16' else 'no native bf16'}"
-                     f" on this {where.upper() if where == 'cuda' else 'CPU'})")
+        native = _native_bf16(where)
+        precision = "bfloat16" if native and (where == "cuda" or stage == "evaluation") else "float32"
+        why = ("native bf16" if precision == "bfloat16" else
+               "float32 trains faster than bf16 autocast on a CPU" if native else "no native bf16")
+        notes.append(f"precision auto: {precision} for {stage} ({why} on this "
+                     f"{'GPU' if where == 'cuda' else 'CPU'})")
     if quantization == "auto":
         quantization = "nf4" if where == "cuda" else "none"
         notes.append("quantization auto: " + ("nf4 (QLoRA) on the GPU" if quantization == "nf4" else
@@ -182,3 +203,16 @@ def device() -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def release_memory() -> None:
+    """Give freed memory back to the system. glibc keeps freed heap pages (GBs after training on a CPU, where
+    every batch shape leaves its own holes); malloc_trim returns them, so the next stage starts from a small
+    heap. A no-op where the C library has no malloc_trim."""
+    import contextlib
+    import ctypes
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)

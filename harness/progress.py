@@ -131,6 +131,17 @@ def print_summary(results) -> None:
     for label, show in SUMMARY_ROWS:
         table.add_row(label, *(show(results.summary[name]) for name in results.variants))
     console.print(table)
+    print_verdict(results.verdict)
+
+
+def print_verdict(verdict) -> None:
+    """One line per behaviour: the verdict's answer, with its CI, adjusted p and, where needed, why."""
+    if not verdict:
+        return
+    size = verdict[0].family_size
+    console.print("[bold]Verdict[/]" + (f" [dim](Holm-adjusted over {size} primary comparisons)[/]" if size else ""))
+    for v in verdict:
+        console.print(f"  {v.answer}", markup=False)
 
 
 def quiet_libraries() -> None:

@@ -1,21 +1,47 @@
-"""Rendering each variant's prompt through the model's own chat template.
+"""Rendering each variant's prompt, and the reference answer after it, through the model's own chat template.
 
 Variants: `base` (user prompt only), `system` (suite system prompt + user), `sft` (adapter, user only),
-`sft+system` (adapter, both). Some templates insert a default system prompt when the conversation has
-none (Qwen2.5: "You are Qwen, created by Alibaba Cloud..."). `detect_template` finds that by rendering
-probe conversations, and `PromptRenderer` handles it as the suite says: `no_system` cuts the injected
-system turn out, `template_default` keeps it. Either way the exact rendered prompts are recorded.
+`sft+system` (adapter, both).
+
+**The template's default system turn.** Many templates write a system turn when the conversation has none:
+an identity line (Qwen2.5: "You are Qwen, created by Alibaba Cloud..."; SmolLM2: "You are a helpful AI
+assistant named SmolLM...") that a system message replaces, or a header that stays whatever the system
+message (Llama 3.x: "Cutting Knowledge Date: ... Today Date: ..."), or both. `detect_template` finds it by
+rendering probe conversations, and `PromptRenderer` treats it as a whole, the same in every variant:
+
+- `no_system` cuts it from every variant: `base` has no system turn, and `system` has a system turn that
+  holds only the suite's prompt (Llama's date header is cut from it too).
+- `template_default` keeps it in every variant: `base` is the template's own rendering, and `system` adds
+  the suite's prompt after the default (Qwen: identity line, blank line, suite prompt).
+
+Either way `system` minus `base` is the suite's prompt and the markup it needs, so the prompt tax counts
+only it. A template that renders today's date gets a pinned date instead, recorded in `describe()`, so the
+same suite gives the same prompts tomorrow.
+
+**The answer as the template renders it.** `PromptRenderer.target` is the text the template writes for the
+assistant turn after the generation prompt (Mistral's leading space, Llama's trimming), up to and including
+the template's own end-of-turn token, so the model learns to stop. What a template writes after that token
+(ChatML's newline, Phi-3's `<|endoftext|>` at the end of a conversation) is left out: generation stops at
+the end-of-turn token, so the model never produces it. Training targets and scored references both use it.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
+from datetime import date
 
 from harness.errors import HarnessError
 
 USER_PROBE = "HARNESS-USER-PROBE-7f3a"
 SYSTEM_PROBE = "HARNESS-SYSTEM-PROBE-91c2"
 REPLY_PROBE = "HARNESS-REPLY-PROBE-c4d1"
+# The date Llama 3.1 hard-codes and Llama 3.2 falls back to; templates that render today's date get it.
+PINNED_DATE = date(2024, 7, 26)
+# Between the template's default system prompt and the suite's, under base_prompt: template_default.
+DEFAULT_SEPARATOR = "\n\n"
+STRFTIME_CALL = re.compile(r"""strftime_now\(\s*(['"])(.*?)\1\s*\)""")
 
 
 @dataclass(frozen=True)
@@ -35,59 +61,93 @@ VARIANT_NAMES = tuple(v.name for v in VARIANTS)
 
 
 @dataclass(frozen=True)
+class SystemTurn:
+    """The parts of a system turn, as the template writes it: lead + opener + header + content + closer."""
+
+    lead: str  # text before the first turn (e.g. a BOS string), kept when the turn is cut
+    opener: str  # '<|im_start|>system\n', '<|start_header_id|>system<|end_header_id|>\n\n'
+    header: str  # what the template writes before any system message (Llama's date lines); often ''
+    closer: str  # '<|im_end|>\n', '<|eot_id|>'
+
+
+@dataclass(frozen=True)
 class TemplateFacts:
     """What probing the chat template found."""
 
-    default_system: str | None  # the injected system prompt, or None when the template adds none
-    system_turn_end: int  # offset in a user-only rendering where the user turn starts (if injected)
-    lead: str  # text before the first turn (e.g. a BOS string) kept when the system turn is cut
+    default_system: str | None  # the whole default system turn's text (header + default prompt), or None
+    default_prompt: str  # the part of it that a system message replaces (Qwen's identity line; '' for Llama)
+    turn: SystemTurn | None  # how to cut the default turn; None where the harness cannot tell
     end_of_turn: str  # the token that closes an assistant turn
+    variables: dict  # keyword arguments of every rendering: a pinned date (see template_variables)
 
 
-def _render(tokenizer, messages: list[dict], generation_prompt: bool = True) -> str:
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation_prompt)
+def template_variables(tokenizer) -> dict:
+    """Keyword arguments every rendering gets, so that a template that renders today's date renders a pinned one.
+
+    Llama 3.x reads `date_string` when it is given. Other calls of `strftime_now` with a literal format are
+    replaced by the pinned date in a copy of the template (transformers passes only strings to templates).
+    """
+    template = tokenizer.chat_template if isinstance(tokenizer.chat_template, str) else ""
+    if "strftime_now" not in template and "date_string" not in template:
+        return {}
+    pinned = STRFTIME_CALL.sub(lambda call: json.dumps(PINNED_DATE.strftime(call.group(2))), template)
+    return {"date_string": PINNED_DATE.strftime("%d %b %Y"), "chat_template": pinned}
+
+
+def _render(tokenizer, messages: list[dict], variables: dict, generation_prompt: bool = True) -> str:
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation_prompt,
+                                         **variables)
+
+
+def _messages(user: str, system: str | None = None, reply: str | None = None) -> list[dict]:
+    turns = [{"role": "system", "content": system}] if system is not None else []
+    turns.append({"role": "user", "content": user})
+    return turns + ([{"role": "assistant", "content": reply}] if reply is not None else [])
 
 
 def detect_template(tokenizer) -> TemplateFacts:
-    user_only = _render(tokenizer, [{"role": "user", "content": USER_PROBE}])
+    variables = template_variables(tokenizer)
+    user_only = _render(tokenizer, _messages(USER_PROBE), variables)
     try:
-        with_system = _render(tokenizer, [{"role": "system", "content": SYSTEM_PROBE},
-                                          {"role": "user", "content": USER_PROBE}])
+        with_system = _render(tokenizer, _messages(USER_PROBE, SYSTEM_PROBE), variables)
     except Exception as exc:  # templates raise their own exception types for unsupported roles
         raise HarnessError(f"the model's chat template rejects a system message ({exc}); the system "
                            "variants need one", where="model") from None
     if SYSTEM_PROBE not in with_system:
         raise HarnessError("the model's chat template drops the system message; the system variants need one",
                            where="model")
+    end_of_turn = end_of_turn_token(tokenizer, variables)
     at = with_system.index(SYSTEM_PROBE)
     before, after = with_system[:at], with_system[at + len(SYSTEM_PROBE):]
-    end_of_turn = _end_of_turn(tokenizer)
     injected = user_only.startswith(before) and user_only.endswith(after) and before.strip() != ""
     if not injected:
-        return TemplateFacts(None, 0, "", end_of_turn)
-    default = user_only[len(before): len(user_only) - len(after)]
-    between = after[: after.index(USER_PROBE)]
-    lead, user_start = _user_turn_start(tokenizer, before, between)
-    return TemplateFacts(default, len(before) + len(default) + user_start, lead, end_of_turn)
+        return TemplateFacts(None, "", None, end_of_turn, variables)
+    default_prompt = user_only[len(before): len(user_only) - len(after)]
+    turn = _system_turn(tokenizer, before, after[: after.index(USER_PROBE)])
+    header = turn.header if turn is not None else ""
+    return TemplateFacts(header + default_prompt, default_prompt, turn, end_of_turn, variables)
 
 
-def _user_turn_start(tokenizer, before_system: str, between: str) -> tuple[str, int]:
-    """Where the user turn begins after the system turn: the same turn-opening marker, role 'user'."""
-    role_at = before_system.rfind("system")
-    specials = [t for t in _special_strings(tokenizer) if t in before_system[:role_at]]
-    opener = max(specials, key=lambda t: before_system.rfind(t, 0, role_at), default=None)
-    if role_at < 0 or opener is None:
-        raise _cannot_strip()
-    opener_at = before_system.rfind(opener, 0, role_at)
-    marker = before_system[opener_at:role_at] + "user"
-    user_start = between.rfind(marker)
+def _system_turn(tokenizer, before: str, between: str) -> SystemTurn | None:
+    """Split the system turn by analogy with the user turn: the same opening marker, role 'system'."""
+    role_at = before.rfind("system")
+    specials = [t for t in _special_strings(tokenizer) if t in before[:role_at]]
+    marker = max(specials, key=lambda t: before.rfind(t, 0, role_at), default=None)
+    if role_at < 0 or marker is None:
+        return None
+    marker_at = before.rfind(marker, 0, role_at)
+    user_start = between.rfind(before[marker_at:role_at] + "user")
     if user_start < 0:
-        raise _cannot_strip()
-    return before_system[:opener_at], user_start
+        return None
+    opener = between[user_start:].replace("user", "system", 1)
+    if not before.startswith(opener, marker_at):
+        return None
+    return SystemTurn(lead=before[:marker_at], opener=opener, header=before[marker_at + len(opener):],
+                      closer=between[:user_start])
 
 
-def _cannot_strip() -> HarnessError:
-    return HarnessError("the chat template inserts a default system prompt that the harness cannot cut out "
+def _cannot_cut() -> HarnessError:
+    return HarnessError("the chat template inserts a default system turn that the harness cannot cut out "
                         "automatically; set base_prompt: template_default to keep it", where="base_prompt")
 
 
@@ -96,10 +156,10 @@ def _special_strings(tokenizer) -> list[str]:
     return sorted(set(added) | set(tokenizer.all_special_tokens), key=len, reverse=True)
 
 
-def _end_of_turn(tokenizer) -> str:
-    """The special token the template writes right after an assistant reply."""
-    rendered = _render(tokenizer, [{"role": "user", "content": USER_PROBE},
-                                   {"role": "assistant", "content": REPLY_PROBE}], generation_prompt=False)
+def end_of_turn_token(tokenizer, variables: dict | None = None) -> str:
+    """The special token the template writes right after an assistant reply (else the EOS token)."""
+    variables = variables if variables is not None else template_variables(tokenizer)
+    rendered = _render(tokenizer, _messages(USER_PROBE, reply=REPLY_PROBE), variables, generation_prompt=False)
     suffix = rendered[rendered.index(REPLY_PROBE) + len(REPLY_PROBE):].lstrip(" ")
     token = next((t for t in _special_strings(tokenizer) if suffix.startswith(t)), None)
     if token is None:
@@ -110,25 +170,44 @@ def _end_of_turn(tokenizer) -> str:
 
 
 class PromptRenderer:
-    """Renders user prompts for each variant; the same function feeds training and evaluation."""
+    """Renders each variant's prompt and the reference after it; the same functions feed training and evaluation."""
 
     def __init__(self, tokenizer, system_prompt: str, base_prompt: str):
         self.tokenizer = tokenizer
         self.system_prompt = system_prompt
         self.base_prompt = base_prompt
         self.facts = detect_template(tokenizer)
+        if self._cuts_default() and self.facts.turn is None:
+            raise _cannot_cut()
+
+    def _cuts_default(self) -> bool:
+        return self.facts.default_system is not None and self.base_prompt == "no_system"
+
+    def _render(self, messages: list[dict], generation_prompt: bool = True) -> str:
+        return _render(self.tokenizer, messages, self.facts.variables, generation_prompt)
 
     def render(self, user: str, system: bool) -> str:
-        if system:
-            return _render(self.tokenizer, [{"role": "system", "content": self.system_prompt},
-                                            {"role": "user", "content": user}])
-        rendered = _render(self.tokenizer, [{"role": "user", "content": user}])
-        if self.facts.default_system is None or self.base_prompt == "template_default":
-            return rendered
-        return self.facts.lead + rendered[self.facts.system_turn_end:]
+        """The prompt of a variant with or without the suite's system prompt, ending in the generation prompt."""
+        facts, turn = self.facts, self.facts.turn
+        if facts.default_system is None:
+            return self._render(_messages(user, self.system_prompt if system else None))
+        if not self._cuts_default():
+            content = DEFAULT_SEPARATOR.join(p for p in (facts.default_prompt, self.system_prompt) if p)
+            return self._render(_messages(user, content if system else None))
+        assert turn is not None  # __init__ refuses a default turn it cannot cut under no_system
+        if not system:
+            rendered = self._render(_messages(user))
+            return turn.lead + _after(rendered, turn.lead + turn.opener + facts.default_system + turn.closer)
+        rendered = self._render(_messages(user, self.system_prompt))
+        return turn.lead + turn.opener + _after(rendered, turn.lead + turn.opener + turn.header)
 
     def for_variant(self, variant: Variant, user: str) -> str:
         return self.render(user, variant.system)
+
+    def target(self, user: str, reply: str, example_id: str, end_of_turn: bool = True) -> str:
+        """The reference `reply` as the template renders it after the generation prompt (see render_target)."""
+        return render_target(self.tokenizer, user, reply, example_id, end_of_turn=self.facts.end_of_turn,
+                             variables=self.facts.variables, include_end_of_turn=end_of_turn)
 
     def describe(self) -> dict:
         """Recorded in the manifest: what the template does and how the harness handled it."""
@@ -136,5 +215,39 @@ class PromptRenderer:
             "template_default_system_prompt": self.facts.default_system,
             "base_prompt_policy": self.base_prompt,
             "end_of_turn": self.facts.end_of_turn,
+            "pinned_date": self.facts.variables.get("date_string"),
             "example": {v.name: self.for_variant(v, "{prompt}") for v in VARIANTS},
+            "example_target": self.target("{prompt}", "{reference}", "example"),
         }
+
+
+def render_target(tokenizer, user: str, reply: str, example_id: str, *, end_of_turn: str,
+                  variables: dict | None = None, include_end_of_turn: bool = True) -> str:
+    """The text the template writes for the assistant's `reply` after the generation prompt.
+
+    The conversation with the reply is rendered and split at the generation prompt. The result is the same
+    for every variant (the system prompt comes before it) and ends with the template's `end_of_turn` token
+    (or, with `include_end_of_turn=False`, just before it).
+    """
+    variables = variables if variables is not None else template_variables(tokenizer)
+    prompt = _render(tokenizer, _messages(user), variables)
+    conversation = _render(tokenizer, _messages(user, reply=reply), variables, generation_prompt=False)
+    if not conversation.startswith(prompt):
+        raise HarnessError(f"example {example_id!r}: the chat template renders the conversation with the reference "
+                           "answer so that it does not start with the prompt it renders for generation; the "
+                           "answer's tokens cannot be cut out", where="model")
+    suffix = conversation[len(prompt):]
+    closing = suffix.rfind(end_of_turn)
+    # A template that writes no end-of-turn token gets the one generation stops at (the EOS token).
+    answer = suffix if closing < 0 else suffix[:closing]
+    if reply.strip() and not answer.strip():
+        raise HarnessError(f"example {example_id!r}: the chat template drops the reference answer when it renders "
+                           "the conversation", where="model")
+    return answer + end_of_turn if include_end_of_turn else answer
+
+
+def _after(rendered: str, prefix: str) -> str:
+    """`rendered` without `prefix`, which the template was found to write first."""
+    if not rendered.startswith(prefix):
+        raise _cannot_cut()
+    return rendered[len(prefix):]

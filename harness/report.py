@@ -16,11 +16,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from harness import charts
-from harness.compare import Comparison, compare, specs_for
+from harness.compare import HEADLINE, VARIANT_PAIRS, Comparison, compare, specs_for
 from harness.results import ExampleResult, Results
 from harness.scoring import PromptTax, VariantSummary
-
-HEADLINE_PAIRS = (("sft", "system"), ("sft", "base"), ("system", "base"))
 
 
 @dataclass
@@ -40,7 +38,8 @@ class ReportView:
     notice: str | None
     columns: list[str]  # one per output column: variant names, or "A·sft" / "B·sft" in a comparison
     summary: dict[str, VariantSummary]
-    headline: list[tuple[str, str, list[Comparison]]]  # (a, b, comparisons of that pair)
+    primary: list[Comparison]  # the verdict's family, Holm-adjusted together
+    secondary: list[tuple[str, str, list[Comparison]]]  # (a, b, that pair's other rows: raw p, not adjusted)
     prompt_tax: PromptTax | None
     runs: list[RunPanel]
     examples: list[dict]
@@ -49,6 +48,7 @@ class ReportView:
     forced: str | None = None  # a comparison made despite mismatched runs
     profile: str | None = None  # "quick profile: ..." when a profile shrank the suite
     gate: dict | None = None
+    legacy: bool = False  # a run before schema 1.2: Holm over every comparison, no secondary rows
 
 
 def _environment() -> Environment:
@@ -138,6 +138,16 @@ def _checks(summary: dict[str, VariantSummary]) -> list[str]:
     return list(names)
 
 
+def _families(comparisons: list[Comparison], pairs) -> tuple[list[Comparison], list, bool]:
+    """The verdict's family, the other rows per pair, and whether the run predates families (schema 1.2):
+    then the headline pair's headline metrics stand in for the family, their p adjusted over every row."""
+    legacy = any(c.family is None for c in comparisons)
+    in_family = (lambda c: c.primary and (c.a, c.b) == HEADLINE) if legacy else (lambda c: c.family == "primary")
+    primary = [c for c in comparisons if in_family(c)]
+    secondary = [(a, b, [c for c in comparisons if (c.a, c.b) == (a, b) and not in_family(c)]) for a, b in pairs]
+    return primary, [row for row in secondary if row[2]], legacy
+
+
 def _panel(label: str, results: Results) -> RunPanel:
     return RunPanel(label, results.manifest, results.manifest.get("adapter", {}).get("stats", {}),
                     results.stage_seconds)
@@ -146,11 +156,12 @@ def _panel(label: str, results: Results) -> RunPanel:
 def view_of_run(results: Results) -> ReportView:
     columns = {v: (0, v) for v in results.variants}
     examples = example_payload(results.examples, columns, [results.examples])
-    headline = [(a, b, [c for c in results.comparisons if (c.a, c.b) == (a, b)]) for a, b in HEADLINE_PAIRS]
+    primary, secondary, legacy = _families(results.comparisons, VARIANT_PAIRS)
     view = ReportView(
         title=f"{results.suite}: prompting vs SFT",
         subtitle=f"{len(results.examples)} eval examples · model {results.manifest.get('model', {}).get('name')}",
-        notice=results.notice, columns=list(results.variants), summary=results.summary, headline=headline,
+        notice=results.notice, columns=list(results.variants), summary=results.summary, primary=primary,
+        secondary=secondary, legacy=legacy,
         prompt_tax=results.prompt_tax, runs=[_panel("this run", results)], examples=examples,
         checks=_checks(results.summary), gate=results.gate.model_dump() if results.gate else None,
         profile=results.profile_note,
@@ -168,14 +179,15 @@ def view_of_comparison(a: Results, b: Results, label_a: str, label_b: str, varia
     examples = example_payload(a.examples, columns, [a.examples, aligned_b])
     paired = {(f"{label_b}·{v}", f"{label_a}·{v}"): [(y.variants[v], x.variants[v]) for x, y in
                                                     zip(a.examples, aligned_b, strict=True)] for v in variants}
-    comparisons = compare(paired, specs_for(a.manifest.get("suite", {}).get("settings", {})),
-                          seed=a.manifest.get("decoding", {}).get("seed", 0))
-    headline = [(x, y, [c for c in comparisons if (c.a, c.b) == (x, y)]) for x, y in paired]
+    # Comparing two runs, each compared variant's headline metrics form the family.
+    comparisons = compare(paired, specs_for(a.manifest.get("suite", {}).get("settings", {})))
+    primary, secondary, _ = _families(comparisons, tuple(paired))
     summary = {column: (a if run == 0 else b).summary[v] for column, (run, v) in columns.items()}
     view = ReportView(
         title=f"{a.suite}: {label_b} vs {label_a}",
         subtitle=f"{len(a.examples)} shared eval examples · variants {', '.join(variants)}",
-        notice=a.notice or b.notice, columns=list(columns), summary=summary, headline=headline, prompt_tax=None,
+        notice=a.notice or b.notice, columns=list(columns), summary=summary, primary=primary, secondary=secondary,
+        prompt_tax=None,
         runs=[_panel(label_a, a), _panel(label_b, b)], examples=examples, checks=_checks(summary), forced=forced,
     )
     view.charts = _charts(view, {c: [e["out"][c] for e in examples] for c in view.columns})

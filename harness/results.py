@@ -14,7 +14,7 @@ from harness.gates import GateReport
 from harness.generation import Output
 from harness.scoring import PromptTax, Scores, VariantSummary
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"  # 1.2: comparisons carry their family (primary/secondary), its size and a note
 
 
 class VariantResult(BaseModel):
@@ -42,7 +42,7 @@ class Results(BaseModel):
     variants: list[str]
     summary: dict[str, VariantSummary]
     verdict: list[BehaviourVerdict]  # did SFT beat the system prompt, per behaviour
-    comparisons: list[Comparison]  # every variant pair x metric, Holm-adjusted as one family
+    comparisons: list[Comparison]  # every variant pair x metric; Holm within the primary family only
     prompt_tax: PromptTax
     examples: list[ExampleResult]
     manifest: dict

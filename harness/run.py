@@ -24,6 +24,7 @@ from harness.progress import console, print_summary, stage
 from harness.prompts import VARIANT_NAMES, PromptRenderer
 from harness.report import render_report
 from harness.results import ExampleResult, Results, VariantResult, write_results
+from harness.run_folder import staged_run_folder
 from harness.scoring import prompt_tax, score_output, summarise_variant
 from harness.smoke import SMOKE_NOTICE
 from harness.suite import load_suite
@@ -64,50 +65,61 @@ def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False, mo
                                announce=lambda line: console.print(f"  {line}"))
         tokenizer = load_tokenizer(source)
         renderer = PromptRenderer(tokenizer, suite.system_prompt, suite.base_prompt)
-        numerics = resolve_numerics(suite.precision, suite.training.quantization)
+        numerics = resolve_numerics(suite.precision, suite.training.quantization, "evaluation")
     if source.smoke:
         console.print(f"[yellow]{SMOKE_NOTICE}[/]")
     with _stage(stages, "training", "adapter"):
-        adapter = train_or_reuse(source, tokenizer, renderer, prepared.train, suite.training, numerics)
+        adapter = train_or_reuse(source, tokenizer, renderer, prepared.train, suite.training,
+                                 resolve_numerics(suite.precision, suite.training.quantization, "training"))
     with _stage(stages, "evaluation", "variants"):
         runs = evaluate_variants(suite, source, tokenizer, renderer, adapter, prepared.eval, numerics)
     run_dir = out or default_run_dir(suite.name, smoke)
-    write_generations(runs, prepared.eval.examples, run_dir, source.smoke)  # kept even if scoring fails below
-    with _stage(stages, "scoring", "scores and paired statistics"), _rule_errors(suite):
-        results = build_results(prepared, runs, source.smoke, manifest={
-            "suite": {"name": suite.name, "file": str(suite.path), "sha256": suite.content_hash(),
-                      "settings": suite.model_dump(mode="json")},
-            "model": source.identity(),
-            "adapter": {"key": adapter.key, "folder": str(adapter.folder), "reused": adapter.reused,
-                        **{k: adapter.manifest.get(k) for k in ("adapter_sha256", "stats", "training", "numerics")}},
-            "data": {"train_sha256": prepared.train.content_hash, "eval_sha256": prepared.eval.content_hash,
-                     "train_examples": len(prepared.train.examples),
-                     "eval_examples": len(prepared.eval.examples)},
-            "decoding": suite.decoding.model_dump(mode="json"),
-            "numerics": numerics.describe(),
-            **({"profile": {"name": profile, "overrides": PROFILES[profile]["overrides"]}} if profile else {}),
-            "evaluation": {name: {"cached": r.cached, "generation_seconds": round(r.generation_seconds, 3),
-                                  "generated_tokens": sum(o.tokens for o in r.outputs),
-                                  "scoring_seconds": round(r.scoring_seconds, 3)} for name, r in runs.items()},
-            "prompting": renderer.describe(),
-            "lexicon": {"name": prepared.lexicon.name, "version": prepared.lexicon.version},
-            "libraries": library_versions(),
-            "hardware": _hardware(),
-            **({"notice": SMOKE_NOTICE} if source.smoke else {}),
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        }, stages=stages)
-    results.stage_seconds = dict(stages)
-    if profile:
-        results.profile, results.profile_note = profile, PROFILES[profile]["note"]
-    stage("report", str(run_dir))
-    write_run(results, run_dir)
+    with staged_run_folder(run_dir) as staging:
+        write_generations(runs, prepared.eval.examples, staging, source.smoke)  # kept even if scoring fails
+        with _stage(stages, "scoring", "scores and paired statistics"), _rule_errors(suite):
+            results = build_results(prepared, runs, source.smoke, stages=stages, manifest=_manifest(
+                suite, prepared, source, adapter, runs, numerics, renderer, profile))
+        results.stage_seconds = dict(stages)
+        if profile:
+            results.profile, results.profile_note = profile, PROFILES[profile]["note"]
+        stage("report", str(run_dir))
+        write_run(results, staging)
     print_summary(results)
     console.print(f"[bold green]report[/] {run_dir / 'report.html'}")
     return run_dir
 
 
+def _manifest(suite, prepared: Prepared, source, adapter, runs: dict[str, VariantRun], numerics, renderer,
+              profile: str | None) -> dict:
+    """What ran, recorded whole: results are comparable only where these agree."""
+    return {
+        "suite": {"name": suite.name, "file": str(suite.path), "sha256": suite.content_hash(),
+                  "settings": suite.model_dump(mode="json")},
+        "model": source.identity(),
+        "adapter": {"key": adapter.key, "folder": str(adapter.folder), "reused": adapter.reused,
+                    **{k: adapter.manifest.get(k) for k in ("adapter_sha256", "stats", "training", "numerics")}},
+        "data": {"train_sha256": prepared.train.content_hash, "eval_sha256": prepared.eval.content_hash,
+                 "train_examples": len(prepared.train.examples),
+                 "eval_examples": len(prepared.eval.examples)},
+        "decoding": suite.decoding.model_dump(mode="json"),
+        "numerics": numerics.describe(),
+        **({"profile": {"name": profile, "overrides": PROFILES[profile]["overrides"]}} if profile else {}),
+        "evaluation": {name: {"cached": r.cached, "generation_seconds": round(r.generation_seconds, 3),
+                              "generated_tokens": sum(o.tokens for o in r.outputs),
+                              "scoring_seconds": round(r.scoring_seconds, 3)} for name, r in runs.items()},
+        "prompting": renderer.describe(),
+        "lexicon": {"name": prepared.lexicon.name, "version": prepared.lexicon.version},
+        "libraries": library_versions(),
+        "hardware": _hardware(),
+        **({"notice": SMOKE_NOTICE} if source.smoke else {}),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
 def _overrides(suite_path: str | Path, smoke: bool, model: str | None, profile: str | None) -> dict:
-    overrides = {**(SMOKE_OVERRIDES if smoke else {}), **({"model": model, "revision": None} if model else {})}
+    overrides = dict(SMOKE_OVERRIDES if smoke else {})
+    if model is not None:
+        overrides.update({"model": model, "revision": None})
     if profile:
         if profile not in PROFILES:
             raise HarnessError(f"--profile: unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")

@@ -12,11 +12,15 @@ from harness.files import write_text_atomic
 from harness.gate_outputs import junit_xml, markdown_summary
 from harness.gates import GateError, GateReport, evaluate_gates, merge_gates, metric_specs
 from harness.report import render, render_report, view_of_comparison
-from harness.results import Results, read_results, write_results
+from harness.results import Results, write_results
+from harness.run_folder import read_run, refuse_output_file
+
+NO_GATES = "no gates to check: declare `gates:` in the suite or pass --set-gate EXPR"
 
 
 def rerender(run_dir: Path, out: Path | None = None) -> Path:
-    results = read_results(run_dir)
+    refuse_output_file(out, "report", "--out")
+    results = read_run(run_dir)
     target = out or Path(run_dir) / "report.html"
     write_text_atomic(target, render_report(results))
     return target
@@ -36,7 +40,8 @@ def check_comparable(a: Results, b: Results, a_name: str, b_name: str, force: bo
 
 
 def compare_runs(run_a: Path, run_b: Path, out: Path | None, variants: list[str], force: bool) -> Path:
-    a, b = read_results(run_a), read_results(run_b)
+    refuse_output_file(out, "report", "--out")
+    a, b = read_run(run_a), read_run(run_b)
     forced = check_comparable(a, b, str(run_a), str(run_b), force)
     missing = [v for v in variants if v not in a.variants or v not in b.variants]
     if missing:
@@ -59,11 +64,18 @@ class GateOutputs:
     markdown: Path | None = None
     json: Path | None = None
 
+    def refuse_unowned(self) -> None:
+        """Each path given is new, or a file of its kind that harness wrote: nothing else is overwritten."""
+        for path, kind, flag in ((self.junit, "junit", "--junit"), (self.markdown, "summary", "--markdown"),
+                                 (self.json, "gates", "--json")):
+            refuse_output_file(path, kind, flag)
+
 
 def check_run(run_dir: Path, baseline_ref: str | None, cli_gates: list[str], force: bool,
               outputs: GateOutputs = GateOutputs()) -> tuple[GateReport, str]:
     """Evaluate the suite's gates (and CLI overrides) on a saved run; write JUnit, Markdown and JSON."""
-    results = read_results(run_dir)
+    outputs.refuse_unowned()
+    results = read_run(run_dir)
     settings = results.manifest.get("suite", {}).get("settings", {})
     specs = metric_specs(settings.get("metrics", {}).get("custom", []))
     try:
@@ -71,7 +83,7 @@ def check_run(run_dir: Path, baseline_ref: str | None, cli_gates: list[str], for
     except GateError as exc:
         raise HarnessError(f"gate: {exc}") from None
     if not gates:
-        raise HarnessError("no gates to check: declare `gates:` in the suite or pass --gate EXPR", file=run_dir)
+        raise HarnessError(NO_GATES, file=run_dir)
     baseline, name, forced = None, None, None
     if baseline_ref:
         baseline, name = baselines.load(baseline_ref)
@@ -90,16 +102,20 @@ def check_run(run_dir: Path, baseline_ref: str | None, cli_gates: list[str], for
     return report, summary
 
 
-def preflight_gates(suite_path: Path, cli_gates: list[str], baseline_ref: str | None) -> None:
-    """Before a long run: the gates parse, and a named baseline exists."""
+def preflight_gates(suite_path: Path, cli_gates: list[str], baseline_ref: str | None,
+                    outputs: GateOutputs = GateOutputs()) -> None:
+    """Before a long run: there are gates, they parse, a named baseline exists, the outputs may be written."""
     from harness.suite import load_suite
 
+    outputs.refuse_unowned()
     suite = load_suite(suite_path)
     specs = metric_specs([m.model_dump() for m in suite.metrics.custom])
     try:
         gates = merge_gates(suite.gates, cli_gates, specs)
     except GateError as exc:
         raise HarnessError(f"gate: {exc}") from None
+    if not gates:
+        raise HarnessError(NO_GATES, file=suite_path)
     if baseline_ref:
         baselines.load(baseline_ref)
     elif any(g.kind == "baseline" for g in gates):

@@ -6,17 +6,52 @@ turns each problem into one line naming the file, the YAML line, the field and w
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 
 from harness.errors import HarnessError, InputErrors
 from harness.files import sha256_json
+from harness.limits import LimitError, load_yaml, read_bounded
 
-Positive = Annotated[int, Field(gt=0)]
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+def _not_a_bool(value: Any) -> Any:
+    if isinstance(value, bool):  # pydantic would read true as 1
+        raise ValueError("expected a number, not true or false")
+    return value
+
+
+def whole(low: int, high: int) -> Any:
+    """An int field bounded on both sides: every number a suite sets has a sane range (README, "Suites")."""
+    return Annotated[int, BeforeValidator(_not_a_bool), Field(ge=low, le=high)]
+
+
+def real(*, gt: float | None = None, ge: float | None = None, lt: float | None = None,
+         le: float | None = None) -> Any:
+    """A finite float field (no .nan, no .inf) bounded on both sides."""
+    return Annotated[float, BeforeValidator(_not_a_bool), Field(gt=gt, ge=ge, lt=lt, le=le, allow_inf_nan=False)]
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("expected text, got an empty or blank string")
+    return text
+
+
+SEED = whole(0, 2**32 - 1)  # numpy's seed range
+BATCH = whole(1, 4096)
 
 
 class Strict(BaseModel):
@@ -41,7 +76,7 @@ class DataSource(Strict):
     subset: str | None = None
     split: str | None = None
     fields: FieldMap = FieldMap()
-    limit: Positive | None = None
+    limit: whole(1, 10_000_000) | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> DataSource:
@@ -58,49 +93,44 @@ class Data(Strict):
 
 
 class Lora(Strict):
-    r: Positive = 16
-    alpha: Positive = 32
-    dropout: Probability = 0.05
-    target_modules: Literal["all-linear"] | list[str] = "all-linear"
+    r: whole(1, 1024) = 16
+    alpha: whole(1, 4096) = 32
+    dropout: real(ge=0.0, lt=1.0) = 0.05
+    target_modules: Literal["all-linear"] | Annotated[list[Annotated[str, Field(min_length=1)]],
+                                                      Field(min_length=1)] = "all-linear"
 
 
 class Training(Strict):
     lora: Lora = Lora()
-    learning_rate: Annotated[float, Field(gt=0)] = 2e-4
-    epochs: Annotated[float, Field(gt=0)] = 2.0
-    max_steps: Positive | None = None
-    batch_size: Positive = 8
-    gradient_accumulation_steps: Positive = 1
-    max_length: Positive = 1024
+    learning_rate: real(gt=0.0, le=1.0) = 2e-4
+    epochs: real(gt=0.0, le=1000.0) = 2.0
+    max_steps: whole(1, 1_000_000) | None = None
+    batch_size: BATCH = 8
+    gradient_accumulation_steps: whole(1, 1024) = 1
+    max_length: whole(32, 131_072) = 1024  # tokens; a chat template alone takes about 20
     # auto: NF4 (QLoRA) on a GPU, none on a CPU where bitsandbytes only emulates NF4 (harness/models.py)
     quantization: Literal["auto", "nf4", "none"] = "auto"
-    micro_batch_size: Positive | None = None  # rows per forward pass; None: the whole batch on a GPU, 2 on a CPU
+    # padded tokens (rows x longest row) per forward pass; None: the whole batch on a GPU, 192 on a CPU
+    micro_batch_tokens: whole(1, 2**24) | None = None
     loss: Literal["completion", "full"] = "completion"
-    warmup_ratio: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.03  # passed as a float warmup_steps (a ratio)
+    warmup_ratio: real(ge=0.0, lt=1.0) = 0.03  # passed as a float warmup_steps (a ratio)
     lr_scheduler: Literal["cosine", "linear", "constant"] = "cosine"
-    weight_decay: Annotated[float, Field(ge=0)] = 0.0
+    weight_decay: real(ge=0.0, le=1.0) = 0.0
     gradient_checkpointing: bool = False
-    seed: int = 42
-
-    @model_validator(mode="after")
-    def _micro_batches_fill_a_batch(self) -> Training:
-        if self.micro_batch_size is not None and self.batch_size % self.micro_batch_size:
-            raise ValueError(f"micro_batch_size ({self.micro_batch_size}) must divide batch_size "
-                             f"({self.batch_size}) so that every optimiser step sees batch_size rows")
-        return self
+    seed: SEED = 42
 
 
 class Decoding(Strict):
     """Every generation setting, set explicitly; nothing is inherited from the model's generation_config."""
 
-    max_new_tokens: Positive = 256
+    max_new_tokens: whole(1, 32_768) = 256
     do_sample: bool = False
-    temperature: Annotated[float, Field(gt=0)] = 1.0
-    top_p: Annotated[float, Field(gt=0, le=1)] = 1.0
-    top_k: Annotated[int, Field(ge=0)] = 0
-    repetition_penalty: Annotated[float, Field(gt=0)] = 1.0
-    batch_size: Positive = 16
-    seed: int = 0
+    temperature: real(gt=0.0, le=100.0) = 1.0
+    top_p: real(gt=0.0, le=1.0) = 1.0
+    top_k: whole(0, 1_000_000) = 0
+    repetition_penalty: real(gt=0.0, le=10.0) = 1.0
+    batch_size: whole(1, 1024) = 16
+    seed: SEED = 0
 
 
 class FormatRule(Strict):
@@ -108,7 +138,7 @@ class FormatRule(Strict):
 
     model_config = ConfigDict(extra="allow", frozen=True)
     check: str
-    name: str | None = None
+    name: Annotated[str, Field(min_length=1)] | None = None
 
 
 class Filler(Strict):
@@ -118,14 +148,17 @@ class Filler(Strict):
 
 class Perplexity(Strict):
     include_end_of_turn: bool = True
-    batch_size: Positive = 8
+    batch_size: whole(1, 1024) = 8
+
+
+CALLABLE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
 
 
 class CustomMetric(Strict):
     """A reference-based metric from an `evaluate` module (local path) or a Python callable."""
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")]
-    evaluate: str | None = None  # a local folder or .py file holding an evaluate module
+    evaluate: Annotated[str, Field(min_length=1)] | None = None  # a local folder or .py file holding an evaluate module
     key: str | None = None  # which key of the module's compute() result (default: name)
     callable: str | None = None  # "package.module:function", called as f(prediction, reference)
     better: Literal["higher", "lower"] = "higher"
@@ -135,8 +168,8 @@ class CustomMetric(Strict):
     def _one_source(self) -> CustomMetric:
         if (self.evaluate is None) == (self.callable is None):
             raise ValueError("give exactly one of 'evaluate' (a local module path) or 'callable' (module:function)")
-        if self.callable is not None and ":" not in self.callable:
-            raise ValueError("'callable' must look like package.module:function")
+        if self.callable is not None and not CALLABLE.fullmatch(self.callable):
+            raise ValueError(f"'callable' must look like package.module:function, got {self.callable!r}")
         return self
 
 
@@ -148,11 +181,11 @@ class Metrics(Strict):
 
 
 class Suite(Strict):
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=100)]
     description: str = ""
-    model: Annotated[str, Field(min_length=1)]
+    model: Annotated[str, AfterValidator(_not_blank)]
     revision: str | None = None
-    system_prompt: Annotated[str, Field(min_length=1)]
+    system_prompt: Annotated[str, AfterValidator(_not_blank)]
     base_prompt: Literal["no_system", "template_default"] = "no_system"
     precision: Literal["auto", "float32", "bfloat16"] = "auto"  # compute dtype of training and evaluation
     data: Data
@@ -162,10 +195,32 @@ class Suite(Strict):
     gates: list[str] = []  # see harness/gates.py for the grammar
 
     _path: Path = PrivateAttr(default=Path("suite.yaml"))
+    _root: Any = PrivateAttr(default=None)  # the YAML node tree, for the line numbers of later errors
 
     @property
     def path(self) -> Path:
         return self._path
+
+    def line_of(self, *loc: str | int) -> str | None:
+        """The YAML line of a field, e.g. line_of("metrics", "format", 2), for errors found after loading."""
+        line = _yaml_line(self._root, list(loc)) if self._root is not None else None
+        return str(line) if line else None
+
+    def with_overrides(self, overrides: dict[str, Any]) -> Suite:
+        """This suite with dotted fields replaced (`{"training.epochs": 1}`), validated again exactly like the
+        file's own fields: an override (--smoke, --profile, --model) can neither hide a bad value in the file
+        (that was refused when the file was loaded) nor bring in one of its own."""
+        if not overrides:
+            return self
+        raw = self.model_dump()
+        for dotted, value in overrides.items():
+            _set_dotted(raw, dotted, value)
+        try:
+            suite = Suite.model_validate(raw)
+        except ValidationError as exc:
+            raise InputErrors([_error_line(self._path, self._root, err, overrides) for err in exc.errors()]) from None
+        suite._path, suite._root = self._path, self._root
+        return suite
 
     def resolve(self, relative: str) -> Path:
         """A path written in the suite, taken relative to the suite file's folder."""
@@ -177,44 +232,58 @@ class Suite(Strict):
 
 
 def load_suite(path: str | Path, overrides: dict[str, Any] | None = None) -> Suite:
-    """Read and validate a suite file. Raises InputErrors with one line per problem."""
+    """Read and validate a suite file, then apply `overrides` (see Suite.with_overrides). Raises InputErrors
+    with one line per problem; the file's own values are validated before any override replaces them."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise HarnessError("suite file not found", file=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HarnessError(f"cannot read suite file: {exc}", file=path) from None
-    try:
-        raw = yaml.safe_load(text)
-        root = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{mark.line + 1}" if mark else None
-        raise HarnessError(f"invalid YAML: {getattr(exc, 'problem', exc)}", file=path, where=where) from None
+    raw, root = _read_yaml(path)
     if not isinstance(raw, dict):
         raise HarnessError("expected a mapping of suite fields at the top level", file=path, where="1")
-    for dotted, value in (overrides or {}).items():
-        _set_dotted(raw, dotted, value)
     try:
         suite = Suite.model_validate(raw)
     except ValidationError as exc:
         raise InputErrors([_error_line(path, root, err) for err in exc.errors()]) from None
-    suite._path = path.resolve()
-    return suite
+    suite._path, suite._root = path.resolve(), root
+    return suite.with_overrides(overrides or {})
+
+
+def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
+    try:
+        text = read_bounded(path, "suite")
+    except FileNotFoundError:
+        raise HarnessError("suite file not found", file=path) from None
+    except LimitError as exc:
+        raise HarnessError(str(exc), file=path) from None
+    except UnicodeDecodeError as exc:
+        raise HarnessError(f"cannot read suite file: {exc}; expected UTF-8 text", file=path) from None
+    except OSError as exc:
+        raise HarnessError(f"cannot read suite file: {exc.strerror or exc}", file=path) from None
+    try:
+        return load_yaml(text)
+    except LimitError as exc:
+        raise HarnessError(f"invalid YAML: {exc}", file=path, where=str(exc.line) if exc.line else None) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{mark.line + 1}" if mark else None
+        said = " ".join(filter(None, (getattr(exc, "context", None), getattr(exc, "problem", None)))) or str(exc)
+        raise HarnessError(f"invalid YAML: {said}", file=path, where=where) from None
 
 
 def _set_dotted(tree: dict, dotted: str, value: Any) -> None:
     *parents, leaf = dotted.split(".")
     for key in parents:
-        tree = tree.setdefault(key, {})
+        if not isinstance(tree.get(key), dict):
+            tree[key] = {}  # a scalar here (or nothing yet): validation names the field
+        tree = tree[key]
     tree[leaf] = value
 
 
-def _error_line(path: Path, root: yaml.Node | None, err: dict) -> HarnessError:
+def _error_line(path: Path, root: yaml.Node | None, err: dict,
+                overrides: dict[str, Any] | None = None) -> HarnessError:
     loc = [part for part in err["loc"] if isinstance(part, int) or not _is_pydantic_tag(part)]
     field = ".".join(str(part) for part in loc) or "(top level)"
-    line = _yaml_line(root, loc)
+    overridden = next((key for key in overrides or {}
+                       if field == key or field.startswith(key + ".") or key.startswith(field + ".")), None)
+    line = None if overridden else _yaml_line(root, loc)  # an overridden value is not on any line of the file
     kind = err["type"]
     if kind == "extra_forbidden":
         message = f"{field}: unknown key; expected one of: {_allowed_keys(loc[:-1])}"
@@ -222,9 +291,16 @@ def _error_line(path: Path, root: yaml.Node | None, err: dict) -> HarnessError:
         message = f"{field}: required field is missing"
     else:
         got = err.get("input")
-        shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+        shown = "" if isinstance(got, dict | list) else f" (got {_short(repr(got))})"
         message = f"{field}: {err['msg'].removeprefix('Value error, ')}{shown}"
+    if overrides:
+        message += f" (set by a command-line option: {overridden})" if overridden else \
+            " (with the command-line options applied)"
     return HarnessError(message, file=path, where=str(line) if line else None)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else f"{text[:limit - 15]}... ({len(text):,} characters)"
 
 
 def _is_pydantic_tag(part: str) -> bool:

@@ -1,21 +1,27 @@
 """Supervised fine-tuning of a LoRA adapter (QLoRA by default) with TRL's SFTTrainer.
 
 Examples are rendered by the same PromptRenderer the `sft` variant uses at evaluation, followed by the
-reference and the template's end-of-turn token, so the model learns to stop. The harness tokenises
+reference as the chat template renders it, through its end-of-turn token (`PromptRenderer.target`), so the
+model learns to stop. The harness tokenises
 (prompt and completion encoded whole, split at the boundary) and builds labels itself: completion tokens
 only by default, never masked by pad id. SFTTrainer pads each batch dynamically; batches are grouped by
-length. The adapter is cached under a key of content hashes, so identical inputs reuse it.
+length, and each batch is cut into micro-batches by a token budget on a CPU. The adapter is cached under a
+key of content hashes, so identical inputs reuse it.
 """
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import adapter_folder
+from harness.cache import entry_lock, open_cache
+from harness.errors import HarnessError
 from harness.examples import ExampleSet
-from harness.files import cache_root, publish_dir, sha256_files, sha256_json, staging_dir, write_json_atomic
-from harness.models import ModelSource, Numerics, load_model
+from harness.files import discard, publish_dir, sha256_json, staging_dir, write_json_atomic
+from harness.models import ModelSource, Numerics, load_model, release_memory
 from harness.progress import console, training_callback
 from harness.prompts import PromptRenderer
 from harness.smoke import SMOKE_NOTICE
@@ -25,7 +31,7 @@ from harness.versions import library_versions
 
 IGNORE_INDEX = -100
 # Part of the adapter cache key: bump when the training code changes what it produces for the same inputs.
-RECIPE = 3
+RECIPE = 4
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,8 @@ def tokenize_training_set(train: ExampleSet, renderer: PromptRenderer, tokenizer
     rows = []
     for example in train.examples:
         prompt = renderer.render(example.prompt, system=False)
-        pair = encode_pair(tokenizer, prompt, example.response + renderer.facts.end_of_turn)
+        # The answer as the chat template renders it, with its end-of-turn token, so the model learns to stop.
+        pair = encode_pair(tokenizer, prompt, renderer.target(example.prompt, example.response, example.id))
         ids = pair.input_ids[: settings.max_length]
         labels = list(ids) if settings.loss == "full" else (
             [IGNORE_INDEX] * pair.prompt_length + pair.completion_ids)[: settings.max_length]
@@ -55,7 +62,7 @@ def adapter_key(source: ModelSource, rows: list[dict], settings: Training, numer
         "weights": source.weights_hash,
         "config": source.config_hash,
         "numerics": numerics.key(),
-        "micro_batch_size": micro_batch_size(settings, numerics),
+        "micro_batch_tokens": micro_batch_tokens(settings, numerics),
         "tokenized_train": sha256_json(rows),
         "training": settings.model_dump(mode="json"),
         "libraries": library_versions(),
@@ -64,91 +71,125 @@ def adapter_key(source: ModelSource, rows: list[dict], settings: Training, numer
 
 def train_or_reuse(source: ModelSource, tokenizer, renderer: PromptRenderer, train: ExampleSet,
                    settings: Training, numerics: Numerics) -> Adapter:
+    """The adapter for these inputs: reused from the cache when its files and manifest check out against
+    their hashes, trained otherwise. Under the entry's lock, so a concurrent run training the same adapter
+    is waited for, and its adapter reused."""
     rows = tokenize_training_set(train, renderer, tokenizer, settings)
     key = adapter_key(source, rows, settings, numerics)
-    final = cache_root() / "adapters" / key
-    if (final / "harness_manifest.json").exists():
-        import json
+    final = open_cache("adapters") / key
+    with entry_lock(final, f"waiting for another run that is training the same adapter ({key})"):
+        manifest = adapter_folder.verified(final, key)
+        if manifest is not None:
+            console.print(f"[green]adapter[/] reused from cache ({key})")
+            return Adapter(final, key, manifest, reused=True)
+        discard(final)  # a damaged entry, if there is one
+        return _train_into_cache(source, tokenizer, renderer, train, rows, settings, numerics, final)
 
-        console.print(f"[green]adapter[/] reused from cache ({key})")
-        manifest = json.loads((final / "harness_manifest.json").read_text())
-        return Adapter(final, key, manifest, reused=True)
-    micro = micro_batch_size(settings, numerics)
+
+def _train_into_cache(source: ModelSource, tokenizer, renderer: PromptRenderer, train: ExampleSet,
+                      rows: list[dict], settings: Training, numerics: Numerics, final: Path) -> Adapter:
+    key = final.name
+    budget = micro_batch_tokens(settings, numerics)
     length = f"{settings.max_steps} steps" if settings.max_steps else f"{settings.epochs:g} epoch(s)"
-    console.print(f"  {len(rows)} examples, {length}, batch {settings.batch_size} (micro-batch {micro}), "
+    cut = f"micro-batches of at most {budget} tokens" if budget else "whole batches"
+    console.print(f"  {len(rows)} examples, {length}, batch {settings.batch_size} ({cut}), "
                   f"LoRA r={settings.lora.r}, {numerics.dtype} on {numerics.device}, quantization "
                   f"{numerics.quantization}; starting the trainer")
     staging = staging_dir(final)
-    stats = _train_in_child(source, rows, settings, numerics, staging)
-    adapter_files = sorted(staging.glob("adapter_*"))
-    manifest = {
-        "adapter_key": key,
-        "adapter_sha256": sha256_files(adapter_files, staging),
-        "base_model": source.identity(),
-        "data": {"train_sha256": train.content_hash, "train_examples": len(train.examples),
-                 "tokenized_sha256": sha256_json(rows), "source": train.source},
-        "training": settings.model_dump(mode="json"),
-        "numerics": numerics.describe(),
-        "prompting": renderer.describe(),
-        "libraries": library_versions(),
-        "stats": stats,
-        **({"notice": SMOKE_NOTICE} if source.smoke else {}),
-    }
-    write_json_atomic(staging / "harness_manifest.json", manifest)
-    publish_dir(staging, final)
-    return Adapter(final, key, manifest, reused=False)
+    try:
+        stats = _train(source, tokenizer, rows, settings, numerics, staging)
+        adapter_folder.canonicalise(staging, base_model=f"sha256:{source.weights_hash}")
+        manifest = adapter_folder.sealed({
+            "adapter_key": key,
+            "adapter_sha256": adapter_folder.files_sha256(staging),
+            "base_model": source.identity(),
+            "data": {"train_sha256": train.content_hash, "train_examples": len(train.examples),
+                     "tokenized_sha256": sha256_json(rows), "source": train.source},
+            "training": settings.model_dump(mode="json"),
+            "numerics": numerics.describe(),
+            "prompting": renderer.describe(),
+            "libraries": library_versions(),
+            "stats": stats,
+            **({"notice": SMOKE_NOTICE} if source.smoke else {}),
+        })
+        write_json_atomic(staging / adapter_folder.MANIFEST, manifest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if publish_dir(staging, final):
+        return Adapter(final, key, manifest, reused=False)
+    # Another run published this adapter first (possible only where there is no lock): use that one.
+    winner = adapter_folder.verified(final, key)
+    if winner is None:
+        raise HarnessError(f"another run put a damaged adapter at {final} while this one trained; run again")
+    return Adapter(final, key, winner, reused=True)
 
 
-def micro_batch_size(settings: Training, numerics: Numerics) -> int:
-    """Rows per forward pass. On a CPU, activations of a whole batch of 8 take GBs (about 4 MB per token in
-    float32 on a 30-layer model), so batches are split into micro-batches of 2 with gradient accumulation:
-    the optimiser still steps on batch_size rows, and the loss is averaged over the whole batch's tokens."""
-    if settings.micro_batch_size is not None:
-        return settings.micro_batch_size
-    if numerics.device == "cuda":
-        return settings.batch_size
-    return 2 if settings.batch_size % 2 == 0 else 1
+CPU_MICRO_BATCH_TOKENS = 160
 
 
-def _train_in_child(source: ModelSource, rows: list[dict], settings: Training, numerics: Numerics,
-                    out: Path) -> dict:
-    """Training runs in a child process. Its activations and allocator caches (GBs on a CPU, which glibc keeps
-    after they are freed) go back to the system when it exits, so evaluation starts from a clean heap and a
-    run's peak memory is the larger of the two stages, not their sum."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+def micro_batch_tokens(settings: Training, numerics: Numerics) -> int | None:
+    """Padded tokens (rows x longest row) per forward pass, or None for the whole batch at once. On a CPU,
+    activations take about 3.5 MB per token in float32 on a 30-layer model with LoRA on every linear layer
+    (bench/RESULTS.md), so each batch is cut into micro-batches of at most 160 tokens: short rows go several to
+    a pass, a long row alone, and a row longer than the budget recomputes its activations in the backward pass
+    (gradient checkpointing for that pass only). The optimiser still steps on batch_size rows, with the loss
+    averaged over the whole batch's tokens, so the cut changes memory and speed, not what is learned."""
+    if settings.micro_batch_tokens is not None:
+        return settings.micro_batch_tokens
+    return None if numerics.device == "cuda" else CPU_MICRO_BATCH_TOKENS
 
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(_train_child, source, rows, settings, numerics, str(out)).result()
 
-
-def _train_child(source: ModelSource, rows: list[dict], settings: Training, numerics: Numerics, out: str) -> dict:
-    from harness.models import load_tokenizer
-    from harness.progress import quiet_libraries
-
-    quiet_libraries()
-    return _train(source, load_tokenizer(source), rows, settings, numerics, Path(out))
+def split_batch(batch: dict, budget: int | None) -> list[dict]:
+    """Cut a right-padded batch into micro-batches of at most `budget` padded tokens (one row at least), each
+    trimmed to its own longest row. Rows are taken longest first, so rows of like length share a pass."""
+    lengths = batch["attention_mask"].sum(dim=1)
+    if budget is None or len(lengths) * int(lengths.max()) <= budget:
+        return [batch]
+    groups: list[list[int]] = [[]]
+    for row in lengths.argsort(descending=True, stable=True).tolist():
+        group = groups[-1]
+        if group and (len(group) + 1) * int(lengths[group[0]]) > budget:
+            groups.append(group := [])
+        group.append(row)
+    return [{name: value[rows, :int(lengths[rows[0]])] if value.dim() == 2 else value[rows]
+             for name, value in batch.items()} for rows in groups]
 
 
 def _train(source: ModelSource, tokenizer, rows: list[dict], settings: Training, numerics: Numerics,
            out: Path) -> dict:
+    """Trains in this process, then trims the heap (release_memory), so that evaluation does not start on
+    top of training's freed but kept activations."""
+    try:
+        return _fit(source, tokenizer, rows, settings, numerics, out)
+    finally:
+        release_memory()
+
+
+def _fit(source: ModelSource, tokenizer, rows: list[dict], settings: Training, numerics: Numerics,
+         out: Path) -> dict:
     from datasets import Dataset
     from peft import LoraConfig, prepare_model_for_kbit_training
     from transformers import PrinterCallback
-    from trl import SFTTrainer
 
     model = load_model(source, numerics)
     if numerics.quantization == "nf4":
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=settings.gradient_checkpointing)
     lora = LoraConfig(r=settings.lora.r, lora_alpha=settings.lora.alpha, lora_dropout=settings.lora.dropout,
                       target_modules=settings.lora.target_modules, bias="none", task_type="CAUSAL_LM")
-    config = _config(settings, numerics, out)
-    trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(rows),
-                         processing_class=tokenizer, peft_config=lora, callbacks=[training_callback()])
+    trainer = _trainer_class()(model=model, args=_config(settings, numerics, out),
+                               train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
+                               peft_config=lora, callbacks=[training_callback()])
+    trainer.token_budget = micro_batch_tokens(settings, numerics)
+    base = trainer.model.get_base_model()
+    trainer.recompute_long_rows = (trainer.token_budget is not None and not settings.gradient_checkpointing
+                                   and base.supports_gradient_checkpointing)
+    if trainer.recompute_long_rows:
+        base.activation_checkpointing_enable({"use_reentrant": False})
     trainer.remove_callback(PrinterCallback)  # the rich bar shows progress and loss instead
     if numerics.device == "cpu":
         # Adapter weights stay float32 (their optimiser updates are too small for bf16), also where TRL cast
-        # QLoRA adapters to bf16; on a CPU with native bf16, autocast runs the matmuls in bf16.
+        # QLoRA adapters to bf16; with bf16 chosen on a CPU, autocast runs the matmuls in bf16.
         for parameter in trainer.model.parameters():
             if parameter.requires_grad:
                 parameter.data = parameter.data.float()
@@ -169,10 +210,54 @@ def _train(source: ModelSource, tokenizer, rows: list[dict], settings: Training,
         "trainable_parameters": trainable,
         "tokens_seen": round(input_tokens * epochs_run), "loss_tokens_seen": round(label_tokens * epochs_run),
         "device": numerics.device,
-        "micro_batch_size": config.per_device_train_batch_size,
+        "micro_batch_tokens": trainer.token_budget,
+        "forward_passes": trainer.forward_passes,
         "tokens_per_second": round(padding.real / seconds, 1) if seconds else None,
         "real_token_fraction": padding.fraction(),
     }
+
+
+def _trainer_class():
+    """TRL's SFTTrainer, with each batch cut into micro-batches by a token budget (split_batch). Trainer's own
+    gradient accumulation needs a fixed number of micro-batches per step, and a budget gives a varying number,
+    so the cut happens inside the training step, with gradients synced (under DDP) on the last piece only."""
+    import contextlib
+
+    from trl import SFTTrainer
+
+    class BudgetedSFTTrainer(SFTTrainer):
+        token_budget: int | None = None
+        recompute_long_rows = False
+        forward_passes = 0
+
+        def training_step(self, model, inputs, num_items_in_batch=None):
+            pieces = split_batch(inputs, self.token_budget)
+            if num_items_in_batch is None and len(pieces) > 1:
+                # Each piece's loss must be its share of the whole batch's mean, not a mean of its own.
+                num_items_in_batch = int((inputs["labels"][:, 1:] != IGNORE_INDEX).sum())
+            total = None
+            for index, piece in enumerate(pieces):
+                last = index == len(pieces) - 1
+                if self.recompute_long_rows:
+                    _checkpoint_layers(model, piece["attention_mask"].numel() > self.token_budget)
+                with contextlib.nullcontext() if last else self.accelerator.no_sync(model):
+                    loss = super().training_step(model, piece, num_items_in_batch)
+                total = loss if total is None else total + loss
+            self.forward_passes += len(pieces)
+            if self.args.use_cpu:
+                release_memory()  # each batch shape leaves its own holes in the heap
+            return total
+
+    return BudgetedSFTTrainer
+
+
+def _checkpoint_layers(model, on: bool) -> None:
+    """Gradient checkpointing for the next pass only, layer by layer (the flag transformers' layers read)."""
+    from transformers.modeling_layers import GradientCheckpointingLayer
+
+    for module in model.modules():
+        if isinstance(module, GradientCheckpointingLayer):
+            module.gradient_checkpointing = on
 
 
 def _config(settings: Training, numerics: Numerics, out: Path):
@@ -180,11 +265,10 @@ def _config(settings: Training, numerics: Numerics, out: Path):
     from trl import SFTConfig
 
     on_gpu = numerics.device == "cuda"
-    micro = micro_batch_size(settings, numerics)
     return SFTConfig(
         output_dir=str(out / "trainer"),
-        per_device_train_batch_size=micro,
-        gradient_accumulation_steps=settings.gradient_accumulation_steps * (settings.batch_size // micro),
+        per_device_train_batch_size=settings.batch_size,  # cut by a token budget inside each step
+        gradient_accumulation_steps=settings.gradient_accumulation_steps,
         learning_rate=settings.learning_rate,
         num_train_epochs=settings.epochs,
         max_steps=settings.max_steps or -1,

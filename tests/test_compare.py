@@ -1,4 +1,5 @@
-"""Comparisons and the verdict on crafted paired data: direction, Holm, win/tie/loss, the headline."""
+"""Comparisons and the verdict on crafted paired data: direction, the primary family and Holm, win/tie/loss
+and the words that explain it, the headline."""
 
 from __future__ import annotations
 
@@ -19,38 +20,72 @@ def _pairs(a, b):
 def test_win_loss_and_tie_follow_each_metric_direction():
     rng = np.random.default_rng(0)
     short, long_ = rng.normal(10, 2, 60), rng.normal(30, 2, 60)
-    found = {c.metric: c for c in compare({("sft", "system"): _pairs(short, long_)}, [SHORTER], resamples=2000)}
+    found = {c.metric: c for c in compare({("sft", "system"): _pairs(short, long_)}, [SHORTER])}
     assert found["words"].outcome == "win" and found["words"].stats.delta < 0
-    found = {c.metric: c for c in compare({("sft", "system"): _pairs(long_, short)}, [SHORTER], resamples=2000)}
+    found = {c.metric: c for c in compare({("sft", "system"): _pairs(long_, short)}, [SHORTER])}
     assert found["words"].outcome == "loss"
     same = rng.normal(10, 2, 60)
-    found = compare({("sft", "system"): _pairs(same, same + rng.normal(0, 0.01, 60))}, [SHORTER], resamples=2000)
+    found = compare({("sft", "system"): _pairs(same, same + rng.normal(0, 0.01, 60))}, [SHORTER])
     assert found[0].outcome == "tie"
 
 
-def test_holm_adjusts_across_the_family_and_none_values_are_skipped():
+def test_holm_adjusts_within_the_primary_family_only_and_none_values_are_skipped():
     a = [True] * 9 + [False] * 51
     b = [False] * 60
     comparisons = compare({("sft", "system"): _pairs(a, b), ("sft", "base"): _pairs(a, b)}, [PASSES, NOT_APPLICABLE],
-                          resamples=2000)
+                          primary_pairs=(("sft", "system"),))
     assert len(comparisons) == 2  # the metric with no values is left out, not compared as zeros
-    raw = comparisons[0].stats.p_value
-    assert raw < 0.05 and comparisons[0].p_adjusted == min(1.0, 2 * raw)
+    primary, secondary = comparisons
+    assert (primary.family, primary.family_size, secondary.family, secondary.family_size) == ("primary", 1,
+                                                                                           "secondary", 1)
+    assert primary.p_adjusted == primary.stats.p_value == secondary.p_adjusted < 0.05
     assert all(c.outcome == "win" for c in comparisons)
     assert all(c.stats.power_warning is None for c in comparisons)  # detected, so power was not the problem
-    [tie] = compare({("sft", "system"): _pairs(a[:3] + [False] * 57, b)}, [PASSES], resamples=2000)
+    both = compare({("sft", "system"): _pairs(a, b), ("sft", "base"): _pairs(a, b)}, [PASSES])
+    assert [c.family_size for c in both] == [2, 2] and both[0].p_adjusted == min(1.0, 2 * both[0].stats.p_value)
+    [tie] = compare({("sft", "system"): _pairs(a[:3] + [False] * 57, b)}, [PASSES])
     assert tie.outcome == "tie" and "is small" in tie.stats.power_warning
+
+
+def test_secondary_metrics_and_pairs_do_not_dilute_the_verdict():
+    rng = np.random.default_rng(3)
+    gain = rng.random(200) < 0.6, rng.random(200) < 0.5
+    secondary = MetricSpec("tokens", "length", "tokens", "continuous", "lower", lambda v: v)
+    pairs = {("sft", "system"): _pairs(*gain), ("system", "base"): _pairs(*gain), ("sft", "base"): _pairs(*gain)}
+    rows = compare(pairs, [PASSES, secondary], primary_pairs=(("sft", "system"),))
+    family = [c for c in rows if c.family == "primary"]
+    assert [(c.a, c.b, c.metric) for c in family] == [("sft", "system", "format_pass")]
+    assert family[0].family_size == 1 and family[0].p_adjusted == family[0].stats.p_value
+    assert all(c.family == "secondary" and c.family_size == 1 and c.p_adjusted == c.stats.p_value
+               for c in rows if c is not family[0])
+
+
+def test_a_ci_that_excludes_zero_with_an_adjusted_test_that_does_not_reject_is_explained():
+    """The real-model case of issue 9: +15 points, CI clear of zero, but adjusted p above 0.05."""
+    a = [True] * 14 + [False] * 4 + [True] * 20 + [False] * 22
+    b = [False] * 14 + [True] * 4 + [True] * 20 + [False] * 22
+    others = [MetricSpec(f"m{i}", f"b{i}", f"m{i}", "binary", "higher", lambda v: v, primary=True) for i in range(3)]
+    rows = compare({("sft", "system"): _pairs(a, b)}, [PASSES, *others])
+    found = rows[0]
+    assert found.stats.ci_low > 0 and found.stats.p_value < 0.05 and found.p_adjusted >= 0.05
+    assert found.outcome == "tie" and found.family_size == 4
+    assert found.note.startswith("the 95% CI excludes zero, but after adjusting for 4 comparisons the test does not "
+                                 "reject")
+    [headline] = verdict(rows[:1])
+    assert found.note in headline.answer
+    alone = compare({("sft", "system"): _pairs(a, b)}, [PASSES])[0]
+    assert alone.outcome == "win" and alone.note is None
 
 
 def test_verdict_answers_the_headline_per_behaviour():
     rng = np.random.default_rng(1)
     comparisons = compare({
         ("sft", "system"): [(x, y) for x, y in zip(rng.normal(10, 2, 80), rng.normal(20, 2, 80), strict=True)],
-    }, [SHORTER], resamples=2000)
+    }, [SHORTER])
     [headline] = verdict(comparisons)
     assert headline.behaviour == "length" and headline.outcome == "win"
     assert headline.answer.startswith("length: yes: sft beat system.")
-    assert "95% CI" in headline.answer and "adjusted p" in headline.answer
+    assert "95% CI" in headline.answer and "p = " in headline.answer  # a family of one: nothing to adjust
 
 
 def test_prompt_tax_is_the_extra_prompt_tokens_per_request():
@@ -66,9 +101,9 @@ def test_a_significant_rank_test_with_a_mean_pulled_by_one_outlier_is_a_tie():
     shorter; the outcome must not claim a win."""
     sft = [11] * 20 + [0]
     system = [10] * 20 + [100]
-    [result] = compare({("sft", "system"): _pairs(sft, system)}, [SHORTER], resamples=2000)
+    [result] = compare({("sft", "system"): _pairs(sft, system)}, [SHORTER])
     assert result.stats.p_value < 0.05 and result.stats.delta < 0 and result.stats.ci_high > 0
-    assert result.outcome == "tie"
+    assert result.outcome == "tie" and "includes zero" in result.note
 
 
 def test_runs_in_another_precision_or_model_are_not_comparable_example_by_example():

@@ -9,7 +9,7 @@ import pytest
 from conftest import MINIMAL_SUITE, write_suite
 
 from harness.checks import prepare
-from harness.errors import InputErrors
+from harness.errors import HarnessError, InputErrors
 from harness.suite import load_suite
 
 METRICS = Path(__file__).parent / "data" / "metrics"
@@ -53,3 +53,28 @@ def test_a_non_finite_score_is_recorded_as_missing(tmp_path):
     (tmp_path / "nan_metric.py").write_text("def score(prediction, reference):\n    return float('nan')\n")
     suite = _suite(tmp_path, "    - {name: broken, callable: 'nan_metric:score'}\n")
     assert prepare(suite).custom["broken"]("a", "b") is None
+
+
+def test_numpy_and_boolean_scores_are_numbers(tmp_path):
+    (tmp_path / "typed_metric.py").write_text("import numpy\ndef f32(p, r):\n    return numpy.float32(0.5)\n"
+                                              "def same(p, r):\n    return p == r\n")
+    suite = _suite(tmp_path, "    - {name: a, callable: 'typed_metric:f32'}\n"
+                             "    - {name: b, callable: 'typed_metric:same', kind: binary}\n")
+    custom = prepare(suite).custom
+    assert custom["a"]("x", "y") == 0.5 and custom["b"]("x", "x") == 1.0 and custom["b"]("x", "y") == 0.0
+
+
+def test_a_metric_that_fails_only_on_some_answers_is_one_line_at_scoring(tmp_path):
+    """Loading calls the metric once on a reference; an answer that breaks it later names the metric."""
+    (tmp_path / "picky_metric.py").write_text("def score(p, r):\n    return 1.0 if p == r else 'n/a'\n")
+    score = prepare(_suite(tmp_path, "    - {name: picky, callable: 'picky_metric:score'}\n")).custom["picky"]
+    assert score("same", "same") == 1.0
+    with pytest.raises(HarnessError, match=r"metrics.custom\[0\]: the metric returned 'n/a'; expected a number"):
+        score("other", "same")
+
+
+def test_no_custom_code_refuses_before_importing(tmp_path):
+    (tmp_path / "loud_metric.py").write_text("raise SystemExit('imported')\n")
+    suite = _suite(tmp_path, "    - {name: loud, callable: 'loud_metric:score'}\n")
+    with pytest.raises(HarnessError, match="refused by --no-custom-code"):
+        prepare(suite, custom_code=False)

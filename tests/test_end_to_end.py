@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT
 
 from harness.cli import main
-from harness.results import read_results
+from harness.results import SCHEMA_VERSION, read_results
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +25,7 @@ def test_run_folder_has_everything(first_run):
     for name in ("results.json", "generations.jsonl", "manifest.json", "report.html"):
         assert (first_run / name).is_file(), name
     results = read_results(first_run)
-    assert results.schema_version == "1.1"
+    assert results.schema_version == SCHEMA_VERSION
     assert results.variants == ["base", "system", "sft", "sft+system"]
     assert len(results.examples) == 72
     generations = (first_run / "generations.jsonl").read_text().splitlines()
@@ -48,7 +48,11 @@ def test_manifest_records_identity_and_prompts(first_run):
     assert "smoke-test" not in manifest["prompting"]["example"]["base"]
     assert manifest["adapter"]["training"]["quantization"] == "auto"
     assert manifest["numerics"]["quantization"] == "none" and manifest["numerics"]["device"] == "cpu"
-    assert manifest["adapter"]["numerics"] == manifest["numerics"]
+    # Each stage records its own numerics; on a CPU, auto trains in float32 whatever evaluation uses.
+    trained, evaluated = manifest["adapter"]["numerics"], manifest["numerics"]
+    assert trained["quantization"] == evaluated["quantization"] and trained["device"] == evaluated["device"]
+    assert trained["compute_dtype"] == "torch.float32" and any("for training" in n for n in trained["notes"])
+    assert any("for evaluation" in n for n in evaluated["notes"])
     stats = manifest["adapter"]["stats"]
     assert stats["steps"] > 0 and stats["loss_curve"] and stats["trainable_parameters"] > 0
     assert stats["real_token_fraction"] > 0.6  # dynamic padding, length-grouped batches

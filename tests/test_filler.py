@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import MINIMAL_SUITE, write_suite
 
 from harness.checks import prepare
+from harness.errors import HarnessError, InputErrors
+from harness.metrics import filler
 from harness.metrics.filler import builtin_lexicon_raw, filler_scores, find_filler, parse_lexicon
 from harness.suite import load_suite
 
@@ -82,3 +85,64 @@ def test_offsets_stay_true_when_case_folding_would_change_the_length():
     text = "\u0130\u0130\u0130\u0130 \u0130stanbul is big. Let me know if you need more."
     [span] = find_filler(text, LEXICON)
     assert text[span.start:span.end] == span.phrase == "Let me know if"
+
+
+def test_an_extending_lexicon_with_a_string_of_phrases_is_refused_not_split_into_characters(tmp_path):
+    (tmp_path / "lexicon.json").write_text(json.dumps({"categories": {"jargon": {"phrases": "synergy"}}}))
+    rows = [{"prompt": "p", "response": "r"}]
+    with pytest.raises(InputErrors, match="'phrases' must be a non-empty list of strings, got str"):
+        prepare(load_suite(write_suite(tmp_path, MINIMAL_SUITE + "metrics:\n  filler: {lexicon: lexicon.json}\n",
+                                       rows, rows)))
+
+
+def test_parse_lexicon_refuses_a_phrase_that_would_match_everywhere():
+    for phrase in ("", "   ", "?!"):
+        with pytest.raises(ValueError, match="at least one letter or digit"):
+            parse_lexicon({"categories": {"x": {"phrases": [phrase]}}}, "suite lexicon")
+    lexicon = parse_lexicon({"categories": {"x": {"phrases": ["as such"]}}}, "suite lexicon")
+    assert find_filler("Plain answer. Nothing else.", lexicon) == []
+
+
+def test_matching_runs_with_a_time_limit(monkeypatch):
+    monkeypatch.setattr(filler, "REGEX_SECONDS", 1e-6)
+    with pytest.raises(HarnessError, match=f"filler lexicon '{LEXICON.name}', category 'opener': matching took over"):
+        find_filler("Sure thing, I hope this helps. " * 50_000, LEXICON)
+
+
+def test_a_word_that_starts_like_an_opener_is_no_opener():
+    assert find_filler("Sure-footed goats climb cliffs.", LEXICON) == []
+    assert [s.phrase for s in find_filler("Sure - here it is.", LEXICON)] == ["Sure"]
+
+
+def test_a_closer_used_as_a_subject_or_mid_clause_is_no_closer():
+    assert find_filler("Good luck is mostly preparation.", LEXICON) == []
+    assert find_filler("Paris. Happy coding is a state of mind.", LEXICON) == []
+    assert find_filler("Paris. It was a matter of good luck.", LEXICON) == []
+    assert [s.phrase for s in find_filler("Paris. Good luck with the exam!", LEXICON)] == ["Good luck"]
+    assert [s.phrase for s in find_filler("Paris. So, I hope this helps!", LEXICON)] == ["I hope this helps"]
+
+
+def test_a_restatement_after_an_opening_sure_is_caught():
+    spans = find_filler("Sure! You want to know about Paris. It is big.", LEXICON)
+    assert [(s.category, s.phrase) for s in spans] == [("opener", "Sure"), ("restatement", "You want to know")]
+    assert find_filler("Paris is big. You want to know more? Read on.", LEXICON) == []
+
+
+REAL_MODEL = Path(__file__).parent / "data" / "filler_real_model.jsonl"
+# Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them; None where
+# no answer of the set has that category, so the figure cannot be measured.
+STATED = {"opener": (1.0, 1.0, 1), "closer": (1.0, 1.0, 4), "restatement": (1.0, 1.0, 11),
+          "self_reference": (None, None, 0), "hedge": (None, None, 0)}
+
+
+def test_precision_and_recall_per_category_on_real_model_answers():
+    rows = [json.loads(line) for line in REAL_MODEL.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) >= 150
+    found = [{s.category for s in find_filler(row["text"], LEXICON)} for row in rows]
+    for category, (precision, recall, positives) in STATED.items():
+        labelled = [category in row["categories"] for row in rows]
+        flagged = [category in hits for hits in found]
+        hits = sum(a and b for a, b in zip(labelled, flagged, strict=True))
+        assert sum(labelled) == positives, category
+        assert hits / sum(flagged) >= precision if precision is not None else not any(flagged), category
+        assert hits / sum(labelled) >= recall if recall is not None else True, category

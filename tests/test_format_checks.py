@@ -25,7 +25,7 @@ def one(text: str, **rule):
 @pytest.mark.parametrize("text, rule, passed, reason", [
     ("one two three", {"check": "words", "at_most": 2}, False, "3 words, at most 2 allowed"),
     ("one two three", {"check": "words", "at_least": 3}, True, "3 words, at least 3 required"),
-    ("A. B. C.", {"check": "sentences", "exactly": 2}, False, "3 sentences, exactly 2 required"),
+    ("One. Two. Three.", {"check": "sentences", "exactly": 2}, False, "3 sentences, exactly 2 required"),
     ("para one\n\npara two", {"check": "paragraphs", "at_most": 1}, False, "2 paragraphs, at most 1 allowed"),
     ("- a\n- b\n* c", {"check": "bullets", "exactly": 3}, True, "3 bullets, exactly 3 required"),
     ("SECTION 1\nx\nSECTION 2\ny", {"check": "sections", "exactly": 2}, True,
@@ -128,3 +128,94 @@ def test_an_empty_answer_fails_every_check_strict_and_loose(text):
     outcomes = run_rules(text, rules)
     assert len(outcomes) == len(rules)
     assert all(not o.passed and not o.passed_loose and o.reason == "empty answer" for o in outcomes)
+
+
+@pytest.mark.parametrize("text", ["[" * 1000 + "]" * 1000, '{"a": ' * 1000 + "1" + "}" * 1000])
+@pytest.mark.parametrize("rule", [{"check": "json"}, {"check": "json_schema", "schema": {"type": "array"}}])
+def test_json_nested_too_deep_fails_its_check_with_a_reason_instead_of_crashing(text, rule):
+    outcome = one(text, **rule)
+    assert not outcome.passed and not outcome.passed_loose
+    assert outcome.reason == "JSON nested 1000 levels deep; at most 64 are read"
+
+
+def test_json_within_the_depth_bound_is_still_checked_against_a_recursive_schema():
+    schema = {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"$ref": "#"}}]}
+    assert one("[" * 64 + "1" + "]" * 64, check="json_schema", schema=schema).passed
+    assert not one("[" * 64 + '"x"' + "]" * 64, check="json_schema", schema=schema).passed
+
+
+def test_an_integer_too_long_to_convert_fails_the_json_check():
+    outcome = one("1" * 5000, check="json")
+    assert not outcome.passed and outcome.reason.startswith("not valid JSON: Exceeds the limit")
+
+
+@pytest.mark.parametrize("schema", [
+    {"type": "string", "pattern": "^(a|a)+$"},
+    {"type": "object", "patternProperties": {"^(a|a)+$": {}}},
+    {"type": "object", "patternProperties": {"^(a|a)+$": {}}, "additionalProperties": False},
+    {"type": "object", "propertyNames": {"pattern": "^(a|a)+$"}},
+])
+def test_a_catastrophic_schema_pattern_is_stopped_and_named(schema):
+    """jsonschema's own `re` would hang here; our keywords run through the time-limited `regex` package."""
+    validate_rule({"check": "json_schema", "schema": schema})
+    value = "a" * 40 + "!"
+    text = json.dumps(value if schema.get("type") == "string" else {value: 1})
+    with pytest.raises(RuleError, match=r"JSON Schema pattern '\^\(a\|a\)\+\$' took over 1.0s"):
+        run_rules(text, [{"check": "json_schema", "schema": schema}])
+
+
+def test_schema_patterns_still_decide_pass_and_fail():
+    schema = {"type": "object", "properties": {"id": {"type": "string", "pattern": "^[A-Z]{2}-\\d+$"}},
+              "patternProperties": {"^x-": {"type": "integer"}}, "additionalProperties": False}
+    assert one('{"id": "AB-12", "x-n": 3}', check="json_schema", schema=schema).passed
+    assert "does not match" in one('{"id": "ab-12"}', check="json_schema", schema=schema).reason
+    assert "'x-n' is not of type" not in one('{"x-n": 3}', check="json_schema", schema=schema).reason
+    assert not one('{"x-n": "3"}', check="json_schema", schema=schema).passed
+    assert "('other' was unexpected)" in one('{"other": 1}', check="json_schema", schema=schema).reason
+
+
+@pytest.mark.parametrize("schema", [
+    {"$ref": "https://json-schema.org/draft/2020-12/schema"},  # the meta-schema: known, not fetched
+    {"$id": "https://x.test/root.json", "$defs": {"s": {"$id": "sub.json", "$defs": {"b": {"type": "string"}},
+                                                        "$ref": "#/$defs/b"}}, "$ref": "sub.json"},
+    {"$defs": {"node": {"type": "object", "properties": {"next": {"$ref": "#/$defs/node"}}}}, "$ref": "#/$defs/node"},
+])
+def test_schemas_whose_refs_resolve_locally_are_accepted(schema):
+    validate_rule({"check": "json_schema", "schema": schema})
+
+
+def test_a_remote_ref_is_never_fetched(monkeypatch):
+    import urllib.request
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a schema $ref reached the network")
+
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    with pytest.raises(RuleError, match="cannot be resolved"):
+        validate_rule({"check": "json_schema", "schema": {"$ref": "http://127.0.0.1:9/schema.json"}})
+
+
+@pytest.mark.parametrize("rule, message", [
+    ({"check": ["words"]}, "unknown check ['words']"),
+    ({"check": "words", "at_most": 3, "name": ""}, "'name' must be a non-empty string"),
+    ({"check": "words", "at_most": 3, "name": 7}, "'name' must be a non-empty string"),
+    ({"check": "regex", "pattern": "a", "full": "yes"}, "parameter 'full': expected true or false"),
+])
+def test_rule_fields_have_their_types_checked(rule, message):
+    with pytest.raises(RuleError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        validate_rule(rule)
+
+
+def test_must_not_contain_matches_whole_words_unless_told_substring():
+    assert one("a category of things", check="must_not_contain", value="cat").passed
+    assert not one("the cat's toy", check="must_not_contain", value="cat").passed
+    assert not one("a category", check="must_not_contain", value="cat", match="substring").passed
+    assert not one("I write C++ daily", check="must_not_contain", value="c++", ignore_case=True).passed
+    assert one("I write C++ daily", check="must_not_contain", value="c++").passed  # case counts unless ignored
+    with pytest.raises(RuleError, match="parameter 'match': expected one of word, substring, got 'words'"):
+        validate_rule({"check": "must_not_contain", "value": "cat", "match": "words"})
+
+
+def test_lowercase_needs_a_letter_as_in_ifeval():
+    assert not one("42.", check="lowercase").passed
+    assert one("42 cats.", check="lowercase").passed

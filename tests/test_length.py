@@ -23,7 +23,7 @@ def test_sentences_split_on_terminators_blank_lines_and_list_items():
     assert sentences("One. Two! Three?") == 3
     assert sentences("Heading\n\nBody text") == 2
     assert sentences("Steps:\n- mix\n- bake") == 3
-    assert sentence_spans("A. B.") == [(0, 2), (3, 5)]
+    assert sentence_spans("One. Two.") == [(0, 4), (5, 9)]
 
 
 def test_empty_output_has_no_ratio():

@@ -106,3 +106,15 @@ def test_template_dropping_system_messages_is_a_clear_error(smoke_tokenizer):
                 "{%- endfor %}")
     with pytest.raises(HarnessError, match="drops the system message"):
         detect_template(with_template(smoke_tokenizer, template))
+
+
+def test_a_default_turn_that_cannot_be_cut_is_an_error_only_when_the_policy_cuts_it(smoke_tokenizer):
+    template = ("{%- if messages[0].role != 'system' %}{{ 'SYSTEM: Be helpful.\\n' }}{%- endif %}"
+                "{%- for m in messages %}{{ m.role | upper + ': ' + m.content + '\\n' }}{%- endfor %}"
+                "{%- if add_generation_prompt %}{{ 'ASSISTANT:' }}{%- endif %}")
+    tokenizer = with_template(smoke_tokenizer, template)
+    with pytest.raises(HarnessError, match="cannot cut out"):
+        PromptRenderer(tokenizer, "S", "no_system")
+    kept = PromptRenderer(tokenizer, "S", "template_default")
+    assert kept.render("Hi?", system=False) == "SYSTEM: Be helpful.\nUSER: Hi?\nASSISTANT:"
+    assert kept.render("Hi?", system=True) == "SYSTEM: Be helpful.\n\nS\nUSER: Hi?\nASSISTANT:"

@@ -82,3 +82,53 @@ def test_filler_offsets_reach_the_page_in_utf16_units():
     start, end, category = example["out"]["sft"]["filler"][0]
     text = example["out"]["sft"]["text"]
     assert category == "opener" and text.encode("utf-16-le")[2 * start:2 * end].decode("utf-16-le") == "Sure"
+
+
+def _verdict_section(html: str) -> str:
+    return html[html.index('<section id="verdict">'):html.index('<section id="distributions">')]
+
+
+def test_the_verdict_table_holds_the_primary_family_and_secondary_rows_are_labelled():
+    html = _verdict_section(render_report(crafted_results(20, lambda i, v: f"answer {i} from {v}",
+                                                          rules=[{"check": "words", "at_most": 3}])))
+    primary = html[html.index('id="verdict-primary"'):html.index("</table>")]
+    assert "Primary comparisons: 4 tests, Holm-adjusted together" in primary
+    assert primary.count('data-family="primary"') == 4 and "sft vs system" in primary
+    assert "5% / 4 = 1.2%" in html  # the power notes' level
+    for pair in ("sft vs system", "sft vs base", "system vs base", "sft+system vs system"):
+        assert f"<h3>{pair} <span class=\"muted\">secondary, not adjusted</span></h3>" in html
+    assert "p (not adjusted)" in html
+
+
+def test_a_ci_clear_of_zero_that_the_adjusted_test_does_not_confirm_is_explained_on_the_page():
+    import numpy as np
+
+    from harness.compare import MetricSpec, compare
+
+    a = [True] * 14 + [False] * 4 + [True] * 20 + [False] * 22
+    b = [False] * 14 + [True] * 4 + [True] * 20 + [False] * 22
+    specs = [MetricSpec(f"m{i}", f"b{i}", f"metric {i}", "binary", "higher", lambda v: v, primary=True)
+             for i in range(4)]
+    rows = compare({("sft", "system"): list(zip(np.array(a), np.array(b), strict=True))}, specs)
+    results = crafted_results(3, lambda i, v: "x")
+    results.comparisons = rows
+    html = _verdict_section(render_report(results))
+    assert rows[0].stats.ci_low > 0 and rows[0].p_adjusted >= 0.05
+    assert '<span class="badge tie">inconclusive</span>' in html
+    assert "the 95% CI excludes zero, but after adjusting for 4 comparisons the test does not reject" in html
+
+
+def test_a_run_from_before_schema_1_2_still_renders(tmp_path):
+    import json
+
+    folder, results = _run_dir(tmp_path)
+    raw = json.loads((folder / "results.json").read_text())
+    raw["schema_version"] = "1.1"
+    for row in raw["comparisons"]:
+        for key in ("family", "family_size", "note"):
+            row.pop(key)
+        row["stats"]["test"] = row["stats"]["test"].replace("mcnemar_midp", "mcnemar_exact")
+    (folder / "results.json").write_text(json.dumps(raw))
+    assert main(["report", str(folder)]) == 0
+    html = _verdict_section((folder / "report.html").read_text())
+    assert "predates schema 1.2" in html and "adjusted p" in html

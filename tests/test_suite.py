@@ -10,6 +10,7 @@ from conftest import MINIMAL_SUITE, ROOT, write_suite
 
 from harness.cli import main
 from harness.errors import InputErrors
+from harness.run import PROFILES, SMOKE_OVERRIDES
 from harness.suite import load_suite
 
 ROWS = [{"prompt": "What is 2+2?", "response": "4."}, {"instruction": "Name a colour.", "output": "Red."}]
@@ -35,12 +36,13 @@ def test_the_shipped_suites_validate(capsys):
     (MINIMAL_SUITE + "training:\n  lora: {r: many}\n",
      ["suite.yaml:8: training.lora.r: Input should be a valid integer"]),
     (MINIMAL_SUITE + "decoding:\n  max_new_tokens: 0\n",
-     ["suite.yaml:8: decoding.max_new_tokens: Input should be greater than 0"]),
+     ["suite.yaml:8: decoding.max_new_tokens: Input should be greater than or equal to 1 (got 0)"]),
     (MINIMAL_SUITE.replace("system_prompt: Answer briefly.\n", ""), ["system_prompt: required field is missing"]),
     (MINIMAL_SUITE + "training:\n  quantization: int3\n",
      ["training.quantization: Input should be 'auto', 'nf4' or 'none'"]),
-    (MINIMAL_SUITE + "training:\n  batch_size: 8\n  micro_batch_size: 3\n",
-     ["suite.yaml:7: training: micro_batch_size (3) must divide batch_size (8)"]),
+    (MINIMAL_SUITE + "training:\n  epochs: 2\n  max_length: 8\n  seed: -1\n",
+     ["suite.yaml:9: training.max_length: Input should be greater than or equal to 32 (got 8)",
+      "suite.yaml:10: training.seed: Input should be greater than or equal to 0 (got -1)"]),
     (MINIMAL_SUITE + "precision: fp8\n", ["precision: Input should be 'auto', 'float32' or 'bfloat16'"]),
 ])
 def test_each_bad_field_is_one_line_with_file_line_and_expectation(tmp_path, capsys, body, expected):
@@ -86,12 +88,12 @@ def test_rows_with_bad_fields_each_give_a_line(tmp_path, capsys):
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     train = tmp_path / "train.jsonl"
-    assert err == [
+    assert err[:2] == [
         f"error: {train}:2: field 'response' is missing or empty; expected a non-empty string",
         f"error: {train}:3: field 'prompt': expected a string, got int",
-        f"error: {train}:4: expected keys 'prompt' and 'response', or 'instruction' and 'output'; "
-        "got ['answer', 'question']",
     ]
+    assert err[2].startswith(f"error: {train}:4: expected keys 'prompt' and 'response', or 'instruction' and 'output'")
+    assert err[2].endswith("got ['answer', 'question']") and len(err) == 3
 
 
 def test_bad_format_rule_is_caught_at_validate(tmp_path, capsys):
@@ -130,3 +132,43 @@ def test_invalid_yaml_names_the_line(tmp_path, capsys):
     path = write_suite(tmp_path, MINIMAL_SUITE + "decoding: [unclosed\n", ROWS, ROWS)
     assert main(["validate", str(path)]) == 2
     assert "suite.yaml:" in capsys.readouterr().err
+
+
+def test_overrides_are_validated_like_the_file_and_cannot_hide_its_bad_values(tmp_path):
+    """--smoke replaces training.lora and the step counts; the file's own values are still checked first."""
+    bad = write_suite(tmp_path, MINIMAL_SUITE + "training:\n  lora: {r: 0}\n  batch_size: -1\n"
+                      "  learning_rate: .nan\n", ROWS, ROWS)
+    with pytest.raises(InputErrors) as caught:
+        load_suite(bad, SMOKE_OVERRIDES)
+    assert [line.split(": ", 2)[1] for line in caught.value.lines()] == [
+        "training.lora.r", "training.learning_rate", "training.batch_size"]
+    good = load_suite(write_suite(tmp_path, MINIMAL_SUITE, ROWS, ROWS), {**SMOKE_OVERRIDES,
+                                                                         **PROFILES["quick"]["overrides"]})
+    assert good.training.max_steps is None and good.training.epochs == 1 and good.data.eval.limit == 24
+    assert good.training.lora.dropout == 0.0 and good.decoding.max_new_tokens == 128
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({"decoding.max_new_tokens": 0}, "decoding.max_new_tokens: Input should be greater than or equal to 1 (got 0) "
+                                     "(set by a command-line option: decoding.max_new_tokens)"),
+    ({"training.lora": {"r": 0}}, "training.lora.r: Input should be greater than or equal to 1 (got 0) "
+                                  "(set by a command-line option: training.lora)"),
+    ({"training.epochs": float("nan")}, "training.epochs: Input should be"),
+    ({"training.epoch": 1}, "training.epoch: unknown key"),
+    ({"model.name": "x"}, "model: Input should be a valid string"),
+    ({"model": ""}, "model: expected text, got an empty or blank string"),
+])
+def test_a_bad_override_is_one_line_naming_the_option(tmp_path, overrides, expected):
+    suite = load_suite(write_suite(tmp_path, MINIMAL_SUITE, ROWS, ROWS))
+    with pytest.raises(InputErrors) as caught:
+        suite.with_overrides(overrides)
+    [line] = caught.value.lines()
+    assert line.startswith(f"{suite.path}: ") and expected in line
+
+
+def test_overrides_keep_the_path_and_lines_of_the_file(tmp_path):
+    suite = load_suite(write_suite(tmp_path, MINIMAL_SUITE + "gates: [sft.words <= 3]\n", ROWS, ROWS))
+    copy = suite.with_overrides({"decoding.seed": 7})
+    assert copy.decoding.seed == 7 and suite.decoding.seed == 0
+    assert copy.path == suite.path and copy.line_of("gates", 0) == "7"
+    assert suite.with_overrides({}) is suite

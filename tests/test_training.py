@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+import torch
+
 from harness.examples import Example, ExampleSet
 from harness.models import resolve_model, resolve_numerics
 from harness.prompts import PromptRenderer
 from harness.suite import Training
-from harness.training import IGNORE_INDEX, adapter_key, tokenize_training_set
+from harness.training import IGNORE_INDEX, _train, adapter_key, split_batch, tokenize_training_set
 
 
 def _set(*pairs):
@@ -65,4 +68,51 @@ def test_adapter_key_follows_content_not_names(smoke_dir, smoke_tokenizer, tmp_p
     assert adapter_key(original, rows, Training(learning_rate=1e-3), cpu) != key
     # Precision and micro-batching change what is trained, so they change the key.
     assert adapter_key(original, rows, Training(), resolve_numerics("bfloat16", "none")) != key
-    assert adapter_key(original, rows, Training(micro_batch_size=4), cpu) != key
+    assert adapter_key(original, rows, Training(micro_batch_tokens=64), cpu) != key
+
+
+def _batch(lengths, width=None):
+    width = width or max(lengths)
+    mask = torch.tensor([[1] * n + [0] * (width - n) for n in lengths])
+    ids = torch.arange(len(lengths) * width).reshape(len(lengths), width) * mask
+    return {"input_ids": ids, "attention_mask": mask, "labels": ids.masked_fill(mask == 0, IGNORE_INDEX)}
+
+
+def test_a_batch_is_cut_by_its_token_budget_longest_rows_first():
+    batch = _batch([10, 40, 12, 38, 11, 9])
+    pieces = split_batch(batch, 80)
+    # 40 and 38 fill a piece of 2 x 40; the four short rows fit 4 x 12 = 48 tokens.
+    assert [p["input_ids"].shape for p in pieces] == [(2, 40), (4, 12)]
+    assert all(p["input_ids"].shape[0] * p["input_ids"].shape[1] <= 80 for p in pieces)
+    kept = sorted(tuple(row[row != 0].tolist()) for p in pieces for row in p["input_ids"] * p["attention_mask"])
+    assert kept == sorted(tuple(row[row != 0].tolist()) for row in batch["input_ids"] * batch["attention_mask"])
+    assert split_batch(batch, None) == [batch]
+
+
+def test_a_row_longer_than_the_budget_goes_alone():
+    pieces = split_batch(_batch([50, 30, 20]), 32)
+    assert [p["input_ids"].shape for p in pieces] == [(1, 50), (1, 30), (1, 20)]
+
+
+@pytest.mark.slow
+def test_cutting_batches_by_tokens_does_not_change_what_is_learned(smoke_dir, smoke_tokenizer, tmp_path):
+    """The loss of each piece is its share of the whole batch's mean, so one pass and four passes take the
+    same gradient step (dropout off, so both see the same function)."""
+    from safetensors.torch import load_file
+
+    renderer = PromptRenderer(smoke_tokenizer, "S", "no_system")
+    pairs = [(f"Question number {i}{' with more words' * (i % 3)}?", f"Answer {i}." * (1 + i % 2)) for i in range(8)]
+    source, numerics = resolve_model(str(smoke_dir)), resolve_numerics("float32", "none", "training")
+    weights, passes = [], []
+    for budget in (10_000, 24):  # a whole batch in one pass, and cut into pieces
+        settings = Training(max_steps=2, batch_size=8, micro_batch_tokens=budget,
+                            lora={"r": 4, "alpha": 8, "dropout": 0.0})
+        rows = tokenize_training_set(_set(*pairs), renderer, smoke_tokenizer, settings)
+        stats = _train(source, smoke_tokenizer, rows, settings, numerics, tmp_path / str(budget))
+        weights.append(load_file(tmp_path / str(budget) / "adapter_model.safetensors"))
+        passes.append(stats["forward_passes"])
+    assert passes[0] == 2 and passes[1] > 4  # the budget really cut each batch
+    one_pass, pieces = weights
+    assert one_pass.keys() == pieces.keys()
+    for name in one_pass:
+        torch.testing.assert_close(pieces[name], one_pass[name], rtol=1e-4, atol=1e-6)

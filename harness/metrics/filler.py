@@ -2,7 +2,9 @@
 
 The lexicon is versioned data (harness/data/filler_lexicon.json) with categories and position rules:
 an opener counts only at the very start of the answer (possibly after other openers:
-"Sure, I'd be happy to help!"), a closer only in the last sentence. Matching is case-insensitive,
+"Sure, I'd be happy to help!") and when punctuation follows it ("Sure-footed" is no opener); a closer only
+in the last sentence, opening its clause and not as the subject of one ("Good luck is..." is no closer);
+a restatement only in the first sentence after the openers ("Sure! You want to know..."). Matching is case-insensitive,
 on word boundaries, with curly quotes folded to straight ones.
 """
 
@@ -14,13 +16,30 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import regex
 from pydantic import BaseModel
 
-from harness.metrics.length import sentence_spans, words
+from harness.errors import HarnessError
+from harness.limits import REGEX_SECONDS, check_json_depth, read_bounded
+from harness.metrics.length import words
+from harness.metrics.sentences import sentence_spans
 
 POSITIONS = ("start", "first_sentence", "last_sentence", "anywhere")
+LEXICON_KEYS = ("name", "version", "description", "categories")
+CATEGORY_KEYS = ("position", "description", "phrases")
+MAX_PHRASES = 10_000  # over all categories
+MAX_PHRASE_CHARS = 200
 LEADING_NOISE = re.compile(r"[\s\W_]*")
-OPENER_END = re.compile(r"\s*(?:[,.!:;?\u2014\u2013-]|$)")
+# An opener is followed by punctuation or the end; a hyphen only as a dash ("Sure - ...", not "Sure-footed").
+OPENER_END = re.compile(r"\s*(?:[,.!:;?\u2014\u2013]|-+(?!\w)|$)")
+# What may come before a closer in its sentence: nothing, a clause break, or a softener ("So, and please").
+CLAUSE_OPENING = re.compile(r"(?:^|[,;:!.?)\u2014\u2013-])[\s\W]*(?:(?:and|so|but|again|also|please|just|"
+                            r"anyway|otherwise|in the meantime|until then|for now|meanwhile|now|ok|okay|well|"
+                            r"feel free to|don't hesitate to|do)"
+                            r"\b[\s,]*)*$", re.IGNORECASE)
+CLOSER_AS_SUBJECT = re.compile(r"\s+(?:is|are|was|were|isn't|aren't|can|could|will|would|may|might|must|has|"
+                               r"had|have|does|did|means|meant|makes|comes|takes|requires|depends|matters|plays)\b",
+                               re.IGNORECASE)
 # Quoted or code text is mentioned, not said: "The reply 'As an AI language model...' is an over-refusal".
 QUOTED = re.compile(r"```.*?```|`[^`\n]*`|\"[^\"\n]*\"|(?<!\w)'[^'\n]{2,}?'(?!\w)", re.DOTALL)
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u02bc": "'"})
@@ -31,7 +50,7 @@ class Category:
     name: str
     position: str
     phrases: tuple[str, ...]
-    pattern: re.Pattern
+    pattern: regex.Pattern
 
 
 @dataclass(frozen=True)
@@ -62,26 +81,56 @@ def normalise(text: str) -> str:
     return text.translate(QUOTES)
 
 
-def _compile(phrases: list[str]) -> re.Pattern:
-    ordered = sorted({normalise(p).strip().lower() for p in phrases if p.strip()}, key=len, reverse=True)
-    body = "|".join(r"\s+".join(map(re.escape, phrase.split())) for phrase in ordered)
-    return re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
+def _compile(phrases: list[str]) -> regex.Pattern:
+    ordered = sorted({normalise(p).strip().lower() for p in phrases}, key=len, reverse=True)
+    body = "|".join(r"\s+".join(map(regex.escape, phrase.split())) for phrase in ordered)
+    return regex.compile(rf"(?<!\w)(?:{body})(?!\w)", regex.IGNORECASE)
+
+
+def check_lexicon(raw: object, origin: str, *, extending: bool = False) -> None:
+    """Raise ValueError unless `raw` has the lexicon's shape: known keys, each category a list of phrases
+    that are strings with a letter or digit (a string is not split into characters; a blank phrase would
+    match everywhere). A lexicon that extends the built-in one may leave out a known category's position."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"{origin}: expected a JSON object with 'categories'")
+    _known_keys(raw, LEXICON_KEYS, origin)
+    categories = raw.get("categories")
+    if not isinstance(categories, dict) or not categories:
+        raise ValueError(f"{origin}: expected 'categories', an object of category name -> {{position, phrases}}")
+    total = 0
+    for name, spec in categories.items():
+        where = f"{origin}: category {name!r}"
+        if not isinstance(spec, dict):
+            raise ValueError(f"{where}: expected an object with 'phrases' and 'position'")
+        _known_keys(spec, CATEGORY_KEYS, where)
+        position = spec.get("position", None if extending else "anywhere")
+        if position is not None and position not in POSITIONS:
+            raise ValueError(f"{where}: position {position!r}; expected one of {', '.join(POSITIONS)}")
+        phrases = spec.get("phrases")
+        if not isinstance(phrases, list) or not phrases:
+            raise ValueError(f"{where}: 'phrases' must be a non-empty list of strings, got {type(phrases).__name__}")
+        for phrase in phrases:
+            if not isinstance(phrase, str) or not re.search(r"\w", phrase) or len(phrase) > MAX_PHRASE_CHARS:
+                raise ValueError(f"{where}: phrase {phrase!r}; expected a string of at most {MAX_PHRASE_CHARS} "
+                                 "characters with at least one letter or digit")
+        total += len(phrases)
+    if total > MAX_PHRASES:
+        raise ValueError(f"{origin}: {total:,} phrases; at most {MAX_PHRASES:,} are supported")
+
+
+def _known_keys(mapping: dict, allowed: tuple[str, ...], where: str) -> None:
+    unknown = sorted(set(mapping) - set(allowed))
+    if unknown:
+        raise ValueError(f"{where}: unknown key {unknown[0]!r}; expected one of: {', '.join(allowed)}")
 
 
 def parse_lexicon(raw: dict, origin: str) -> Lexicon:
     """Build a Lexicon from its JSON form; ValueError names what is wrong."""
-    categories = []
-    for name, spec in (raw.get("categories") or {}).items():
-        position = spec.get("position", "anywhere")
-        if position not in POSITIONS:
-            raise ValueError(f"{origin}: category {name!r}: position {position!r}; expected one of {POSITIONS}")
-        phrases = spec.get("phrases")
-        if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) for p in phrases):
-            raise ValueError(f"{origin}: category {name!r}: expected a non-empty list of phrases")
-        categories.append(Category(name, position, tuple(phrases), _compile(phrases)))
-    if not categories:
-        raise ValueError(f"{origin}: expected 'categories' with at least one category")
-    return Lexicon(str(raw.get("name", origin)), str(raw.get("version", "unversioned")), tuple(categories))
+    check_lexicon(raw, origin)
+    categories = tuple(Category(name, spec.get("position", "anywhere"), tuple(spec["phrases"]),
+                                _compile(spec["phrases"]))
+                       for name, spec in raw["categories"].items())
+    return Lexicon(str(raw.get("name", origin)), str(raw.get("version", "unversioned")), categories)
 
 
 def builtin_lexicon_raw() -> dict:
@@ -94,34 +143,65 @@ def merge(base: dict, extra: dict) -> dict:
     for name, spec in extra.get("categories", {}).items():
         target = merged["categories"].setdefault(name, {"position": spec.get("position", "anywhere"),
                                                        "phrases": []})
+        if spec.get("position", target["position"]) != target["position"]:
+            raise ValueError(f"category {name!r}: position {spec['position']!r}, but the built-in lexicon's is "
+                             f"{target['position']!r}; leave it out, or use mode: replace")
         target["phrases"] = list(dict.fromkeys(target["phrases"] + list(spec.get("phrases", []))))
     merged["version"] = f"{base.get('version')}+{extra.get('name', 'suite')}-{extra.get('version', '0')}"
     return merged
 
 
 def load_lexicon_file(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
+    """The JSON of a lexicon file, size- and depth-bounded; raises OSError or ValueError (LimitError too)."""
+    text = read_bounded(path, "lexicon")
+    check_json_depth(text)
+    return json.loads(text)
 
 
 def find_filler(text: str, lexicon: Lexicon) -> list[FillerSpan]:
+    """Filler phrases of `text`, each counted only where its category's position allows."""
     folded = normalise(text)
-    spans = sentence_spans(text)
-    first = spans[0] if spans else (0, 0)
-    last = spans[-1] if spans else (0, 0)
-    found, leading = [], []
     quoted = [m.span() for m in QUOTED.finditer(folded)]
+    matches = {category.name: [m for m in _matches(category, folded, lexicon.name)
+                               if not any(start <= m.start() < end for start, end in quoted)]
+               for category in lexicon.categories}
+    openers = [_span(text, category.name, m) for category in lexicon.categories if category.position == "start"
+               for m in matches[category.name] if OPENER_END.match(folded, m.end())]
+    found, body_start = _leading_chain(folded, openers)
+    placed = [c for c in lexicon.categories if c.position in ("first_sentence", "last_sentence") and matches[c.name]]
+    spans = sentence_spans(text) if placed else []  # splitting is the slow part: only when a position matters
+    # The first sentence is the first one with words beyond the openers: "Sure! You want to know..." restates.
+    first = next((s for s in spans if s[1] > body_start), (0, 0))
+    last = spans[-1] if spans else (0, 0)
     for category in lexicon.categories:
-        for match in category.pattern.finditer(folded):
-            if any(start <= match.start() < end for start, end in quoted):
+        for match in matches[category.name]:
+            if category.position == "start" or not _in_position(match.start(), category.position, first, last):
                 continue
-            span = FillerSpan(category=category.name, phrase=text[match.start():match.end()], start=match.start(),
-                              end=match.end())
-            if category.position == "start":
-                if OPENER_END.match(folded, match.end()):
-                    leading.append(span)
-            elif _in_position(span.start, category.position, first, last):
-                found.append(span)
-    return sorted(found + _leading_chain(folded, leading), key=lambda s: (s.start, -s.end))
+            if category.position == "last_sentence" and not _signs_off(folded, match, last[0]):
+                continue
+            found.append(_span(text, category.name, match))
+    return sorted(found, key=lambda s: (s.start, -s.end))
+
+
+def _span(text: str, category: str, match: regex.Match) -> FillerSpan:
+    return FillerSpan(category=category, phrase=text[match.start():match.end()], start=match.start(),
+                      end=match.end())
+
+
+def _signs_off(folded: str, match: regex.Match, sentence_start: int) -> bool:
+    """A closer signs off: it opens its clause ("..., and good luck!") and is not the subject of one ("Good luck
+    is a matter of preparation", "a matter of good luck")."""
+    if CLOSER_AS_SUBJECT.match(folded, match.end()):
+        return False
+    return bool(CLAUSE_OPENING.search(folded[sentence_start:match.start()]))
+
+
+def _matches(category: Category, folded: str, lexicon: str) -> list[regex.Match]:
+    try:
+        return list(category.pattern.finditer(folded, timeout=REGEX_SECONDS))
+    except TimeoutError:  # escaped phrases cannot backtrack badly; a huge lexicon on a huge answer might
+        raise HarnessError(f"filler lexicon {lexicon!r}, category {category.name!r}: matching took over "
+                           f"{REGEX_SECONDS}s on one answer; use fewer or shorter phrases") from None
 
 
 def _in_position(start: int, position: str, first: tuple[int, int], last: tuple[int, int]) -> bool:
@@ -132,14 +212,15 @@ def _in_position(start: int, position: str, first: tuple[int, int], last: tuple[
     return True
 
 
-def _leading_chain(folded: str, candidates: list[FillerSpan]) -> list[FillerSpan]:
-    """Openers that start the answer, each preceded only by punctuation, spaces or earlier openers."""
+def _leading_chain(folded: str, candidates: list[FillerSpan]) -> tuple[list[FillerSpan], int]:
+    """Openers that start the answer, each preceded only by punctuation, spaces or earlier openers; and where
+    the answer proper starts."""
     chain, cursor = [], LEADING_NOISE.match(folded).end()
     for span in sorted(candidates, key=lambda s: (s.start, -s.end)):
         if span.start == cursor:
             chain.append(span)
             cursor = LEADING_NOISE.match(folded, span.end).end()
-    return chain
+    return chain, cursor
 
 
 def filler_scores(text: str, lexicon: Lexicon) -> FillerScores:

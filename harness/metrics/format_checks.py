@@ -33,6 +33,7 @@ def _spec(run, required=(), optional=(), one_of=()) -> Check:
 
 
 RELATION = ("at_most", "at_least", "exactly")
+FLAGS = frozenset({"ignore_case", "full", "negate"})  # a string such as "no" would otherwise count as true
 CHECKS: dict[str, Check] = {
     "words": _spec(text_checks.count_words, one_of=RELATION),
     "sentences": _spec(text_checks.count_sentences, one_of=RELATION),
@@ -42,7 +43,7 @@ CHECKS: dict[str, Check] = {
     "starts_with": _spec(text_checks.starts_with, required=("value",), optional=("ignore_case",)),
     "ends_with": _spec(text_checks.ends_with, required=("value",), optional=("ignore_case",)),
     "must_contain": _spec(text_checks.must_contain, required=("value",), optional=("ignore_case",)),
-    "must_not_contain": _spec(text_checks.must_not_contain, required=("value",), optional=("ignore_case",)),
+    "must_not_contain": _spec(text_checks.must_not_contain, required=("value",), optional=("ignore_case", "match")),
     "regex": _spec(text_checks.regex_check, required=("pattern",), optional=("full", "ignore_case", "negate")),
     "lowercase": _spec(text_checks.lowercase),
     "no_commas": _spec(text_checks.no_commas),
@@ -69,9 +70,11 @@ def _params(rule: dict) -> dict:
 def validate_rule(rule: dict) -> None:
     """Raise RuleError unless the rule names a known check with exactly the parameters it takes."""
     name = rule.get("check")
-    spec = CHECKS.get(name)
+    spec = CHECKS.get(name) if isinstance(name, str) else None
     if spec is None:
         raise RuleError(f"unknown check {name!r}; expected one of: {', '.join(sorted(CHECKS))}")
+    if "name" in rule and not (isinstance(rule["name"], str) and rule["name"].strip()):
+        raise RuleError(f"check {name!r}: 'name' must be a non-empty string, got {rule['name']!r}")
     params = _params(rule)
     allowed = spec.required | spec.optional | spec.one_of
     unknown = sorted(set(params) - allowed)
@@ -82,6 +85,9 @@ def validate_rule(rule: dict) -> None:
         raise RuleError(f"check {name!r}: missing parameter {missing[0]!r}")
     if spec.one_of and len(spec.one_of & set(params)) != 1:
         raise RuleError(f"check {name!r}: give exactly one of {', '.join(RELATION)}")
+    for flag in sorted(FLAGS & set(params)):
+        if not isinstance(params[flag], bool):
+            raise RuleError(f"check {name!r}: parameter {flag!r}: expected true or false, got {params[flag]!r}")
     spec.run("", params)  # parameter types and values (e.g. a regex that does not compile) fail here
 
 

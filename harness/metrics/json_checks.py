@@ -1,18 +1,17 @@
 """Format checks for JSON output: parses, and validates against a JSON Schema (Draft 2020-12).
 
 A fenced ```json block is read as its body. The schema arrives inline: `prepare` loads a schema file
-named in the suite before any check runs, so these functions stay pure.
+named in the suite before any check runs, so these functions stay pure. An answer nested deeper than
+MAX_JSON_DEPTH fails the check with that reason instead of recursing into it.
 """
 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-
+from harness.limits import LimitError, check_json_depth
 from harness.metrics.check_result import CheckResult, RuleError
+from harness.metrics.json_schemas import compile_schema
 
 
 def strip_fences(text: str) -> str:
@@ -26,10 +25,16 @@ def strip_fences(text: str) -> str:
 
 
 def _load(text: str) -> tuple[object, str | None]:
+    body = strip_fences(text)
     try:
-        return json.loads(strip_fences(text)), None
+        check_json_depth(body)
+        return json.loads(body), None
+    except LimitError as exc:
+        return None, str(exc)
     except json.JSONDecodeError as exc:
         return None, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of over 4,300 digits
+        return None, f"not valid JSON: {exc}"
 
 
 def parses(text: str, params: dict) -> CheckResult:
@@ -39,27 +44,20 @@ def parses(text: str, params: dict) -> CheckResult:
     return CheckResult(passed=True, value=type(value).__name__, reason="parses as JSON")
 
 
-@lru_cache(maxsize=32)
-def _validator(schema_text: str) -> Draft202012Validator:
-    schema = json.loads(schema_text)
-    try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
-        raise RuleError(f"invalid JSON Schema: {exc.message}") from None
-    return Draft202012Validator(schema)
-
-
 def matches_schema(text: str, params: dict) -> CheckResult:
     schema = params["schema"]
     if not isinstance(schema, dict):
         raise RuleError(f"parameter 'schema': expected a JSON Schema object or a file path, got {schema!r}")
-    validator = _validator(json.dumps(schema, sort_keys=True))
+    validator = compile_schema(json.dumps(schema, sort_keys=True))
     if not text:
         return CheckResult(passed=False, reason="empty output")
     value, error = _load(text)
     if error:
         return CheckResult(passed=False, reason=error)
-    problems = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+    try:
+        problems = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+    except RecursionError:  # compile_schema refuses $ref loops; this is a last guard, never a crash
+        return CheckResult(passed=False, reason="the schema recursed too deep on this answer")
     if problems:
         first = problems[0]
         where = "/".join(map(str, first.absolute_path)) or "(root)"

@@ -7,8 +7,11 @@ import re
 
 from pydantic import BaseModel
 
+from harness.metrics.sentences import sentence_spans, sentences
+
+__all__ = ["LengthScores", "length_scores", "sentence_spans", "sentences", "words"]
+
 WORD = re.compile(r"\w+")
-SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n\s*\n|\n(?=\s*(?:[-*+]|\d+[.)])\s)")
 
 
 class LengthScores(BaseModel):
@@ -22,22 +25,6 @@ class LengthScores(BaseModel):
 
 def words(text: str) -> int:
     return len(WORD.findall(text))
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Character spans of sentences: split after . ! ? and at blank lines or list items."""
-    spans, start = [], 0
-    for match in SENTENCE_END.finditer(text):
-        if text[start:match.start()].strip():
-            spans.append((start, match.start()))
-        start = match.end()
-    if text[start:].strip():
-        spans.append((start, len(text)))
-    return spans
-
-
-def sentences(text: str) -> int:
-    return len(sentence_spans(text))
 
 
 def length_scores(text: str, tokens: int, truncated: bool, reference: str) -> LengthScores:

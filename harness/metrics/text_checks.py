@@ -6,10 +6,11 @@ import re
 
 import regex
 
+from harness.limits import REGEX_SECONDS, compile_regex, search
 from harness.metrics.check_result import CheckResult, RuleError
-from harness.metrics.length import sentences, words
+from harness.metrics.length import words
+from harness.metrics.sentences import sentences
 
-REGEX_SECONDS = 1.0
 BULLET = re.compile(r"^\s*[-*+•]\s+\S", re.MULTILINE)
 # A numbered line alone is often prose ("...ended in\n1945. It was over."); two or more make a list.
 NUMBERED = re.compile(r"^\s*\d+[.)]\s+\S", re.MULTILINE)
@@ -112,17 +113,35 @@ def must_contain(text: str, params: dict) -> CheckResult:
                        reason=f"missing {', '.join(map(repr, missing))}" if missing else "contains every phrase")
 
 
+MATCH_MODES = ("word", "substring")
+
+
 def must_not_contain(text: str, params: dict) -> CheckResult:
-    present = [p for p in _phrases(params) if _fold(p, params) in _fold(text, params)]
+    """Fails when a forbidden phrase occurs: as a whole word by default (forbidding "cat" does not fail
+    "category"), anywhere with `match: substring`."""
+    mode = params.get("match", "word")
+    if mode not in MATCH_MODES:
+        raise RuleError(f"parameter 'match': expected one of {', '.join(MATCH_MODES)}, got {mode!r}")
+    if mode == "substring":
+        present = [p for p in _phrases(params) if _fold(p, params) in _fold(text, params)]
+    else:
+        present = [p for p in _phrases(params) if _whole_word(p, bool(params.get("ignore_case"))).search(text)]
     return CheckResult(passed=not present, value=present,
                        reason=f"contains forbidden {', '.join(map(repr, present))}" if present
                        else "contains no forbidden phrase")
 
 
+def _whole_word(phrase: str, ignore_case: bool) -> re.Pattern:
+    # A boundary only where the phrase has a word character at that edge: "c++" is found in "c++ code".
+    before = r"(?<!\w)" if re.match(r"\w", phrase) else ""
+    after = r"(?!\w)" if re.search(r"\w$", phrase) else ""
+    return re.compile(before + re.escape(phrase) + after, re.IGNORECASE if ignore_case else 0)
+
+
 def _compile(params: dict) -> regex.Pattern:
     pattern = _text_param(params, "pattern")
     try:
-        return regex.compile(pattern, regex.IGNORECASE if params.get("ignore_case") else 0)
+        return compile_regex(pattern, bool(params.get("ignore_case")))
     except regex.error as exc:
         raise RuleError(f"invalid regex {pattern!r}: {exc}") from None
 
@@ -131,8 +150,7 @@ def regex_check(text: str, params: dict) -> CheckResult:
     """Passes when the pattern matches (with `negate: true`, when it matches nowhere)."""
     pattern = _compile(params)
     try:
-        match = pattern.fullmatch(text.strip(), timeout=REGEX_SECONDS) if params.get("full") else \
-            pattern.search(text, timeout=REGEX_SECONDS)
+        match = search(pattern, text.strip(), full=True) if params.get("full") else search(pattern, text)
     except TimeoutError:
         raise RuleError(f"regex {pattern.pattern!r} took over {REGEX_SECONDS}s on one output "
                         "(catastrophic backtracking?); simplify the pattern") from None
@@ -148,9 +166,13 @@ def regex_check(text: str, params: dict) -> CheckResult:
 
 
 def lowercase(text: str, params: dict) -> CheckResult:
+    """Passes when every cased letter is lower case and there is at least one (str.islower, as IFEval)."""
     upper = [c for c in text if c.isupper()]
-    return CheckResult(passed=not upper, value=len(upper),
-                       reason=f"{len(upper)} uppercase letters, none allowed" if upper else "all lowercase")
+    if upper:
+        return CheckResult(passed=False, value=len(upper), reason=f"{len(upper)} uppercase letters, none allowed")
+    if not text.islower():
+        return CheckResult(passed=False, value=0, reason="no lowercase letters")
+    return CheckResult(passed=True, value=0, reason="all lowercase")
 
 
 def no_commas(text: str, params: dict) -> CheckResult:
