@@ -85,6 +85,9 @@ def converted_folder(gguf_file: Path, announce=print) -> tuple[Path, dict]:
              f"folder, once; later runs reuse {final}")
     staging = staging_dir(final)
     _convert(gguf_file, staging)
+    from harness.models import release_memory  # here: models imports this module
+
+    release_memory()  # the dequantising copies are freed; hand them back before training starts
     write_json_atomic(staging / RECORD, record)
     publish_dir(staging, final)
     return final, record
