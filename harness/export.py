@@ -9,8 +9,9 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader
 
 from harness import markdown
+from harness.adapter_folder import files_sha256
 from harness.errors import HarnessError
-from harness.files import sha256_files, write_text_atomic
+from harness.files import write_text_atomic
 from harness.run_folder import read_run, refuse_folder, staged_folder
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
@@ -31,13 +32,13 @@ def export(run_dir: Path, dest: Path) -> Path:
     if not all(f.is_file() for f in files):
         raise HarnessError(f"the adapter of this run is no longer at {source} (cache cleared?); run "
                            "`harness run` again with the same suite to rebuild it", file=run_dir)
-    if sha256_files(sorted(source.glob("adapter_*")), source) != adapter.get("adapter_sha256"):
+    if files_sha256(source) != adapter.get("adapter_sha256"):
         raise HarnessError(f"the adapter at {source} does not match the run's recorded hash", file=run_dir)
     with staged_folder(dest, _nothing, "DEST") as staging:
         for file in files:
-            shutil.copy2(file, staging / file.name)
+            shutil.copyfile(file, staging / file.name)  # modes from the umask, not the cache's
         if (source / "harness_manifest.json").exists():
-            shutil.copy2(source / "harness_manifest.json", staging / "harness_manifest.json")
+            shutil.copyfile(source / "harness_manifest.json", staging / "harness_manifest.json")
         model = results.manifest.get("model", {})
         config = json.loads((staging / "adapter_config.json").read_text())
         if not model.get("smoke"):

@@ -66,6 +66,12 @@ def _config(model):
     return (model.get_base_model() if hasattr(model, "get_base_model") else model).config
 
 
+# Padded prompt tokens per prefill pass. A prefill of 32 prompts of 169 tokens through a LoRA-wrapped model
+# took 2 GB above the loaded model on a CPU (bench/RESULTS.md); prefilling in groups of at most this many
+# tokens bounds that, while decoding still runs decoding.batch_size rows together.
+PREFILL_TOKENS = 1024
+
+
 @dataclass
 class _Decoder:
     """Continuous batching: prefill waiting prompts into free slots, decode one token for every live row."""
@@ -90,9 +96,16 @@ class _Decoder:
             free = width - len(self.rows)
             # Refill in groups, not one row a step: each prefill is a forward pass of its own.
             if waiting and (free >= max(1, width // 4) or not self.rows):
-                self._admit([waiting.pop() for _ in range(min(free, len(waiting)))])
+                self._admit(self._next_group(waiting, free))
             else:
                 self._step()
+
+    def _next_group(self, waiting: list[int], free: int) -> list[int]:
+        """The shortest waiting prompts, as many as fit the free rows and PREFILL_TOKENS (one at least)."""
+        group = [waiting.pop()]
+        while waiting and len(group) < free and (len(group) + 1) * len(self.encoded[waiting[-1]]) <= PREFILL_TOKENS:
+            group.append(waiting.pop())
+        return group
 
     def _admit(self, indices: list[int]) -> None:
         import torch
