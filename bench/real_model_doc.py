@@ -26,10 +26,12 @@ def section(run_dir: Path) -> str:
     results = read_results(run_dir)
     manifest = results.manifest
     stats = manifest["adapter"]["stats"]
+    trained = (manifest["adapter"].get("numerics") or manifest["numerics"])["compute_dtype"].removeprefix("torch.")
     lines = [f"## {results.suite}", "",
              f"{len(results.examples)} eval examples, {manifest['data']['train_examples']} training examples; "
              f"{stats['steps']} training steps ({stats['epochs']:g} epochs, final loss {stats['final_loss']:.3f}); "
-             f"{manifest['numerics']['compute_dtype'].removeprefix('torch.')} on {manifest['numerics']['device']}, "
+             f"trained in {trained}, evaluated in {manifest['numerics']['compute_dtype'].removeprefix('torch.')} "
+             f"on {manifest['numerics']['device']}, "
              f"base quantisation {manifest['numerics']['quantization']}; "
              f"max {manifest['decoding']['max_new_tokens']} new tokens, greedy.", "",
              "| metric | " + " | ".join(results.variants) + " |",
