@@ -161,7 +161,7 @@ def resolve_numerics(precision: str, quantization: str, stage: str = "evaluation
         native = _native_bf16(where)
         precision = "bfloat16" if native and (where == "cuda" or stage == "evaluation") else "float32"
         why = ("native bf16" if precision == "bfloat16" else
-               "float32 trains faster than bf16 autocast on a CPU" if native else "no native bf16")
+               "bf16 autocast trains slower than float32" if native else "no native bf16")
         notes.append(f"precision auto: {precision} for {stage} ({why} on this "
                      f"{'GPU' if where == 'cuda' else 'CPU'})")
     if quantization == "auto":
