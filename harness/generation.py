@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
+from harness.models import last_positions
 from harness.suite import Decoding
 
 
@@ -66,9 +67,9 @@ def _config(model):
     return (model.get_base_model() if hasattr(model, "get_base_model") else model).config
 
 
-# Padded prompt tokens per prefill pass. A prefill of 32 prompts of 169 tokens through a LoRA-wrapped model
-# took 2 GB above the loaded model on a CPU (bench/RESULTS.md); prefilling in groups of at most this many
-# tokens bounds that, while decoding still runs decoding.batch_size rows together.
+# Padded prompt tokens per prefill pass. Activations grow with the prompt tokens in one pass (a prefill of
+# 32 prompts of 169 tokens took 0.4 GB above the loaded model on a CPU); prefilling in groups of at most
+# this many tokens bounds that, while decoding still runs decoding.batch_size rows together.
 PREFILL_TOKENS = 1024
 
 
@@ -132,7 +133,8 @@ class _Decoder:
         positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, -ids.shape[1]:]
         device = _device(self.model)
         out = self.model(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
-                         use_cache=True, logits_to_keep=1, **{self.cache_argument: cache})
+                         use_cache=True, logits_to_keep=last_positions(ids.shape[1], 1).to(device),
+                         **{self.cache_argument: cache})
         return out.logits[:, -1, :].to(torch.float32).cpu()
 
     def _merge(self, indices: list[int], cache, mask) -> None:

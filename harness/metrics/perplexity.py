@@ -11,6 +11,7 @@ import math
 
 from pydantic import BaseModel
 
+from harness.models import last_positions
 from harness.tokens import EncodedPair, encode_pair
 
 
@@ -54,7 +55,8 @@ def score_pairs(model, pairs: list[EncodedPair], pad_id: int, batch_size: int) -
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         with torch.inference_mode():
             logits = model(input_ids=ids.to(device), attention_mask=mask.to(device),
-                           position_ids=positions.to(device), logits_to_keep=keep).logits
+                           position_ids=positions.to(device),
+                           logits_to_keep=last_positions(width, keep).to(device)).logits
             targets = ids[:, width - keep + 1:].to(device)
             for row, pair in enumerate(chunk):
                 # One row at a time in float32: a whole batch of vocabulary-wide float32 log-probabilities
