@@ -114,6 +114,8 @@ def main() -> None:
     parser.add_argument("--with-conversion", action="store_true", help="count the one-off GGUF conversion")
     parser.add_argument("--keep", type=Path, help="keep the run folders here")
     args = parser.parse_args()
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="harness-bench-"))
     converted = work / "converted"
     if not args.with_conversion:  # convert once, outside the measurement

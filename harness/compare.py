@@ -186,6 +186,33 @@ def verdict(comparisons: list[Comparison], a: str = HEADLINE[0], b: str = HEADLI
     return found
 
 
+def headline(found: list, a: str = HEADLINE[0], b: str = HEADLINE[1]) -> str:
+    """The whole verdict in one plain sentence: which behaviours A won, lost and could not tell apart.
+    `found` holds A-vs-B rows with a behaviour and an outcome (verdict rows, or primary comparisons)."""
+    if not found:
+        return ""
+    by = {outcome: [v.behaviour for v in found if v.outcome == outcome] for outcome in ("win", "loss", "tie")}
+    tested = f"({len(found)} primary comparison{'s' if len(found) != 1 else ''}, Holm-adjusted)"
+    if len(by["win"]) == len(found):
+        return f"{a} beat {b} on every headline behaviour: {_and(by['win'])} {tested}."
+    if len(by["loss"]) == len(found):
+        return f"{b} beat {a} on every headline behaviour: {_and(by['loss'])} {tested}."
+    if len(by["tie"]) == len(found):
+        return f"No clear difference between {a} and {b} on any headline behaviour ({_and(by['tie'])}) {tested}."
+    parts = []
+    if by["win"]:
+        parts.append(f"{a} beat {b} on {_and(by['win'])}")
+    if by["loss"]:
+        parts.append(f"{b} beat {a} on {_and(by['loss'])}")
+    if by["tie"]:
+        parts.append(f"no clear difference on {_and(by['tie'])}")
+    return "; ".join(parts) + f" {tested}."  # starts with a variant name, kept as written
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 def _sentence(c: Comparison, a: str, b: str) -> str:
     scale, unit = (100.0, " points") if c.kind == "binary" else (1.0, "")
     adjusted = (f"adjusted p = {c.p_adjusted:.3g} (Holm over {c.family_size})" if (c.family_size or 1) > 1

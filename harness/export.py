@@ -10,6 +10,7 @@ from jinja2 import Environment, PackageLoader
 
 from harness import markdown
 from harness.adapter_folder import files_sha256
+from harness.compare import headline
 from harness.errors import HarnessError
 from harness.files import write_text_atomic
 from harness.run_folder import read_run, refuse_folder, staged_folder
@@ -69,5 +70,6 @@ def model_card(results) -> str:
     env.filters["code"] = lambda v, cell=False: _Markdown(markdown.code_span(v, cell))
     env.filters["fenced"] = lambda v, language="": _Markdown(markdown.fenced(v, language))
     env.filters["quoted"] = lambda v: _Markdown(json.dumps(str(v)))  # a YAML or Python string literal
-    return env.get_template("model_card.md.j2").render(r=results, m=results.manifest,
-                                                      manifest_json=json.dumps(results.manifest, indent=2))
+    return env.get_template("model_card.md.j2").render(
+        r=results, m=results.manifest, headline=headline(results.verdict),
+        manifest_json=json.dumps(results.manifest, indent=2))

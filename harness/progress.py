@@ -138,8 +138,11 @@ def print_verdict(verdict) -> None:
     """One line per behaviour: the verdict's answer, with its CI, adjusted p and, where needed, why."""
     if not verdict:
         return
+    from harness.compare import headline
+
     size = verdict[0].family_size
-    console.print("[bold]Verdict[/]" + (f" [dim](Holm-adjusted over {size} primary comparisons)[/]" if size else ""))
+    console.print("[bold]Verdict:[/] " + headline(verdict), highlight=False)
+    console.print("[dim]Per behaviour" + (f", Holm-adjusted over {size} primary comparisons" if size else "") + ":[/]")
     for v in verdict:
         console.print(f"  {v.answer}", markup=False)
 

@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from harness import charts
-from harness.compare import HEADLINE, VARIANT_PAIRS, Comparison, compare, specs_for
+from harness.compare import HEADLINE, VARIANT_PAIRS, Comparison, compare, headline, specs_for
 from harness.results import ExampleResult, Results
 from harness.scoring import PromptTax, VariantSummary
 
@@ -49,6 +49,7 @@ class ReportView:
     profile: str | None = None  # "quick profile: ..." when a profile shrank the suite
     gate: dict | None = None
     legacy: bool = False  # a run before schema 1.2: Holm over every comparison, no secondary rows
+    headline: str = ""  # the verdict in one plain sentence
 
 
 def _environment() -> Environment:
@@ -164,7 +165,7 @@ def view_of_run(results: Results) -> ReportView:
         secondary=secondary, legacy=legacy,
         prompt_tax=results.prompt_tax, runs=[_panel("this run", results)], examples=examples,
         checks=_checks(results.summary), gate=results.gate.model_dump() if results.gate else None,
-        profile=results.profile_note,
+        profile=results.profile_note, headline=headline(results.verdict),
     )
     view.charts = _charts(view, {c: [e["out"][c] for e in examples] for c in view.columns})
     return view
@@ -189,6 +190,8 @@ def view_of_comparison(a: Results, b: Results, label_a: str, label_b: str, varia
         notice=a.notice or b.notice, columns=list(columns), summary=summary, primary=primary, secondary=secondary,
         prompt_tax=None,
         runs=[_panel(label_a, a), _panel(label_b, b)], examples=examples, checks=_checks(summary), forced=forced,
+        headline=" ".join(filter(None, (headline([c for c in primary if (c.a, c.b) == pair], *pair)
+                                        for pair in paired))),
     )
     view.charts = _charts(view, {c: [e["out"][c] for e in examples] for c in view.columns})
     return view

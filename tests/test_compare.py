@@ -117,3 +117,23 @@ def test_runs_in_another_precision_or_model_are_not_comparable_example_by_exampl
     assert comparability_problems(manifest(), manifest(weights="other")) == ["the base model differs"]
     assert comparability_problems(manifest(), manifest(dtype="torch.float32")) == ["the precision differs"]
     assert comparability_problems(manifest(), manifest(quantization="nf4")) == ["the precision differs"]
+
+
+def test_the_whole_verdict_reads_as_one_sentence():
+    from types import SimpleNamespace as Row
+
+    from harness.compare import headline
+
+    def rows(**outcomes):
+        return [Row(behaviour=b, outcome=o) for b, o in outcomes.items()]
+
+    assert headline(rows(length="win", format="win")) == (
+        "sft beat system on every headline behaviour: length and format (2 primary comparisons, Holm-adjusted).")
+    assert headline(rows(length="tie")) == (
+        "No clear difference between sft and system on any headline behaviour (length) "
+        "(1 primary comparison, Holm-adjusted).")
+    assert headline(rows(length="win", format="loss", filler="tie", fit="win")) == (
+        "sft beat system on length and fit; system beat sft on format; no clear difference on filler "
+        "(4 primary comparisons, Holm-adjusted).")
+    assert headline(rows(fit="loss", length="loss"), "A·sft", "B·sft").startswith("B·sft beat A·sft on every")
+    assert headline([]) == ""

@@ -32,6 +32,13 @@ def _card(tmp_path) -> tuple[dict, str]:
     return yaml.safe_load(front), body
 
 
+def test_the_model_card_opens_its_verdict_with_one_sentence(tmp_path):
+    _, body = _card(tmp_path)
+    section = body[body.index("## Did SFT beat the system prompt?"):]
+    first = section.split("\n\n")[1]
+    assert first.startswith("**") and "primary comparison" in first and "Holm-adjusted" in first
+
+
 def test_the_model_card_front_matter_is_yaml_that_names_the_model_exactly(tmp_path):
     front, _ = _card(tmp_path)
     assert front["base_model"] == MODEL and "license" not in front

@@ -100,6 +100,16 @@ def test_the_verdict_table_holds_the_primary_family_and_secondary_rows_are_label
     assert "p (not adjusted)" in html
 
 
+def test_the_verdict_opens_the_page_in_one_sentence():
+    results = crafted_results(20, lambda i, v: f"answer {i} from {v}", rules=[{"check": "words", "at_most": 3}])
+    html = render_report(results)
+    sentence = re.search(r'<p class="headline" id="headline"><strong>Verdict:</strong> (.*?)</p>', html)
+    assert sentence and sentence.start() < html.index('<section id="verdict">')
+    assert "(4 primary comparisons, Holm-adjusted)." in sentence.group(1)
+    for v in results.verdict:
+        assert v.behaviour in sentence.group(1)
+
+
 def test_a_ci_clear_of_zero_that_the_adjusted_test_does_not_confirm_is_explained_on_the_page():
     import numpy as np
 
@@ -132,3 +142,14 @@ def test_a_run_from_before_schema_1_2_still_renders(tmp_path):
     assert main(["report", str(folder)]) == 0
     html = _verdict_section((folder / "report.html").read_text())
     assert "predates schema 1.2" in html and "adjusted p" in html
+
+
+def test_the_console_says_the_verdict_in_one_sentence_before_the_rows(capsys):
+    from harness.compare import headline
+    from harness.progress import print_verdict
+
+    results = crafted_results(20, lambda i, v: f"answer {i} from {v}", rules=[{"check": "words", "at_most": 3}])
+    print_verdict(results.verdict)
+    out = " ".join(capsys.readouterr().err.split())  # the console writes to stderr
+    assert out.startswith("Verdict: " + headline(results.verdict))
+    assert out.index(results.verdict[0].answer.split(".")[0]) > len(headline(results.verdict))
