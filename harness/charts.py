@@ -19,7 +19,10 @@ def colour(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
 
-def _frame(title: str, body: list[str], x_label: str, y_label: str, width: int = WIDTH, height: int = HEIGHT) -> Markup:
+def _frame(title: str, body: list[str], x_label: str, y_label: str, legend: tuple[str, int] = ("", 0)) -> Markup:
+    """The chart around its plot. A legend of several rows pushes the plot down by its extra rows."""
+    markup, extra = legend
+    width, height = WIDTH, HEIGHT + extra
     parts = [
         f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
@@ -27,8 +30,8 @@ def _frame(title: str, body: list[str], x_label: str, y_label: str, width: int =
         f'<text class="axis-label" x="{(LEFT + width - RIGHT) / 2}" y="{height - 6}" text-anchor="middle">'
         f'{escape(x_label)}</text>',
         f'<text class="axis-label" transform="translate(14 {(TOP + height - BOTTOM) / 2}) rotate(-90)" '
-        f'text-anchor="middle">{escape(y_label)}</text>',
-        *body, "</svg>",
+        f'text-anchor="middle">{escape(y_label)}</text>', markup,
+        f'<g transform="translate(0 {extra})">', *body, "</g></svg>",
     ]
     return Markup("".join(parts))
 
@@ -61,6 +64,7 @@ def grouped_bars(title: str, groups: list[str], series: dict[str, list[float | N
     group_w = plot_w / max(len(groups), 1)
     bar_w = group_w * 0.8 / max(len(series), 1)
     body = _y_axis(top, HEIGHT, fmt)
+    body += _x_labels(groups, [LEFT + g * group_w + group_w / 2 for g in range(len(groups))], group_w)
     for g, group in enumerate(groups):
         x0 = LEFT + g * group_w + group_w * 0.1
         for s, (name, vs) in enumerate(series.items()):
@@ -72,26 +76,45 @@ def grouped_bars(title: str, groups: list[str], series: dict[str, list[float | N
             body.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w - 1:.1f}" height="{h:.1f}" '
                         f'fill="{colour(s)}"><title>{escape(name)} · {escape(group)}: {fmt.format(value)}</title>'
                         '</rect>')
-        body.append(f'<text class="tick" x="{x0 + group_w * 0.4:.1f}" y="{TICK_Y}" '
-                    f'text-anchor="middle">{escape(_short(group))}<title>{escape(group)}</title></text>')
-    body.append(_legend(list(series)))
-    return _frame(title, body, x_label, y_label)
+    return _frame(title, body, x_label, y_label, _legend(list(series)))
 
 
 def _short(text: str, limit: int = 18) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _legend(names: list[str]) -> str:
-    items = []
-    x = WIDTH - RIGHT
-    limit = max(6, 60 // max(len(names), 1))  # long run names are cut so the legend stays inside the chart
-    for i, name in reversed(list(enumerate(names))):
-        label = _short(name, limit)
-        x -= 12 + 7 * len(label) + 10
-        items.append(f'<rect x="{x}" y="27" width="10" height="10" fill="{colour(i)}"/>'
-                     f'<text class="tick" x="{x + 13}" y="36">{escape(label)}<title>{escape(name)}</title></text>')
-    return "".join(items)
+CHAR_W = 6.5  # px per character of a tick label, a little over the average at the report's tick size
+LEGEND_ROW = 14
+
+
+def _legend(names: list[str], first: int = 0) -> tuple[str, int]:
+    """Swatches in the colours the series are drawn in (series i is colour(first + i)), left to right under
+    the title, wrapping onto more rows when they do not fit; returns the markup and the extra height."""
+    items, x, row = [], LEFT, 0
+    for i, name in enumerate(names):
+        label = _short(name, 28)
+        width = 13 + CHAR_W * len(label) + 12
+        if x + width > WIDTH - RIGHT and x > LEFT:
+            x, row = LEFT, row + 1
+        y = 27 + LEGEND_ROW * row
+        items.append(f'<rect x="{x:.1f}" y="{y}" width="10" height="10" fill="{colour(first + i)}"/>'
+                     f'<text class="tick legend" x="{x + 13:.1f}" y="{y + 9}">{escape(label)}'
+                     f'<title>{escape(name)}</title></text>')
+        x += width
+    return "".join(items), LEGEND_ROW * row
+
+
+def _x_labels(labels: list[str], centres: list[float], slot: float) -> list[str]:
+    """Category labels under the plot, never overlapping: cut to the slot's width, and on two staggered rows
+    (twice the width each) when one row would cut them; none runs off the chart's edges. The whole label is
+    in each one's hover title."""
+    rows = 1 if all(CHAR_W * len(label) <= slot for label in labels) else 2
+    made = []
+    for i, (label, centre) in enumerate(zip(labels, centres, strict=True)):
+        room = min(rows * slot, 2 * (centre - 2), 2 * (WIDTH - 2 - centre))
+        made.append(f'<text class="tick" x="{centre:.1f}" y="{TICK_Y + 11 * (i % rows)}" text-anchor="middle">'
+                    f'{escape(_short(label, max(3, int(room / CHAR_W) - 1)))}<title>{escape(label)}</title></text>')
+    return made
 
 
 def histograms(title: str, series: dict[str, list[float]], x_label: str, bins: int = 12) -> Markup:
@@ -99,8 +122,14 @@ def histograms(title: str, series: dict[str, list[float]], x_label: str, bins: i
     values = [v for vs in series.values() for v in vs]
     if not values:
         return _frame(title, ['<text class="tick" x="100" y="100">no data</text>'], x_label, "outputs")
+    whole = all(float(v).is_integer() for v in values)  # counts (words, sentences) get whole-number bins
     low, high = min(values), max(values)
-    width = (high - low) / bins or 1.0
+    if whole:
+        low, span = math.floor(low), int(high) - math.floor(low) + 1
+        width = max(1, math.ceil(span / bins))
+        bins = math.ceil(span / width)
+    else:
+        width = (high - low) / bins or 1.0
     edges = [low + width * i for i in range(bins + 1)]
     counts = {name: [0] * bins for name in series}
     for name, vs in series.items():
@@ -116,17 +145,24 @@ def histograms(title: str, series: dict[str, list[float]], x_label: str, bins: i
             x = LEFT + b * plot_w / bins + s * bar_w
             body.append(f'<rect x="{x:.1f}" y="{TOP + plot_h - h:.1f}" width="{max(bar_w - 0.5, 0.5):.1f}" '
                         f'height="{h:.1f}" fill="{colour(s)}"><title>{escape(name)}: {count} outputs with '
-                        f'{edges[b]:.3g}–{edges[b + 1]:.3g}</title></rect>')
-    for b in range(0, bins + 1, max(1, bins // 6)):
+                        f'{_bin_label(edges[b], edges[b + 1], whole)}</title></rect>')
+    for b in range(0, bins + 1, max(1, math.ceil(bins / 6))):
         x = LEFT + b * plot_w / bins
         body.append(f'<text class="tick" x="{x:.1f}" y="{TICK_Y}" text-anchor="middle">'
-                    f'{edges[b]:.3g}</text>')
-    body.append(_legend(list(series)))
-    return _frame(title, body, x_label, "outputs")
+                    f'{int(edges[b]) if whole else format(edges[b], ".3g")}</text>')
+    return _frame(title, body, x_label, "outputs", _legend(list(series)))
+
+
+def _bin_label(low: float, high: float, whole: bool) -> str:
+    """A bin as its reader counts it: "12–14" (both included) for whole numbers, else "0.5–0.75"."""
+    if not whole:
+        return f"{low:.3g}–{high:.3g}"
+    return f"{int(low)}" if high - low == 1 else f"{int(low)}–{int(high) - 1}"
 
 
 def box_plots(title: str, series: dict[str, list[float]], y_label: str) -> Markup:
-    """One box per series: quartiles, whiskers at 1.5 IQR, median line; hover gives the five numbers."""
+    """One box per series: quartiles, whiskers at 1.5 IQR, median line, and every point beyond the whiskers
+    drawn on its own; hover gives the five numbers, and each outlier its value."""
     values = [v for vs in series.values() for v in vs]
     if not values:
         return _frame(title, [], "variant", y_label)
@@ -143,6 +179,7 @@ def box_plots(title: str, series: dict[str, list[float]], y_label: str) -> Marku
         body.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(value):.1f}" y2="{y(value):.1f}"/>'
                     f'<text class="tick" x="{LEFT - 4}" y="{y(value) + 3:.1f}" text-anchor="end">{value:.3g}</text>')
     slot = plot_w / max(len(series), 1)
+    body += _x_labels(list(series), [LEFT + slot * (s + 0.5) for s in range(len(series))], slot)
     for s, (name, vs) in enumerate(series.items()):
         if not vs:
             continue
@@ -159,8 +196,9 @@ def box_plots(title: str, series: dict[str, list[float]], y_label: str) -> Marku
                     f'height="{max(y(q1) - y(q3), 1):.1f}" fill="{colour(s)}" fill-opacity="0.35" '
                     f'stroke="{colour(s)}"/>'
                     f'<line x1="{cx - half:.1f}" x2="{cx + half:.1f}" y1="{y(median):.1f}" y2="{y(median):.1f}" '
-                    f'stroke="{colour(s)}" stroke-width="2"/></g>'
-                    f'<text class="tick" x="{cx}" y="{TICK_Y}" text-anchor="middle">{escape(name)}</text>')
+                    f'stroke="{colour(s)}" stroke-width="2"/></g>')
+        body += [f'<circle class="outlier" cx="{cx}" cy="{y(v):.1f}" r="2.2" fill="none" stroke="{colour(s)}">'
+                 f'<title>{escape(name)}: outlier {v:.4g}</title></circle>' for v in vs if v < lo or v > hi]
     return _frame(title, body, "variant", y_label)
 
 
@@ -199,10 +237,14 @@ def line_chart(title: str, series: dict[str, list[tuple[float, float]]], x_label
             px, py = xy(x, y)
             body.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.2" fill="{colour(s + 1)}">'
                         f'<title>{escape(name)} step {x:g}: {y:.4g}</title></circle>')
-    for i in range(5):
-        value = x_max * i / 4
+    for value in _steps(x_max):
         px, _ = xy(value, y_min)
-        body.append(f'<text class="tick" x="{px:.1f}" y="{TICK_Y}" text-anchor="middle">{value:.0f}</text>')
-    if len(series) > 1:
-        body.append(_legend(list(series)))
-    return _frame(title, body, x_label, y_label)
+        body.append(f'<text class="tick" x="{px:.1f}" y="{TICK_Y}" text-anchor="middle">{value:g}</text>')
+    # The lines are colour(1), colour(2), ...: the grey of colour(0) is for base variants in the other charts.
+    return _frame(title, body, x_label, y_label, _legend(list(series), first=1) if len(series) > 1 else ("", 0))
+
+
+def _steps(x_max: float) -> list[float]:
+    """At most 6 distinct whole-number ticks from 0 to x_max (steps are whole)."""
+    step = max(1, math.ceil(x_max / 5))
+    return [float(v) for v in range(0, int(x_max) + 1, step)]
