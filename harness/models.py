@@ -48,11 +48,11 @@ def resolve_model(name: str, revision: str | None = None, *, suite_dir: Path | N
     elif (local := _local_folder(name, suite_dir)) is not None:
         folder = local
     elif gguf.is_gguf_name(name):
-        folder, converted = gguf.converted_folder(gguf.locate(name, suite_dir), announce)
+        folder, converted = gguf.converted_folder(gguf.locate(name, suite_dir), announce, _weights_hash)
     else:
         folder = _hub_snapshot(name, revision)
         revision = folder.name  # the snapshot folder is named by the exact commit
-    weights = [p for pattern in WEIGHT_PATTERNS for p in folder.glob(pattern)]
+    weights = _weights(folder)
     if not (folder / "config.json").exists() or not weights:
         raise HarnessError(f"model folder {folder} has no config.json or weight files; expected a folder "
                            "saved by save_pretrained", where="model")
@@ -63,6 +63,14 @@ def resolve_model(name: str, revision: str | None = None, *, suite_dir: Path | N
         weights_hash=_cached_weights_hash(weights, folder), tokenizer_hash=sha256_files(tokenizer_files, folder),
         config_hash=sha256_files(config_files, folder), smoke=is_smoke(folder), gguf=converted,
     )
+
+
+def _weights(folder: Path) -> list[Path]:
+    return [p for pattern in WEIGHT_PATTERNS for p in folder.glob(pattern)]
+
+
+def _weights_hash(folder: Path) -> str:
+    return _cached_weights_hash(_weights(folder), folder)
 
 
 def _local_folder(name: str, suite_dir: Path | None) -> Path | None:

@@ -67,3 +67,84 @@ def test_packaged_model_is_converted_once_and_recorded(real_model_source, monkey
     again = resolve_model("smollm2-135m-instruct")
     assert again.folder == folder and again.weights_hash == real_model_source.weights_hash
     assert again.identity()["gguf"]["sha256"] == record["sha256"]
+
+
+@pytest.fixture
+def fake_conversion(tmp_path, monkeypatch):
+    """A GGUF path whose conversion writes a small folder, counting conversions: the cache logic without
+    the 30 s of a real conversion, in a cache of its own."""
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+    source = tmp_path / "tiny.gguf"
+    source.write_bytes(b"GGUF fake weights")
+    made = []
+
+    def convert(gguf_file, out):
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text('{"model_type": "llama"}')
+        (out / "tokenizer.json").write_text('{"version": "1.0"}')
+        (out / "model.safetensors").write_bytes(bytes(range(256)) * 64)
+        made.append(out)
+
+    monkeypatch.setattr(gguf, "_convert", convert)
+    monkeypatch.setattr(gguf, "quantization_of", lambda f: {"file_type": "MOSTLY_Q4_1", "quantization": "Q4_1"})
+    return source, made
+
+
+def _flip_byte(path, at=100):
+    data = bytearray(path.read_bytes())
+    data[at] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", ["weights", "tokenizer", "record garbled", "record gone", "weights gone"])
+def test_a_damaged_conversion_is_reported_and_made_again_never_used(fake_conversion, capsys, damage):
+    source, made = fake_conversion
+    folder, record = gguf.converted_folder(source)
+    assert len(made) == 1 and record["weights_sha256"] and record["files_sha256"]
+    assert gguf.converted_folder(source)[0] == folder and len(made) == 1  # sound: reused
+    {"weights": lambda: _flip_byte(folder / "model.safetensors"),
+     "tokenizer": lambda: (folder / "tokenizer.json").write_text('{"version": "2.0"}'),
+     "record garbled": lambda: (folder / gguf.RECORD).write_text('{"sha256": '),
+     "record gone": lambda: (folder / gguf.RECORD).unlink(),
+     "weights gone": lambda: (folder / "model.safetensors").unlink()}[damage]()
+    again, _ = gguf.converted_folder(source)
+    assert len(made) == 2 and again == folder
+    assert "is damaged" in capsys.readouterr().err
+    assert (folder / "model.safetensors").read_bytes() == bytes(range(256)) * 64  # made again, whole
+
+
+def test_the_memoised_weights_hash_checks_a_sound_conversion_without_rehashing(fake_conversion, monkeypatch):
+    from harness import files
+
+    source, made = fake_conversion
+    first = resolve_model(str(source))
+    hashed = []
+    real = files.sha256_files
+    monkeypatch.setattr("harness.models.sha256_files", lambda paths, root=None: hashed.append(1) or real(paths, root))
+    again = resolve_model(str(source))
+    assert again.weights_hash == first.weights_hash == first.gguf["weights_sha256"] and len(made) == 1
+    assert len(hashed) == 2  # the tokenizer and config files only: the weights came from the memo
+
+
+def test_concurrent_conversions_of_one_file_take_turns(fake_conversion):
+    """Two processes converting the same file: the second waits on the lock and reuses the first's folder."""
+    import subprocess
+    import sys
+
+    source, _ = fake_conversion
+    script = ("import sys, time; from harness import gguf; "
+              "real = gguf._convert\n"
+              "def slow(f, out):\n"
+              "    out.mkdir(parents=True, exist_ok=True); time.sleep(1.5)\n"
+              "    (out / 'config.json').write_text('{}'); (out / 'model.safetensors').write_bytes(b'w' * 99)\n"
+              "    print('converted', flush=True)\n"
+              "gguf._convert = slow\n"
+              "gguf.quantization_of = lambda f: {'quantization': 'Q4_1'}\n"
+              "print(gguf.converted_folder(__import__('pathlib').Path(sys.argv[1]))[0], flush=True)\n")
+    runs = [subprocess.Popen([sys.executable, "-c", script, str(source)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [run.communicate(timeout=120) for run in runs]
+    assert all(run.returncode == 0 for run in runs), outs
+    assert sum(out.count("converted") for out, _ in outs) == 1
+    assert len({out.splitlines()[-1] for out, _ in outs}) == 1
+    assert sum("waiting for another run converting tiny.gguf" in err for _, err in outs) == 1
