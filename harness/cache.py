@@ -17,7 +17,17 @@ from typing import Any, TypeVar
 
 from rich.markup import escape
 
-from harness.files import cache_root, discard, sha256_json, sweep_stale, write_text_atomic
+from harness.files import (
+    cache_root,
+    discard,
+    publish_dir,
+    sha256_files,
+    sha256_json,
+    staging_dir,
+    sweep_stale,
+    write_json_atomic,
+    write_text_atomic,
+)
 from harness.progress import console
 
 CACHE_FOLDERS = ("adapters", "evaluations", "weight-hashes", "smoke", "models")
@@ -70,6 +80,58 @@ def entry_lock(final: Path, waiting: str) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+FOLDER_RECORD = "harness_entry.json"  # in a folder entry: what made it, and the hash of every file in it
+WEIGHT_SUFFIXES = (".safetensors", ".bin")
+
+
+def verified_folder(final: Path, make: Callable[[Path], dict], *, what: str, waiting: str,
+                    weights_hash: Callable[[Path], str] | None = None) -> tuple[Path, dict]:
+    """A folder entry (a converted or built model), made once and checked on every reuse; and its facts.
+
+    `make(staging)` writes the folder and returns the facts to record with it. The record holds the hash of
+    every file written; a folder whose files no longer match (a flipped byte, a lost file, a garbled record)
+    is reported and made again, never used. `weights_hash(folder)` is the caller's memoised hash of the
+    weight files, so a sound folder of GBs is checked without reading them all. Two runs that need the same
+    folder take turns on its lock; the second reuses what the first made."""
+    with entry_lock(final, waiting):
+        if final.exists() or final.is_symlink():
+            facts, problem = _checked_folder(final, weights_hash)
+            if facts is not None:
+                return final, facts
+            report_damaged(what, final, problem)
+            discard(final)
+        staging = staging_dir(final)
+        facts = make(staging)
+        weights, others = _folder_files(staging)
+        write_json_atomic(staging / FOLDER_RECORD, {"facts": facts, "weights_sha256": sha256_files(weights, staging),
+                                                    "files_sha256": sha256_files(others, staging)})
+        publish_dir(staging, final)
+        return final, facts
+
+
+def _folder_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """The folder's weight files and its other files (config, tokenizer), the record left out, sorted."""
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != FOLDER_RECORD)
+    return [p for p in files if p.suffix in WEIGHT_SUFFIXES], [p for p in files if p.suffix not in WEIGHT_SUFFIXES]
+
+
+def _checked_folder(folder: Path, weights_hash: Callable[[Path], str] | None) -> tuple[dict | None, str]:
+    """The folder's facts when every file matches its record; else None and what is wrong."""
+    try:
+        record = json.loads((folder / FOLDER_RECORD).read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None, f"its record {FOLDER_RECORD} is missing or not readable JSON"
+    if not isinstance(record, dict) or not isinstance(record.get("facts"), dict):
+        return None, f"its record {FOLDER_RECORD} has the wrong shape"
+    weights, others = _folder_files(folder)
+    found = (weights_hash or (lambda f: sha256_files(weights, f)))(folder) if weights else None
+    if found != record.get("weights_sha256"):
+        return None, "its weight files do not match the hashes recorded when it was made"
+    if sha256_files(others, folder) != record.get("files_sha256"):
+        return None, "its config or tokenizer files do not match the hashes recorded when it was made"
+    return record["facts"], ""
 
 
 def read_entry(path: Path, key: str, parse: Callable[[dict], T], what: str) -> T | None:

@@ -2,24 +2,22 @@
 
 transformers reads GGUF through the `gguf` package and dequantises every tensor to a torch dtype; doing that
 on each run costs tens of seconds, so the converted folder (safetensors, tokenizer, chat template) is kept
-under the cache, keyed by the GGUF file's content hash. `harness_gguf.json` in that folder records what the
-weights came from: the file, its hash and its quantisation type.
+under the cache, keyed by the GGUF file's content hash. Its record (cache.FOLDER_RECORD) says what the weights
+came from: the file, its hash and its quantisation type, and holds the hash of every file converted.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.cache import entry_lock, open_cache, report_damaged
+from harness.cache import open_cache, verified_folder
 from harness.errors import HarnessError
-from harness.files import discard, publish_dir, sha256_file, sha256_files, staging_dir, write_json_atomic
+from harness.files import sha256_file
 
-RECORD = "harness_gguf.json"
 CONVERTER_VERSION = 2  # part of the cache key: bump when conversion writes something different
 DEQUANTIZED_TO = "float32"  # Q4/Q8 blocks dequantise exactly to float32; bf16 would round them again
 
@@ -75,58 +73,26 @@ def _packaged_file(packaged: Packaged) -> Path:
 
 def converted_folder(gguf_file: Path, announce=print,
                      weights_hash: Callable[[Path], str] | None = None) -> tuple[Path, dict]:
-    """The cached transformers folder for a GGUF file, converting it on first use; and its record.
-
-    The record holds the hash of every file written; a folder whose files no longer match (a flipped byte,
-    a lost file, a garbled record) is reported and converted again. `weights_hash(folder)` is the caller's
-    memoised hash of the weight files, so a sound folder is checked without reading its GBs again. Two runs
-    converting the same file take turns on the entry's lock; the second reuses what the first made."""
+    """The cached transformers folder for a GGUF file, converting it on first use; and its record. The
+    folder is checked on every reuse and converted again when damaged (cache.verified_folder)."""
     _require_gguf()
     digest = sha256_file(gguf_file)
     final = open_cache("models") / f"gguf-{CONVERTER_VERSION}-{digest[:32]}"
-    with entry_lock(final, f"waiting for another run converting {gguf_file.name}"):
-        if final.exists() or final.is_symlink():
-            record, problem = _checked(final, digest, weights_hash)
-            if record is not None:
-                return final, {**record, "file": str(gguf_file)}
-            report_damaged("converted model", final, problem)
-            discard(final)
+
+    def make(staging: Path) -> dict:
         announce(f"converting {gguf_file.name} ({gguf_file.stat().st_size / 2**20:.0f} MiB) to a transformers "
                  f"folder, once; later runs reuse {final}")
         record = {"file": str(gguf_file), "sha256": digest, **quantization_of(gguf_file),
                   "dequantized_to": DEQUANTIZED_TO, "converter_version": CONVERTER_VERSION}
-        staging = staging_dir(final)
         _convert(gguf_file, staging)
         from harness.models import release_memory  # here: models imports this module
 
         release_memory()  # the dequantising copies are freed; hand them back before training starts
-        weights, others = _files(staging)
-        record |= {"weights_sha256": sha256_files(weights, staging), "files_sha256": sha256_files(others, staging)}
-        write_json_atomic(staging / RECORD, record)
-        publish_dir(staging, final)
-        return final, record
+        return record
 
-
-def _files(folder: Path) -> tuple[list[Path], list[Path]]:
-    """The folder's weight files and its other files (config, tokenizer), the record left out, sorted."""
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != RECORD)
-    return [p for p in files if p.suffix == ".safetensors"], [p for p in files if p.suffix != ".safetensors"]
-
-
-def _checked(folder: Path, digest: str, weights_hash) -> tuple[dict | None, str]:
-    """The folder's record when every file matches it; else None and what is wrong."""
-    try:
-        record = json.loads((folder / RECORD).read_bytes())
-    except (OSError, ValueError, RecursionError):
-        return None, f"its record {RECORD} is missing or not readable JSON"
-    if not isinstance(record, dict) or record.get("sha256") != digest:
-        return None, f"its record {RECORD} does not name this GGUF file"
-    weights, others = _files(folder)
-    if not weights or (weights_hash or (lambda f: sha256_files(weights, f)))(folder) != record.get("weights_sha256"):
-        return None, "its weight files do not match the hashes recorded when it was converted"
-    if sha256_files(others, folder) != record.get("files_sha256"):
-        return None, "its config or tokenizer files do not match the hashes recorded when it was converted"
-    return record, ""
+    folder, record = verified_folder(final, make, what="converted model", weights_hash=weights_hash,
+                                     waiting=f"waiting for another run converting {gguf_file.name}")
+    return folder, {**record, "file": str(gguf_file)}
 
 
 def quantization_of(gguf_file: Path) -> dict:

@@ -12,7 +12,8 @@ from collections import Counter
 from importlib import resources
 from pathlib import Path
 
-from harness.files import cache_root, publish_dir, sha256_bytes, sha256_json, staging_dir
+from harness.cache import verified_folder
+from harness.files import cache_root, sha256_bytes, sha256_json
 
 SMOKE_ID = "harness/smoke-qwen2"
 SMOKE_NOTICE = (
@@ -67,12 +68,13 @@ def smoke_model_dir(root: Path | None = None) -> Path:
         "transformers": transformers.__version__,
     })[:16]
     final = (root or cache_root()) / "smoke" / key
-    if (final / "config.json").exists():
-        return final
-    staging = staging_dir(final)
-    _build(staging, corpus.decode("utf-8"))
-    publish_dir(staging, final)
-    return final
+
+    def make(staging: Path) -> dict:
+        _build(staging, corpus.decode("utf-8"))
+        return {"key": key}
+
+    return verified_folder(final, make, what="smoke model",
+                           waiting="waiting for another run building the smoke model")[0]
 
 
 def _corpus_bytes() -> bytes:

@@ -217,3 +217,16 @@ def test_a_run_remakes_a_damaged_adapter_and_evaluation_and_says_so(tmp_path, sm
     assert sorted(v["cached"] for v in third.manifest["evaluation"].values()) == [False, True, True, True]
     for a, b in zip(third.examples, first.examples, strict=True):
         assert {n: v.output for n, v in a.variants.items()} == {n: v.output for n, v in b.variants.items()}
+
+
+def test_a_damaged_smoke_model_is_reported_and_built_again(tmp_path, capsys):
+    from harness.smoke import smoke_model_dir
+
+    folder = smoke_model_dir(tmp_path)
+    weights = next(folder.glob("*.safetensors"))
+    sound = weights.read_bytes()
+    damaged = bytearray(sound)
+    damaged[len(damaged) // 2] ^= 0x01
+    weights.write_bytes(bytes(damaged))
+    assert smoke_model_dir(tmp_path) == folder
+    assert "smoke model" in capsys.readouterr().err and weights.read_bytes() == sound  # built again, the same

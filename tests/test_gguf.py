@@ -10,6 +10,7 @@ import pytest
 from conftest import requires_real_model
 
 from harness import gguf
+from harness.cache import FOLDER_RECORD
 from harness.errors import HarnessError
 from harness.models import resolve_model
 
@@ -100,12 +101,13 @@ def _flip_byte(path, at=100):
 def test_a_damaged_conversion_is_reported_and_made_again_never_used(fake_conversion, capsys, damage):
     source, made = fake_conversion
     folder, record = gguf.converted_folder(source)
-    assert len(made) == 1 and record["weights_sha256"] and record["files_sha256"]
+    entry = json.loads((folder / FOLDER_RECORD).read_text())
+    assert len(made) == 1 and entry["weights_sha256"] and entry["files_sha256"] and entry["facts"] == record
     assert gguf.converted_folder(source)[0] == folder and len(made) == 1  # sound: reused
     {"weights": lambda: _flip_byte(folder / "model.safetensors"),
      "tokenizer": lambda: (folder / "tokenizer.json").write_text('{"version": "2.0"}'),
-     "record garbled": lambda: (folder / gguf.RECORD).write_text('{"sha256": '),
-     "record gone": lambda: (folder / gguf.RECORD).unlink(),
+     "record garbled": lambda: (folder / FOLDER_RECORD).write_text('{"sha256": '),
+     "record gone": lambda: (folder / FOLDER_RECORD).unlink(),
      "weights gone": lambda: (folder / "model.safetensors").unlink()}[damage]()
     again, _ = gguf.converted_folder(source)
     assert len(made) == 2 and again == folder
@@ -122,7 +124,8 @@ def test_the_memoised_weights_hash_checks_a_sound_conversion_without_rehashing(f
     real = files.sha256_files
     monkeypatch.setattr("harness.models.sha256_files", lambda paths, root=None: hashed.append(1) or real(paths, root))
     again = resolve_model(str(source))
-    assert again.weights_hash == first.weights_hash == first.gguf["weights_sha256"] and len(made) == 1
+    entry = json.loads((first.folder / FOLDER_RECORD).read_text())
+    assert again.weights_hash == first.weights_hash == entry["weights_sha256"] and len(made) == 1
     assert len(hashed) == 2  # the tokenizer and config files only: the weights came from the memo
 
 
