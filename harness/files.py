@@ -205,10 +205,10 @@ def discard(final: Path) -> None:
 def sweep_stale(folder: Path, *, owned: bool = False) -> list[Path]:
     """Remove what interrupted writes left in `folder` (not below it), and return what was removed.
 
-    Everywhere: temporary files of a process of this machine that is no longer running. In a folder that
-    harness owns whole (owned=True: the cache) also staging folders, and leftovers with no owner that can
-    be checked here once older than STALE_AFTER_SECONDS. Elsewhere (beside a run folder) a staging folder
-    stays: one is kept on purpose when its run could not be published."""
+    Everywhere: temporary files and staging folders of a process of this machine that is no longer running
+    (a run that could not be published is renamed to a visible name first, so it is never one of these).
+    In a folder that harness owns whole (owned=True: the cache) also leftovers with no owner that can be
+    checked here, once older than STALE_AFTER_SECONDS."""
     removed = []
     with contextlib.suppress(OSError):
         for entry in list(Path(folder).iterdir()):
@@ -224,7 +224,7 @@ def sweep_stale(folder: Path, *, owned: bool = False) -> list[Path]:
 
 def _stale(entry: Path, owned: bool) -> bool:
     match = _TEMPORARY.match(entry.name)
-    if match is None or not (owned or (match["kind"] == "tmp" and entry.is_file())):
+    if match is None:
         return False
     if match["pid"] and match["machine"] == _MACHINE:
         return not _running(int(match["pid"]))

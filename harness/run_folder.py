@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -110,7 +111,7 @@ def replace_folder(staging: Path, final: Path, owned: Callable[[str], bool], fla
     a long run may have given someone time to put a file there). Refused: the staging folder is kept."""
     problem = folder_problem(final, owned)
     if problem:
-        raise HarnessError(f"{flag}: {problem}; what was written is kept in {staging}", file=final)
+        raise HarnessError(f"{flag}: {problem}; what was written is kept in {_keep(staging, final)}", file=final)
     final = Path(final).resolve()
     if not final.exists():
         os.replace(staging, final)
@@ -123,6 +124,20 @@ def replace_folder(staging: Path, final: Path, owned: Callable[[str], bool], fla
         os.replace(old, final)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _keep(staging: Path, final: Path) -> Path:
+    """Give a staging folder that could not be published a visible name of its own beside `final`
+    (`NAME.unpublished-YYYYmmdd-HHMMSS`), so that no sweep of temporaries ever takes it."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for attempt in range(100):
+        kept = Path(final).parent / f"{Path(final).name}.unpublished-{stamp}{f'-{attempt}' if attempt else ''}"
+        try:
+            os.rename(staging, kept)  # refused where a non-empty folder has that name: try the next
+        except OSError:
+            continue
+        return kept
+    return staging
 
 
 @contextmanager

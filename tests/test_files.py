@@ -99,7 +99,7 @@ def test_leftovers_of_a_dead_process_are_swept_when_the_cache_is_opened(tmp_path
     assert strangers[1].exists()
 
 
-def test_a_temporary_file_of_a_dead_process_is_swept_from_a_run_folder_but_a_staged_run_is_kept(tmp_path):
+def test_leftovers_of_a_dead_process_are_swept_beside_and_inside_a_run_folder(tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     _die_mid_write(tmp_path / "cache", run_dir)
@@ -108,9 +108,12 @@ def test_a_temporary_file_of_a_dead_process_is_swept_from_a_run_folder_but_a_sta
     assert [p.name for p in run_dir.iterdir()] == ["report.html"]
     staged = [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
     assert len(staged) == 1
-    # Beside a run folder a staging folder stays: one is kept on purpose when its run cannot be published.
-    assert files.sweep_stale(tmp_path) == []
-    assert staged[0].is_dir()
+    # A run that could not be published is renamed to a visible name first, so a dead process's staging
+    # folder is only ever an interrupted write.
+    kept = tmp_path / "run.unpublished-20261128-120000"
+    kept.mkdir()
+    assert files.sweep_stale(tmp_path) == staged
+    assert not staged[0].exists() and kept.is_dir()
 
 
 def test_a_temporary_file_of_a_live_process_is_never_swept(tmp_path):

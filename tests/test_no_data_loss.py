@@ -3,12 +3,14 @@ replace or a delete is tried with '.', '..', '/', absolute paths, symlinks and o
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 from run_folders import saved_run, snapshot
 
+from harness import files
 from harness.cli import main
 from harness.errors import HarnessError
 from harness.run_folder import staged_run_folder
@@ -181,5 +183,7 @@ def test_a_file_put_into_the_folder_during_the_run_is_kept_and_so_is_the_new_run
         (staging / "results.json").write_text("new")
         (tmp_path / "run" / "plan.md").write_text("someone's notes")
     assert snapshot(tmp_path / "run") == before | {"plan.md": b"someone's notes"}
-    kept = next(p for p in tmp_path.iterdir() if p.name.endswith(".partial"))
+    [kept] = [p for p in tmp_path.iterdir() if p.name != "run"]
+    assert re.fullmatch(r"run\.unpublished-\d{8}-\d{6}", kept.name)  # visible, and never swept as a temporary
     assert str(kept) in str(caught.value) and (kept / "results.json").read_text() == "new"
+    assert files.sweep_stale(tmp_path) == [] and kept.is_dir()
