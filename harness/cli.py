@@ -156,12 +156,14 @@ def _before_run(args: argparse.Namespace) -> None:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "validate":
         from harness.checks import prepare
+        from harness.run import check_against_model
         from harness.suite import load_suite
 
         prepared = prepare(load_suite(args.suite), custom_code=not args.no_custom_code)
+        checked = check_against_model(prepared)
         print(f"ok: {args.suite}: {len(prepared.train.examples)} train and {len(prepared.eval.examples)} eval "
               f"examples, {len(prepared.rules)} suite-wide format rules, lexicon {prepared.lexicon.name} "
-              f"{prepared.lexicon.version}")
+              f"{prepared.lexicon.version}; {checked}")
         return EXIT_OK
     if args.command == "run":
         from harness.progress import quiet_libraries

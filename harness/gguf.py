@@ -71,13 +71,21 @@ def _packaged_file(packaged: Packaged) -> Path:
                        f"{packaged.install}", where="model")
 
 
+def existing_folder(gguf_file: Path) -> Path | None:
+    """The folder this file was converted into before, if any; nothing is converted or checked here."""
+    if importlib.util.find_spec("gguf") is None:
+        return None
+    final = open_cache("models") / f"gguf-{CONVERTER_VERSION}-{sha256_file(gguf_file)[:32]}"
+    return final if (final / "config.json").is_file() else None
+
+
 def converted_folder(gguf_file: Path, announce=print,
                      weights_hash: Callable[[Path], str] | None = None) -> tuple[Path, dict]:
     """The cached transformers folder for a GGUF file, converting it on first use; and its record. The
     folder is checked on every reuse and converted again when damaged (cache.verified_folder)."""
     _require_gguf()
     digest = sha256_file(gguf_file)
-    final = open_cache("models") / f"gguf-{CONVERTER_VERSION}-{digest[:32]}"
+    final = open_cache("models") / f"gguf-{CONVERTER_VERSION}-{digest[:32]}"  # as existing_folder names it
 
     def make(staging: Path) -> dict:
         announce(f"converting {gguf_file.name} ({gguf_file.stat().st_size / 2**20:.0f} MiB) to a transformers "

@@ -121,13 +121,35 @@ def _cached_weights_hash(weights: list[Path], folder: Path) -> str:
     return digest
 
 
+def available_folder(name: str, revision: str | None, suite_dir: Path | None) -> Path | None:
+    """The model's folder where this machine has it already (a local folder, a GGUF file converted before,
+    or the Hugging Face cache), found without converting or downloading anything; None otherwise."""
+    if (local := _local_folder(name, suite_dir)) is not None:
+        return local
+    if gguf.is_gguf_name(name):
+        try:
+            return gguf.existing_folder(gguf.locate(name, suite_dir))
+        except HarnessError:
+            return None
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(repo_id=name, revision=revision, local_files_only=True,
+                                      allow_patterns=["*.json", "*.jinja", "*.model", "*.txt", "*.tiktoken"]))
+    except Exception:  # not cached, or not a hub id: the run resolves it and says what is wrong
+        return None
+
+
 def load_tokenizer(source: ModelSource):
+    return tokenizer_at(source.folder, source.name)
+
+
+def tokenizer_at(folder: Path, name: str):
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(source.folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
     if tokenizer.chat_template is None:
-        raise HarnessError(f"model {source.name} has no chat template; expected an instruct model",
-                           where="model")
+        raise HarnessError(f"model {name} has no chat template; expected an instruct model", where="model")
     if tokenizer.pad_token is None:
         # A pad id is only a filler for padded positions; labels are never masked by it.
         tokenizer.pad_token = tokenizer.eos_token

@@ -251,3 +251,61 @@ def _after(rendered: str, prefix: str) -> str:
     if not rendered.startswith(prefix):
         raise _cannot_cut()
     return rendered[len(prefix):]
+
+
+def model_context(folder) -> int | None:
+    """The model's context length from its config.json (max_position_embeddings), None where it names none."""
+    from pathlib import Path
+
+    try:
+        config = json.loads((Path(folder) / "config.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = config.get("max_position_embeddings") if isinstance(config, dict) else None
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def check_context(renderer: PromptRenderer, train, eval_set, context: int | None, max_new_tokens: int,
+                  max_length: int) -> None:
+    """Every sequence the run will give the model fits its context, checked before any model work: each
+    eval prompt (the longer of with and without the system prompt) with decoding.max_new_tokens after it,
+    each eval prompt with its reference answer (scored for perplexity), and each training row as
+    training.max_length cuts it. Raises InputErrors naming every example that does not fit."""
+    from harness.data_files import raise_all
+    from harness.tokens import encode_pair
+
+    if context is None:
+        return
+    tokenizer, errors = renderer.tokenizer, []
+
+    def longest(example) -> tuple[int, str]:
+        prompts = [renderer.render(example.prompt, system=system) for system in (False, True)]
+        lengths = [len(ids) for ids in tokenizer(prompts, add_special_tokens=False)["input_ids"]]
+        return max(lengths), prompts[lengths.index(max(lengths))]
+
+    for example in eval_set.examples:
+        tokens, prompt = longest(example)
+        if tokens + max_new_tokens > context:
+            errors.append(HarnessError(
+                f"its prompt is {tokens} tokens; with decoding.max_new_tokens = {max_new_tokens} that is "
+                f"{tokens + max_new_tokens}, over the model's context of {context} tokens; expected a shorter "
+                "prompt or fewer new tokens", file=eval_set.source, where=f"example {example.id!r}"))
+            continue
+        scored = len(encode_pair(tokenizer, prompt, renderer.target(example.prompt, example.response,
+                                                                    example.id)).input_ids)
+        if scored > context:
+            errors.append(HarnessError(
+                f"its prompt and reference answer are {scored} tokens, over the model's context of {context} "
+                "tokens, so the reference cannot be scored; expected a shorter prompt or reference",
+                file=eval_set.source, where=f"example {example.id!r}"))
+    if max_length > context:  # rows are cut at max_length; only a longer one can overflow the context
+        for example in train.examples:
+            _, prompt = longest(example)
+            total = len(encode_pair(tokenizer, prompt, renderer.target(example.prompt, example.response,
+                                                                       example.id)).input_ids)
+            if min(total, max_length) > context:
+                errors.append(HarnessError(
+                    f"it is {total} tokens, and training.max_length ({max_length}) is over the model's context of "
+                    f"{context} tokens; expected training.max_length at most {context}, or a shorter example",
+                    file=train.source, where=f"example {example.id!r}"))
+    raise_all(errors)

@@ -19,9 +19,9 @@ from harness.evaluation import VariantRun, evaluate_variants
 from harness.files import write_json_atomic, write_text_atomic
 from harness.metrics.check_result import RuleError
 from harness.metrics.perplexity import summarise
-from harness.models import load_tokenizer, resolve_model, resolve_numerics
+from harness.models import available_folder, load_tokenizer, resolve_model, resolve_numerics, tokenizer_at
 from harness.progress import console, print_summary, stage
-from harness.prompts import VARIANT_NAMES, PromptRenderer
+from harness.prompts import VARIANT_NAMES, PromptRenderer, check_context, model_context
 from harness.report import render_report
 from harness.results import ExampleResult, Results, VariantResult, write_results
 from harness.run_folder import staged_run_folder
@@ -65,6 +65,8 @@ def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False, mo
                                announce=lambda line: console.print(f"  {line}"))
         tokenizer = load_tokenizer(source)
         renderer = PromptRenderer(tokenizer, suite.system_prompt, suite.base_prompt)
+        check_context(renderer, prepared.train, prepared.eval, model_context(source.folder),
+                      suite.decoding.max_new_tokens, suite.training.max_length)
         numerics = resolve_numerics(suite.precision, suite.training.quantization, "evaluation")
     if source.smoke:
         console.print(f"[yellow]{SMOKE_NOTICE}[/]")
@@ -87,6 +89,21 @@ def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False, mo
     print_summary(results)
     console.print(f"[bold green]report[/] {run_dir / 'report.html'}")
     return run_dir
+
+
+def check_against_model(prepared: Prepared) -> str:
+    """For `harness validate`: the checks that need the model's tokenizer and config (the context length),
+    where this machine has the model already; says what was checked, or why not."""
+    suite = prepared.suite
+    folder = available_folder(suite.model, suite.revision, suite.path.parent)
+    if folder is None:
+        return (f"context length not checked: {suite.model} is not on this machine yet (`harness run` checks it "
+                "before any model work)")
+    context = model_context(folder)
+    check_context(PromptRenderer(tokenizer_at(folder, suite.model), suite.system_prompt, suite.base_prompt),
+                  prepared.train, prepared.eval, context, suite.decoding.max_new_tokens, suite.training.max_length)
+    return (f"every prompt fits {suite.model}'s context of {context} tokens" if context else
+            f"{suite.model} names no context length in its config.json; prompts were not checked against one")
 
 
 def _manifest(suite, prepared: Prepared, source, adapter, runs: dict[str, VariantRun], numerics, renderer,
