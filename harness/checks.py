@@ -69,6 +69,12 @@ def prepare(suite: Suite, custom_code: bool = True) -> Prepared:
         errors.append(exc)
     custom = _custom_metrics(suite, sets.get("eval"), errors)
     specs = metric_specs([m.model_dump() for m in suite.metrics.custom])
+    known = list(dict.fromkeys(spec.behaviour for spec in specs.values() if spec.primary))
+    for index, name in enumerate(suite.verdict.behaviours or []):
+        if name not in known:
+            errors.append(HarnessError(f"verdict.behaviours[{index}]: unknown behaviour {name!r}; expected one of "
+                                       f"{', '.join(known)}", file=suite.path,
+                                       where=suite.line_of("verdict", "behaviours", index)))
     for index, text in enumerate(suite.gates):
         try:
             parse_gate(text, specs)

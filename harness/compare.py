@@ -138,17 +138,21 @@ def outcome_of(stats: PairedResult, p: float, better: str, family_size: int = 1)
 
 
 def compare(paired: dict[tuple[str, str], list[tuple]], specs: list[MetricSpec],
-            primary_pairs: tuple[tuple[str, str], ...] | None = None) -> list[Comparison]:
+            primary_pairs: tuple[tuple[str, str], ...] | None = None,
+            behaviours: list[str] | None = None) -> list[Comparison]:
     """`paired` maps (a, b) to per-example (result_a, result_b) tuples. The primary family is every pair of
-    `primary_pairs` (default: all of `paired`) × each headline metric, Holm-adjusted together; the power
-    note of a primary row is for Holm's smallest level, 0.05 / m. Every other row is secondary."""
+    `primary_pairs` (default: all of `paired`) × the headline metric of each behaviour in `behaviours`
+    (default: every behaviour), Holm-adjusted together; the power note of a primary row is for Holm's
+    smallest level, 0.05 / m. Every other row is secondary."""
     primary_pairs = tuple(paired) if primary_pairs is None else primary_pairs
     rows = []
     for (a, b), pairs in paired.items():
         for spec in specs:
             vectors = _vectors(pairs, spec)
             if vectors is not None:
-                rows.append((a, b, spec, vectors, spec.primary and (a, b) in primary_pairs))
+                in_family = (spec.primary and (a, b) in primary_pairs
+                             and (behaviours is None or spec.behaviour in behaviours))
+                rows.append((a, b, spec, vectors, in_family))
     m = sum(in_family for *_, in_family in rows)
     tested = [(a, b, spec, in_family, paired_test(*vectors, kind=spec.kind, alpha=ALPHA / m if in_family else ALPHA))
               for a, b, spec, vectors, in_family in rows]
@@ -166,19 +170,19 @@ def compare(paired: dict[tuple[str, str], list[tuple]], specs: list[MetricSpec],
     return comparisons
 
 
-def compare_variants(examples, specs: list[MetricSpec], seed: int | None = None) -> list[Comparison]:
-    """Every variant pair of VARIANT_PAIRS over the examples of one run; PRIMARY_PAIRS carry the verdict.
-    (`seed` dates from the bootstrap CI; the t interval needs none.)"""
-    del seed
+def compare_variants(examples, specs: list[MetricSpec], behaviours: list[str] | None = None) -> list[Comparison]:
+    """Every variant pair of VARIANT_PAIRS over the examples of one run; PRIMARY_PAIRS × the headline metrics
+    of `behaviours` (default: all) carry the verdict."""
     paired = {(a, b): [(e.variants[a], e.variants[b]) for e in examples] for a, b in VARIANT_PAIRS}
-    return compare(paired, specs, primary_pairs=PRIMARY_PAIRS)
+    return compare(paired, specs, primary_pairs=PRIMARY_PAIRS, behaviours=behaviours)
 
 
 def verdict(comparisons: list[Comparison], a: str = HEADLINE[0], b: str = HEADLINE[1]) -> list[BehaviourVerdict]:
-    """Per behaviour, the headline: did A (the adapter) beat B (the system prompt) on its primary metric?"""
+    """Per behaviour of the verdict's family, the headline: did A (the adapter) beat B (the system prompt) on
+    its primary metric? (Runs before schema 1.2 had no family: every headline metric of the pair.)"""
     found = []
     for c in comparisons:
-        if c.a == a and c.b == b and c.primary:
+        if c.a == a and c.b == b and (c.family == "primary" if c.family is not None else c.primary):
             found.append(BehaviourVerdict(behaviour=c.behaviour, metric=c.metric, outcome=c.outcome,
                                           delta=c.stats.delta, ci_low=c.stats.ci_low, ci_high=c.stats.ci_high,
                                           p_adjusted=c.p_adjusted, answer=_sentence(c, a, b), note=c.note,

@@ -181,7 +181,8 @@ def view_of_comparison(a: Results, b: Results, label_a: str, label_b: str, varia
     paired = {(f"{label_b}·{v}", f"{label_a}·{v}"): [(y.variants[v], x.variants[v]) for x, y in
                                                     zip(a.examples, aligned_b, strict=True)] for v in variants}
     # Comparing two runs, each compared variant's headline metrics form the family.
-    comparisons = compare(paired, specs_for(a.manifest.get("suite", {}).get("settings", {})))
+    settings = a.manifest.get("suite", {}).get("settings", {})
+    comparisons = compare(paired, specs_for(settings), behaviours=(settings.get("verdict") or {}).get("behaviours"))
     primary, secondary, _ = _families(comparisons, tuple(paired))
     summary = {column: (a if run == 0 else b).summary[v] for column, (run, v) in columns.items()}
     view = ReportView(

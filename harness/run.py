@@ -174,7 +174,7 @@ def build_results(prepared: Prepared, runs: dict[str, VariantRun], smoke: bool, 
         for i, example in enumerate(examples)
     ]
     specs = builtin_specs() + [custom_spec(m.name, m.better, m.kind) for m in prepared.suite.metrics.custom]
-    comparisons = compare_variants(records, specs, seed=prepared.suite.decoding.seed)
+    comparisons = compare_variants(records, specs, prepared.suite.verdict.behaviours)
     return Results(suite=prepared.suite.name, smoke=smoke, notice=SMOKE_NOTICE if smoke else None,
                    variants=list(VARIANT_NAMES), summary=summary, verdict=verdict(comparisons),
                    comparisons=comparisons, prompt_tax=prompt_tax(summary["base"].prompt_tokens,

@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -180,6 +181,21 @@ class Metrics(Strict):
     custom: list[CustomMetric] = []
 
 
+class Verdict(Strict):
+    # The behaviours the verdict tests (each by its headline metric, sft against system), Holm-adjusted
+    # together. None: every headline behaviour (length, format, filler, fit and each custom metric). Naming
+    # only the behaviour the adapter is for keeps the test's power (docs/metrics.md).
+    behaviours: Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]],
+                          Field(min_length=1, max_length=64)] | None = None
+
+    @field_validator("behaviours")
+    @classmethod
+    def _unique(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("each behaviour may be named once")
+        return value
+
+
 class Suite(Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=100)]
     description: str = ""
@@ -192,6 +208,7 @@ class Suite(Strict):
     training: Training = Training()
     decoding: Decoding = Decoding()
     metrics: Metrics = Metrics()
+    verdict: Verdict = Verdict()
     gates: list[str] = []  # see harness/gates.py for the grammar
 
     _path: Path = PrivateAttr(default=Path("suite.yaml"))
@@ -261,6 +278,9 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         return load_yaml(text)
     except LimitError as exc:
         raise HarnessError(f"invalid YAML: {exc}", file=path, where=str(exc.line) if exc.line else None) from None
+    except yaml.reader.ReaderError as exc:  # a control character; its message would span two lines
+        raise HarnessError(f"invalid YAML: character #x{exc.character:04x} ({exc.reason}); expected "
+                           "printable text", file=path, where=str(text.count("\n", 0, exc.position) + 1)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{mark.line + 1}" if mark else None

@@ -378,3 +378,14 @@ def test_run_refuses_a_bad_suite_or_override_before_any_model_work(tmp_path, cap
     assert_one_line(path, code, lines, fragment)
     assert not out.exists()
     assert time.perf_counter() - started < 60  # no model was built or loaded
+
+
+@pytest.mark.parametrize(("value", "fragment"), [
+    ("[tone]", "unknown behaviour 'tone'; expected one of length, format, filler, fit"),
+    ("[format, format]", "each behaviour may be named once"),
+    ("[]", "verdict.behaviours"),
+    ("format", "verdict.behaviours"),
+])
+def test_verdict_behaviours_must_name_known_behaviours_once(tmp_path, capsys, value, fragment):
+    path, code, lines = validate(tmp_path, capsys, MINIMAL_SUITE + f"verdict:\n  behaviours: {value}\n")
+    assert_one_line(path, code, lines, fragment)

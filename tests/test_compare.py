@@ -137,3 +137,19 @@ def test_the_whole_verdict_reads_as_one_sentence():
         "(4 primary comparisons, Holm-adjusted).")
     assert headline(rows(fit="loss", length="loss"), "A·sft", "B·sft").startswith("B·sft beat A·sft on every")
     assert headline([]) == ""
+
+
+def test_declared_behaviours_are_the_whole_family_and_the_rest_are_secondary():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(10, 2, 80), rng.normal(20, 2, 80)
+    passes = [True] * 50 + [False] * 30
+    fails = [False] * 50 + [True] * 30
+    rows = compare({("sft", "system"): _pairs(list(zip(a, passes, strict=True)),
+                                              list(zip(b, fails, strict=True)))},
+                   [MetricSpec("words", "length", "words", "continuous", "lower", lambda v: v[0], primary=True),
+                    MetricSpec("format_pass", "format", "format", "binary", "higher", lambda v: v[1], primary=True)],
+                   behaviours=["format"])
+    family = {c.metric: c.family for c in rows}
+    assert family == {"words": "secondary", "format_pass": "primary"}
+    assert [c.family_size for c in rows if c.family == "primary"] == [1]
+    assert [v.behaviour for v in verdict(rows)] == ["format"]

@@ -73,7 +73,8 @@ def _headline_specs(count: int) -> list[MetricSpec]:
                        lambda v, i=i: v[i], primary=True) for i in range(count)]
 
 
-def _verdicts(rng, runs: int, n: int, gain: float, others: float, count: int = 4) -> list[list[str]]:
+def _verdicts(rng, runs: int, n: int, gain: float, others: float, count: int = 4,
+              behaviours: list[str] | None = None) -> list[list[str]]:
     """Outcomes of compare() on `runs` datasets: headline metric 0 gains `gain` points of pass rate, the other
     headline metrics move by `others` (points of pass rate, or standard deviations for continuous ones)."""
     specs = _headline_specs(count)
@@ -89,7 +90,7 @@ def _verdicts(rng, runs: int, n: int, gain: float, others: float, count: int = 4
             columns_a.append(x)
             columns_b.append(y)
         pairs = list(zip(zip(*columns_a, strict=True), zip(*columns_b, strict=True), strict=True))
-        found.append([c.outcome for c in compare({("sft", "system"): pairs}, specs)])
+        found.append([c.outcome for c in compare({("sft", "system"): pairs}, specs, behaviours=behaviours)])
     return found
 
 
@@ -114,3 +115,15 @@ def test_a_ten_point_gain_at_n_200_keeps_its_power_in_the_family():
     assert alone >= 0.65, alone
     assert abs(realistic - alone) <= 0.10, (realistic, alone)
     assert 0.45 <= worst < alone, (worst, alone)  # the documented worst case; it is not within 10 points
+
+
+def test_a_suite_that_declares_its_target_behaviours_keeps_the_power_of_a_single_test():
+    """The worst case above, with `verdict.behaviours` naming the one or two behaviours the adapter is for:
+    one target is tested alone (its power is the single test's), two lose little (Holm's first step at
+    0.05 / 2), and the others become secondary rows."""
+    rng = np.random.default_rng(29)
+    alone = _share([run[0] == "win" for run in _verdicts(rng, 400, 200, gain=0.1, others=0.0, count=1)])
+    one = _verdicts(rng, 400, 200, gain=0.1, others=0.0, behaviours=["behaviour0"])
+    two = _verdicts(rng, 400, 200, gain=0.1, others=0.0, behaviours=["behaviour0", "behaviour1"])
+    assert abs(_share([run[0] == "win" for run in one]) - alone) <= 0.07, alone
+    assert alone - _share([run[0] == "win" for run in two]) <= 0.10, alone
