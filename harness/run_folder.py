@@ -9,6 +9,7 @@ final place and swapped in whole, so a run killed mid-write leaves the old folde
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from pydantic import ValidationError
+from pydantic_core import to_json
 
 from harness.errors import HarnessError
 from harness.files import staging_dir
@@ -57,7 +59,32 @@ def read_run(run_dir: Path) -> Results:
         raise HarnessError(f"{first['msg']}{more}; expected the shape in docs/results.schema.json",
                            file=path, where=where) from None
     _check_consistent(results, path)
+    _check_manifest_copy(Path(run_dir) / "manifest.json", results.manifest)
     return results
+
+
+def _check_manifest_copy(path: Path, manifest: dict) -> None:
+    """manifest.json, where the folder has one, is the manifest inside results.json: a copy that differs was
+    damaged or edited, and `baseline save` would keep it. (Commands read results.json, so a folder without
+    the copy is complete.)"""
+    if not path.exists() and not path.is_symlink():
+        return
+    try:
+        # NaN and infinity: json.dumps wrote them as such in manifest.json, pydantic as null in results.json
+        copy = json.loads(to_json(json.loads(path.read_text(encoding="utf-8")), inf_nan_mode="null"))
+    except OSError as exc:
+        problem = exc.strerror or type(exc).__name__
+    except UnicodeDecodeError:
+        problem = "not UTF-8 text"
+    except json.JSONDecodeError as exc:
+        problem = f"invalid JSON at line {exc.lineno}: {exc.msg}"
+    except (ValueError, RecursionError):
+        problem = "JSON nested too deep"
+    else:
+        if copy == manifest:
+            return
+        problem = "differs from the manifest in results.json"
+    raise HarnessError(f"{problem}; expected the copy of the manifest that `harness run` writes", file=path)
 
 
 def _check_consistent(results: Results, path: Path) -> None:
