@@ -111,7 +111,8 @@ class Training(Strict):
     max_length: whole(32, 131_072) = 1024  # tokens; a chat template alone takes about 20
     # auto: NF4 (QLoRA) on a GPU, none on a CPU where bitsandbytes only emulates NF4 (harness/models.py)
     quantization: Literal["auto", "nf4", "none"] = "auto"
-    # padded tokens (rows x longest row) per forward pass; None: the whole batch on a GPU, 192 on a CPU
+    # padded tokens (rows x longest row) per forward pass; None: the whole batch on a GPU,
+    # 160 on a CPU (training.CPU_MICRO_BATCH_TOKENS)
     micro_batch_tokens: whole(1, 2**24) | None = None
     loss: Literal["completion", "full"] = "completion"
     warmup_ratio: real(ge=0.0, lt=1.0) = 0.03  # passed as a float warmup_steps (a ratio)
