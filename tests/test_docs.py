@@ -641,3 +641,12 @@ def test_export_writes_an_adapter_peft_loads_with_a_model_card(smoke_run, smoke_
     assert isinstance(PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(smoke_dir), dest), PeftModel)
     code, output = cli(command(EXPORT_USAGE, {"RUN_DIR": smoke_run, "DEST": dest}), capsys)
     assert code == 2 and "DEST" in output, output  # a new or empty folder only
+
+
+@covers("docs/metrics.md", "bench/filler/sample.py", how=SHAPE)
+def test_the_filler_sampler_exists_with_its_prompts():
+    """Not run: it generates with the real model. Its prompts are the set the labelled answers came from."""
+    script = ROOT / "bench" / "filler" / "sample.py"
+    prompts = (ROOT / "bench" / "filler" / "prompts.txt").read_text("utf-8").splitlines()
+    assert "python bench/filler/sample.py OUT.jsonl" in script.read_text("utf-8")
+    assert len([p for p in prompts if p.strip()]) >= 150

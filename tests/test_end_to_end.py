@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
@@ -16,9 +17,19 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def first_run(tmp_path_factory):
+    """The first run in a cache of this module's own: other tests' smoke runs of the same suite would
+    otherwise have cached its evaluations already."""
+    previous = os.environ.get("HARNESS_CACHE")
+    os.environ["HARNESS_CACHE"] = str(tmp_path_factory.mktemp("end-to-end-cache"))
     out = tmp_path_factory.mktemp("runs") / "first"
-    assert main(["run", str(ROOT / "suites" / "concise.yaml"), "--smoke", "--out", str(out)]) == 0
-    return out
+    try:
+        assert main(["run", str(ROOT / "suites" / "concise.yaml"), "--smoke", "--out", str(out)]) == 0
+        yield out
+    finally:
+        if previous is None:
+            os.environ.pop("HARNESS_CACHE", None)
+        else:
+            os.environ["HARNESS_CACHE"] = previous
 
 
 def test_run_folder_has_everything(first_run):
