@@ -126,7 +126,9 @@ def _checked_folder(folder: Path, weights_hash: Callable[[Path], str] | None) ->
     if not isinstance(record, dict) or not isinstance(record.get("facts"), dict):
         return None, f"its record {FOLDER_RECORD} has the wrong shape"
     weights, others = _folder_files(folder)
-    found = (weights_hash or (lambda f: sha256_files(weights, f)))(folder) if weights else None
+    if not weights:
+        return None, "it has no weight files"
+    found = weights_hash(folder) if weights_hash else sha256_files(weights, folder)
     if found != record.get("weights_sha256"):
         return None, "its weight files do not match the hashes recorded when it was made"
     if sha256_files(others, folder) != record.get("files_sha256"):

@@ -75,8 +75,13 @@ def existing_folder(gguf_file: Path) -> Path | None:
     """The folder this file was converted into before, if any; nothing is converted or checked here."""
     if importlib.util.find_spec("gguf") is None:
         return None
-    final = open_cache("models") / f"gguf-{CONVERTER_VERSION}-{sha256_file(gguf_file)[:32]}"
+    final = _entry(sha256_file(gguf_file))
     return final if (final / "config.json").is_file() else None
+
+
+def _entry(digest: str) -> Path:
+    """The cache folder of the GGUF file with this SHA-256."""
+    return open_cache("models") / f"gguf-{CONVERTER_VERSION}-{digest[:32]}"
 
 
 def converted_folder(gguf_file: Path, announce=print,
@@ -85,7 +90,7 @@ def converted_folder(gguf_file: Path, announce=print,
     folder is checked on every reuse and converted again when damaged (cache.verified_folder)."""
     _require_gguf()
     digest = sha256_file(gguf_file)
-    final = open_cache("models") / f"gguf-{CONVERTER_VERSION}-{digest[:32]}"  # as existing_folder names it
+    final = _entry(digest)
 
     def make(staging: Path) -> dict:
         announce(f"converting {gguf_file.name} ({gguf_file.stat().st_size / 2**20:.0f} MiB) to a transformers "
