@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.progress import SUMMARY_ROWS  # noqa: E402
+from harness.metrics.registry import summary_rows  # noqa: E402
 from harness.results import read_results  # noqa: E402
 
 SHOWN = 3  # examples side by side per suite
@@ -36,8 +36,8 @@ def section(run_dir: Path) -> str:
              f"max {manifest['decoding']['max_new_tokens']} new tokens, greedy.", "",
              "| metric | " + " | ".join(results.variants) + " |",
              "| --- |" + " --- |" * len(results.variants)]
-    for label, show in SUMMARY_ROWS:
-        lines.append(f"| {label} | " + " | ".join(show(results.summary[v]) for v in results.variants) + " |")
+    for label, cells in summary_rows(results):
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines += ["", "**Verdict** (SFT against the system prompt, paired, Holm-adjusted):", ""]
     for v in results.verdict:
         lines.append(f"- {v.behaviour} ({v.metric}): **{v.outcome}**, Δ {v.delta:+.3g} "

@@ -1,5 +1,6 @@
-"""Everything `harness validate` (and `harness run`, before any model loads) checks: suite, data, rules,
-lexicon, custom metrics, gates. Every problem becomes one line naming the file, the field and what was expected.
+"""Everything `harness validate` (and `harness run`, before any model loads) checks about the inputs: suite,
+data, variants, rules, lexicon, custom metrics. Every problem becomes one line naming the file, the field and
+what was expected. (Gates are checked by harness.gates, against the variants declared here.)
 
 Custom metrics are Python code: checking them means importing and calling them. `custom_code=False`
 (`--no-custom-code`) refuses a suite that has any, before anything is imported.
@@ -10,14 +11,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from harness.compare import specs_for
 from harness.errors import HarnessError, InputErrors
 from harness.examples import ExampleSet, load_examples
-from harness.gates import GateError, metric_specs, parse_gate
 from harness.limits import LimitError, check_json_depth, read_bounded
 from harness.metrics.custom import Scorer, load_scorer
 from harness.metrics.filler import Lexicon, builtin_lexicon_raw, check_lexicon, load_lexicon_file, merge, parse_lexicon
 from harness.metrics.format_checks import RuleError, validate_rule
 from harness.suite import Suite
+from harness.variants import problems as variant_problems
 
 
 @dataclass(frozen=True)
@@ -68,18 +70,13 @@ def prepare(suite: Suite, custom_code: bool = True) -> Prepared:
     except HarnessError as exc:
         errors.append(exc)
     custom = _custom_metrics(suite, sets.get("eval"), errors)
-    specs = metric_specs([m.model_dump() for m in suite.metrics.custom])
-    known = list(dict.fromkeys(spec.behaviour for spec in specs.values() if spec.primary))
+    errors.extend(variant_problems(suite, sets.get("train"), sets.get("eval")))
+    known = list(dict.fromkeys(spec.behaviour for spec in specs_for(suite.model_dump(mode="json")) if spec.primary))
     for index, name in enumerate(suite.verdict.behaviours or []):
         if name not in known:
             errors.append(HarnessError(f"verdict.behaviours[{index}]: unknown behaviour {name!r}; expected one of "
                                        f"{', '.join(known)}", file=suite.path,
                                        where=suite.line_of("verdict", "behaviours", index)))
-    for index, text in enumerate(suite.gates):
-        try:
-            parse_gate(text, specs)
-        except GateError as exc:
-            errors.append(HarnessError(f"gates[{index}]: {exc}", file=suite.path, where=suite.line_of("gates", index)))
     if errors:
         raise InputErrors(errors)
     return Prepared(suite, sets["train"], sets["eval"], rules, lexicon, custom)

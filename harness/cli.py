@@ -37,6 +37,13 @@ def _parser() -> argparse.ArgumentParser:
                      "or a packaged alias such as smollm2-135m-instruct (recorded in the manifest)")
     run.add_argument("--profile", choices=["quick"],
                      help="quick: 1 epoch, 24 eval examples, 128 new tokens; a first look, labelled as such")
+    run.add_argument("--adapter", dest="adapters", action="append", metavar="[NAME=]PATH",
+                     help="evaluate a PEFT LoRA adapter trained elsewhere (a folder or hub id) in place of the "
+                     "suite's adapter NAME (default: its first, `sft`); nothing is trained for it (repeatable)")
+    run.add_argument("--variants", type=_names, help="run only these variants, e.g. base,system,sft "
+                     "(recorded; compare and baseline gates need the same selection)")
+    run.add_argument("--limit", type=_positive, metavar="N",
+                     help="evaluate only the first N eval examples (recorded, like --variants)")
     run.add_argument("--no-custom-code", action="store_true", help=NO_CUSTOM_CODE)
     run.add_argument("--gate", dest="run_gate", action="store_true",
                      help="check the gates after the run (implied by any of the gate options below)")
@@ -70,7 +77,25 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="write the run's adapter in PEFT format with a model card")
     export.add_argument("run_dir", type=Path)
     export.add_argument("dest", type=Path)
+    export.add_argument("--adapter", help="which of the run's adapters (default: its first, e.g. sft)")
     return parser
+
+
+def _names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected variant names separated by commas, e.g. base,system,sft")
+    return names
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number of at least 1")
+    return value
 
 
 def _gate_options(parser: argparse.ArgumentParser) -> None:
@@ -160,7 +185,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from harness.suite import load_suite
 
         prepared = prepare(load_suite(args.suite), custom_code=not args.no_custom_code)
-        checked = check_against_model(prepared)
+        checked = check_against_model(prepared)  # gates, context length, adapters trained elsewhere
         print(f"ok: {args.suite}: {len(prepared.train.examples)} train and {len(prepared.eval.examples)} eval "
               f"examples, {len(prepared.rules)} suite-wide format rules, lexicon {prepared.lexicon.name} "
               f"{prepared.lexicon.version}; {checked}")
@@ -177,7 +202,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             from harness.suite import load_suite
 
             refuse_custom_code(load_suite(args.suite))
-        run_dir = run(args.suite, out=args.out, smoke=args.smoke, model=args.model, profile=args.profile)
+        run_dir = run(args.suite, out=args.out, smoke=args.smoke, model=args.model, profile=args.profile,
+                      adapters=args.adapters, variants=args.variants, limit=args.limit)
         return _check(run_dir, args) if args.run_gate else EXIT_OK
     if args.command == "report":
         from harness.runs import rerender
@@ -200,6 +226,6 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "export":
         from harness.export import export
 
-        print(export(args.run_dir, args.dest))
+        print(export(args.run_dir, args.dest, args.adapter))
         return EXIT_OK
     raise AssertionError(args.command)

@@ -1,70 +1,41 @@
 """Paired comparisons between variants (or runs) over the same examples, and the verdict they support.
 
 Every comparison of two variants runs the paired test of `stats` on each comparable metric. The verdict
-rests on one family: the primary comparisons (`PRIMARY_PAIRS`: sft vs system, the question the harness
-asks) × the headline metric of each behaviour (`MetricSpec.primary`), Holm-adjusted within that family
-only. Every other pair × metric is secondary: its CI and raw p are shown, labelled "secondary, not
-adjusted". Outcomes are read from A's side: `win` when A is better on the metric's own direction with
-p < 0.05 (adjusted in the primary family) and a CI on the same side, `loss` when worse, `tie` otherwise;
-where the CI and the test disagree, `note` says why in words.
+rests on one family: the suite's primary comparisons (`comparisons:`; default: each adapter's user-only
+variant against `system`, today's sft vs system) × the headline metric of each behaviour
+(`Metric.headline`), Holm-adjusted within that family only. Every other pair × metric is secondary: its CI
+and raw p are shown, labelled "secondary, not adjusted". Outcomes are read from A's side: `win` when A is
+better on the metric's own direction with p < 0.05 (adjusted in the primary family) and a CI on the same
+side, `loss` when worse, `tie` otherwise; where the CI and the test disagree, `note` says why in words.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel
 
+from harness.metrics.registry import Metric, metrics_for
 from harness.stats import ALPHA, Kind, PairedResult, holm, paired_test
 
 Outcome = Literal["win", "tie", "loss"]
 Family = Literal["primary", "secondary"]
-# The verdict's question: did the adapter beat the system prompt? Testing more pairs in the same family
-# would divide the level among them: with 3 pairs x 4 behaviours Holm's first step tests at 0.05/12 and a
-# real 10-point gain at n = 200 is seen about half as often as alone (docs/metrics.md).
-PRIMARY_PAIRS = (("sft", "system"),)
-SECONDARY_PAIRS = (("sft", "base"), ("system", "base"), ("sft+system", "sft"), ("sft+system", "system"))
-VARIANT_PAIRS = PRIMARY_PAIRS + SECONDARY_PAIRS
-HEADLINE = PRIMARY_PAIRS[0]
+# The question of a suite that declares no comparisons: did the adapter beat the system prompt? Testing more
+# pairs in the same family divides the level among them: with 3 pairs x 4 behaviours Holm's first step tests
+# at 0.05/12 and a real 10-point gain at n = 200 is seen about half as often as alone (docs/metrics.md).
+HEADLINE = ("sft", "system")
 
 
-@dataclass(frozen=True)
-class MetricSpec:
-    key: str
-    behaviour: str
-    label: str
-    kind: Kind
-    better: Literal["lower", "higher"]
-    value: Callable  # VariantResult -> float | bool | None (None: not applicable to this example)
-    primary: bool = False  # the metric that answers its behaviour's headline question
-
-
-def builtin_specs() -> list[MetricSpec]:
-    return [
-        MetricSpec("words", "length", "words per answer", "continuous", "lower",
-                   lambda v: v.scores.length.words, primary=True),
-        MetricSpec("tokens", "length", "tokens per answer", "continuous", "lower", lambda v: v.scores.length.tokens),
-        MetricSpec("truncated", "length", "truncated at max_new_tokens", "binary", "lower",
-                   lambda v: v.output.truncated),
-        MetricSpec("format_pass", "format", "all format checks pass (strict)", "binary", "higher",
-                   lambda v: v.scores.format.passed, primary=True),
-        MetricSpec("format_pass_loose", "format", "all format checks pass (loose)", "binary", "higher",
-                   lambda v: v.scores.format.passed_loose),
-        MetricSpec("filler_any", "filler", "answers with filler", "binary", "lower",
-                   lambda v: bool(v.scores.filler.any), primary=True),
-        MetricSpec("filler_per_100_words", "filler", "filler hits per 100 words", "continuous", "lower",
-                   lambda v: v.scores.filler.per_100_words),
-        MetricSpec("reference_nll", "fit", "reference NLL per token", "continuous", "lower",
-                   lambda v: v.scores.perplexity.mean_nll, primary=True),
-    ]
-
-
-def custom_spec(name: str, better: str, kind: Kind) -> MetricSpec:
-    return MetricSpec(f"custom.{name}", name, name, kind, better, lambda v: v.scores.custom.get(name),
-                      primary=True)
+def variant_pairs(names: list[str], primary: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The primary pairs whose variants ran, then every other pair once, the later-declared variant as A."""
+    pairs = [pair for pair in primary if pair[0] in names and pair[1] in names]
+    covered = {frozenset(pair) for pair in pairs}
+    for j, a in enumerate(names):
+        for b in names[:j]:
+            if frozenset((a, b)) not in covered:
+                pairs.append((a, b))
+    return pairs
 
 
 class Comparison(BaseModel):
@@ -87,6 +58,8 @@ class Comparison(BaseModel):
 
 
 class BehaviourVerdict(BaseModel):
+    a: str = HEADLINE[0]  # the primary comparison, A against B (runs before schema 1.3: sft against system)
+    b: str = HEADLINE[1]
     behaviour: str
     metric: str
     outcome: Outcome  # for SFT against the system prompt
@@ -99,7 +72,7 @@ class BehaviourVerdict(BaseModel):
     family_size: int | None = None
 
 
-def _vectors(pairs: list[tuple], spec: MetricSpec) -> tuple[np.ndarray, np.ndarray] | None:
+def _vectors(pairs: list[tuple], spec: Metric) -> tuple[np.ndarray, np.ndarray] | None:
     kept = [(spec.value(x), spec.value(y)) for x, y in pairs]
     kept = [(x, y) for x, y in kept if x is not None and y is not None]
     if not kept:
@@ -137,7 +110,7 @@ def outcome_of(stats: PairedResult, p: float, better: str, family_size: int = 1)
                    f"the two disagree near the edge of significance")
 
 
-def compare(paired: dict[tuple[str, str], list[tuple]], specs: list[MetricSpec],
+def compare(paired: dict[tuple[str, str], list[tuple]], specs: list[Metric],
             primary_pairs: tuple[tuple[str, str], ...] | None = None,
             behaviours: list[str] | None = None) -> list[Comparison]:
     """`paired` maps (a, b) to per-example (result_a, result_b) tuples. The primary family is every pair of
@@ -170,24 +143,32 @@ def compare(paired: dict[tuple[str, str], list[tuple]], specs: list[MetricSpec],
     return comparisons
 
 
-def compare_variants(examples, specs: list[MetricSpec], behaviours: list[str] | None = None) -> list[Comparison]:
-    """Every variant pair of VARIANT_PAIRS over the examples of one run; PRIMARY_PAIRS × the headline metrics
-    of `behaviours` (default: all) carry the verdict."""
-    paired = {(a, b): [(e.variants[a], e.variants[b]) for e in examples] for a, b in VARIANT_PAIRS}
-    return compare(paired, specs, primary_pairs=PRIMARY_PAIRS, behaviours=behaviours)
+def compare_variants(examples, specs: list[Metric], names: list[str], primary: list[tuple[str, str]],
+                     behaviours: list[str] | None = None) -> list[Comparison]:
+    """Every pair of the variants `names` over the examples of one run; the `primary` pairs × the headline
+    metrics of `behaviours` (default: all) carry the verdict."""
+    paired = {(a, b): [(e.variants[a], e.variants[b]) for e in examples] for a, b in variant_pairs(names, primary)}
+    return compare(paired, specs, primary_pairs=tuple(primary), behaviours=behaviours)
 
 
-def verdict(comparisons: list[Comparison], a: str = HEADLINE[0], b: str = HEADLINE[1]) -> list[BehaviourVerdict]:
-    """Per behaviour of the verdict's family, the headline: did A (the adapter) beat B (the system prompt) on
-    its primary metric? (Runs before schema 1.2 had no family: every headline metric of the pair.)"""
+def verdict(comparisons: list[Comparison]) -> list[BehaviourVerdict]:
+    """Per primary comparison and behaviour of the verdict's family: did A beat B on its headline metric?
+    (Runs before schema 1.2 had no family: every headline metric of sft against system.)"""
     found = []
     for c in comparisons:
-        if c.a == a and c.b == b and (c.family == "primary" if c.family is not None else c.primary):
-            found.append(BehaviourVerdict(behaviour=c.behaviour, metric=c.metric, outcome=c.outcome,
+        in_family = c.family == "primary" if c.family is not None else c.primary and (c.a, c.b) == HEADLINE
+        if in_family:
+            found.append(BehaviourVerdict(a=c.a, b=c.b, behaviour=c.behaviour, metric=c.metric, outcome=c.outcome,
                                           delta=c.stats.delta, ci_low=c.stats.ci_low, ci_high=c.stats.ci_high,
-                                          p_adjusted=c.p_adjusted, answer=_sentence(c, a, b), note=c.note,
+                                          p_adjusted=c.p_adjusted, answer=_sentence(c, c.a, c.b), note=c.note,
                                           family_size=c.family_size))
     return found
+
+
+def headlines(found: list) -> list[str]:
+    """One sentence per primary comparison, in order (see `headline`)."""
+    pairs = list(dict.fromkeys((v.a, v.b) for v in found))
+    return [headline([v for v in found if (v.a, v.b) == pair], *pair) for pair in pairs]
 
 
 def headline(found: list, a: str = HEADLINE[0], b: str = HEADLINE[1]) -> str:
@@ -196,7 +177,8 @@ def headline(found: list, a: str = HEADLINE[0], b: str = HEADLINE[1]) -> str:
     if not found:
         return ""
     by = {outcome: [v.behaviour for v in found if v.outcome == outcome] for outcome in ("win", "loss", "tie")}
-    tested = f"({len(found)} primary comparison{'s' if len(found) != 1 else ''}, Holm-adjusted)"
+    m = getattr(found[0], "family_size", None) or len(found)  # several primary pairs share one family
+    tested = f"({m} primary comparison{'s' if m != 1 else ''}, Holm-adjusted)"
     if len(by["win"]) == len(found):
         return f"{a} beat {b} on every headline behaviour: {_and(by['win'])} {tested}."
     if len(by["loss"]) == len(found):
@@ -238,6 +220,8 @@ def comparability_problems(a_manifest: dict, b_manifest: dict) -> list[str]:
         ("decoding settings", lambda m: m.get("decoding")),
         # Precision and quantisation move every number a little; older manifests have none (None == None).
         ("precision", lambda m: {k: v for k, v in (m.get("numerics") or {}).items() if k != "notes"} or None),
+        # --variants and --limit: a run of a subset is not the run it would be compared with.
+        ("selection (--variants, --limit)", lambda m: m.get("selection") or {"variants": None, "limit": None}),
     )
     for what, read in checks:
         if read(a_manifest) != read(b_manifest):
@@ -245,8 +229,18 @@ def comparability_problems(a_manifest: dict, b_manifest: dict) -> list[str]:
     return problems
 
 
-def specs_for(settings: dict) -> list[MetricSpec]:
-    """Built-in metrics plus the custom ones a suite (as recorded in a manifest) declares."""
-    custom = settings.get("metrics", {}).get("custom", [])
-    return builtin_specs() + [custom_spec(m["name"], m.get("better", "higher"), m.get("kind", "continuous"))
-                              for m in custom]
+def specs_for(settings: dict) -> list[Metric]:
+    """The metrics compared between variants: built-in and custom (harness/metrics/registry.py)."""
+    return [metric for metric in metrics_for(settings) if metric.compared]
+
+
+def run_against_run(a, b, label_a: str, label_b: str, variants: list[str]) -> list[Comparison]:
+    """Run B against run A (two Results over the same example ids), variant by variant: each compared
+    variant's headline metrics form the primary family."""
+    by_id = {e.id: e for e in b.examples}
+    aligned = [by_id[e.id] for e in a.examples]
+    paired = {(f"{label_b}·{v}", f"{label_a}·{v}"): [(y.variants[v], x.variants[v])
+                                                    for x, y in zip(a.examples, aligned, strict=True)]
+              for v in variants}
+    settings = a.manifest.get("suite", {}).get("settings", {})
+    return compare(paired, specs_for(settings), behaviours=(settings.get("verdict") or {}).get("behaviours"))

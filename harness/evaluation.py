@@ -1,4 +1,5 @@
-"""All four variants from one loaded base model: the adapter is switched on and off, never reloaded.
+"""Every variant from one loaded base model: each adapter is loaded once onto it as a named PEFT adapter and
+switched per variant; the base is never reloaded, and a run that needs no adapter loads none.
 
 For each variant: the exact rendered prompts, batched generations, and the perplexity of the reference
 answers under that variant's own conditioning (the scored reference tokens are checked to be identical
@@ -21,10 +22,11 @@ from harness.generation import Output, generate, stop_token_ids
 from harness.metrics.perplexity import ReferenceScore, encode_references, score_pairs
 from harness.models import ModelSource, Numerics, load_model
 from harness.progress import Bar, console, stage
-from harness.prompts import VARIANTS, PromptRenderer, Variant
+from harness.prompts import PromptRenderer
 from harness.suite import Suite
 from harness.tokens import EncodedPair, encode_prompts
 from harness.training import Adapter
+from harness.variants import Variant
 from harness.versions import library_versions
 
 # Part of each variant's cache key: bump when generation or scoring code changes its results (3: entries
@@ -61,13 +63,13 @@ class _Plan:
     key: str
 
 
-def _plans(suite: Suite, source: ModelSource, tokenizer, renderer: PromptRenderer, adapter: Adapter,
-           eval_set: ExampleSet, numerics: Numerics) -> list[_Plan]:
+def _plans(suite: Suite, source: ModelSource, tokenizer, renderer: PromptRenderer, adapters: dict[str, Adapter],
+           variants: list[Variant], eval_set: ExampleSet, numerics: Numerics) -> list[_Plan]:
     include_eot = suite.metrics.perplexity.include_end_of_turn
     # The reference as the chat template renders it after the generation prompt: the same for every variant.
     targets = [renderer.target(e.prompt, e.response, e.id, end_of_turn=include_eot) for e in eval_set.examples]
     plans, scored = [], None
-    for variant in VARIANTS:
+    for variant in variants:
         prompts = [renderer.for_variant(variant, e.prompt) for e in eval_set.examples]
         pairs = encode_references(tokenizer, prompts, targets, "")
         completions = [p.completion_ids for p in pairs]
@@ -79,7 +81,7 @@ def _plans(suite: Suite, source: ModelSource, tokenizer, renderer: PromptRendere
         key = sha256_json({
             "recipe": RECIPE, "weights": source.weights_hash, "tokenizer": source.tokenizer_hash,
             "config": source.config_hash, "numerics": numerics.key(),
-            "adapter": adapter.manifest["adapter_sha256"] if variant.adapter else None,
+            "adapter": adapters[variant.adapter].manifest["adapter_sha256"] if variant.adapter else None,
             "prompts": prompts, "scored": [p.input_ids for p in pairs],
             "decoding": suite.decoding.model_dump(mode="json"),
             "perplexity": suite.metrics.perplexity.model_dump(mode="json"), "libraries": library_versions(),
@@ -88,9 +90,12 @@ def _plans(suite: Suite, source: ModelSource, tokenizer, renderer: PromptRendere
     return plans
 
 
-def evaluate_variants(suite: Suite, source: ModelSource, tokenizer, renderer: PromptRenderer, adapter: Adapter,
-                      eval_set: ExampleSet, numerics: Numerics) -> dict[str, VariantRun]:
-    plans = _plans(suite, source, tokenizer, renderer, adapter, eval_set, numerics)
+def evaluate_variants(suite: Suite, source: ModelSource, tokenizer, renderer: PromptRenderer,
+                      adapters: dict[str, Adapter], variants: list[Variant], eval_set: ExampleSet,
+                      numerics: Numerics) -> dict[str, VariantRun]:
+    """Each variant's prompts, answers and reference scores: from the cache where its key is there, else
+    generated, with the base model and the adapters the missing variants need loaded once."""
+    plans = _plans(suite, source, tokenizer, renderer, adapters, variants, eval_set, numerics)
     folder = open_cache("evaluations")
     runs = {}
     for plan in plans:
@@ -102,12 +107,11 @@ def evaluate_variants(suite: Suite, source: ModelSource, tokenizer, renderer: Pr
     if runs:
         console.print(f"[green]evaluation[/] reused from cache for {', '.join(runs)}")
     if missing:
-        from peft import PeftModel
-
+        needed = list(dict.fromkeys(p.variant.adapter for p in missing if p.variant.adapter))
         console.print(f"  loading the base model ({numerics.dtype}, {numerics.device}, quantization "
-                      f"{numerics.quantization}) and the adapter, once for {len(missing)} variant(s)")
-        model = PeftModel.from_pretrained(load_model(source, numerics), adapter.folder)
-        model.eval()
+                      f"{numerics.quantization})" + (f" and adapter(s) {', '.join(needed)}" if needed else "")
+                      + f", once for {len(missing)} variant(s)")
+        model = with_adapters(load_model(source, numerics), {name: adapters[name] for name in needed})
         stop_ids = stop_token_ids(tokenizer, model, renderer.facts.end_of_turn)
         for plan in missing:
             run = _evaluate(model, tokenizer, plan, suite, stop_ids, eval_set)
@@ -117,6 +121,31 @@ def evaluate_variants(suite: Suite, source: ModelSource, tokenizer, renderer: Pr
                 VariantRun.from_json(stored), cached=False, generation_seconds=run.generation_seconds,
                 scoring_seconds=run.scoring_seconds)
     return {p.variant.name: runs[p.variant.name] for p in plans}
+
+
+def with_adapters(base, adapters: dict[str, Adapter]):
+    """`base` with each adapter loaded once under its own name (frozen); `base` itself when there are none."""
+    if not adapters:
+        base.eval()
+        return base
+    from peft import PeftModel
+
+    (first, adapter), *rest = adapters.items()
+    model = PeftModel.from_pretrained(base, adapter.folder, adapter_name=first)
+    for name, other in rest:
+        model.load_adapter(other.folder, adapter_name=name)
+    model.eval()
+    return model
+
+
+def _switch(model, adapter: str | None):
+    """Only `adapter` active; none at all for a variant of the base model."""
+    if not hasattr(model, "peft_config"):
+        return nullcontext()
+    if adapter is None:
+        return model.disable_adapter()
+    model.set_adapter(adapter, inference_mode=True)
+    return nullcontext()
 
 
 def _parser(plan: _Plan):
@@ -130,9 +159,8 @@ def _parser(plan: _Plan):
 
 
 def _evaluate(model, tokenizer, plan: _Plan, suite: Suite, stop_ids: list[int], eval_set: ExampleSet) -> VariantRun:
-    switch = nullcontext() if plan.variant.adapter else model.disable_adapter()
     stage(f"variant {plan.variant.name}", f"{len(plan.prompts)} answers, then reference perplexity")
-    with switch:
+    with _switch(model, plan.variant.adapter):
         started = time.perf_counter()
         with Bar(f"{plan.variant.name} answers", len(plan.prompts)) as progress:
             outputs = generate(model, tokenizer, plan.prompts, suite.decoding, stop_ids, on_done=progress.advance)

@@ -10,9 +10,10 @@ from jinja2 import Environment, PackageLoader
 
 from harness import markdown
 from harness.adapter_folder import files_sha256
-from harness.compare import headline
+from harness.compare import headlines
 from harness.errors import HarnessError
 from harness.files import write_text_atomic
+from harness.metrics.registry import summary_rows
 from harness.run_folder import read_run, refuse_folder, staged_folder
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
@@ -22,12 +23,25 @@ def _nothing(name: str) -> bool:
     return False  # DEST is new or empty: export replaces no file it finds there
 
 
-def export(run_dir: Path, dest: Path) -> Path:
-    """Copy the run's adapter to DEST (a new or empty folder) with base model and revision, and a model card."""
+def run_adapters(manifest: dict) -> dict[str, dict]:
+    """The run's adapters by name, as its manifest records them (one, `sft`, before schema 1.3)."""
+    return manifest.get("adapters") or ({"sft": manifest["adapter"]} if manifest.get("adapter") else {})
+
+
+def export(run_dir: Path, dest: Path, name: str | None = None) -> Path:
+    """Copy the run's adapter `name` (default: its first) to DEST (a new or empty folder) with base model and
+    revision, and a model card."""
     dest = Path(dest)
     refuse_folder(dest, _nothing, "DEST")
     results = read_run(run_dir)
-    adapter = results.manifest.get("adapter", {})
+    adapters = run_adapters(results.manifest)
+    if not adapters:
+        raise HarnessError("this run used no adapter; expected a run with an adapter variant", file=run_dir)
+    name = name or next(iter(adapters))
+    if name not in adapters:
+        raise HarnessError(f"--adapter: this run has no adapter {name!r}; expected one of {', '.join(adapters)}",
+                           file=run_dir)
+    adapter = adapters[name]
     source = Path(adapter.get("folder", ""))
     files = [source / name for name in ADAPTER_FILES]
     if not all(f.is_file() for f in files):
@@ -46,7 +60,7 @@ def export(run_dir: Path, dest: Path) -> Path:
             config["base_model_name_or_path"] = model.get("name")  # the hub id, not this machine's cache path
             config["revision"] = model.get("revision")
         write_text_atomic(staging / "adapter_config.json", json.dumps(config, indent=2) + "\n")
-        write_text_atomic(staging / "README.md", model_card(results))
+        write_text_atomic(staging / "README.md", model_card(results, name))
     return dest
 
 
@@ -59,10 +73,12 @@ def _escaped(value: object) -> str:
     return value if isinstance(value, _Markdown) else markdown.text("" if value is None else value)
 
 
-def model_card(results) -> str:
+def model_card(results, name: str | None = None) -> str:
     """README.md of the exported adapter. Names, prompts and answers come from suites and models, so each
     is escaped for where it lands (text, code span, fenced block, YAML, Python string): no Markdown or
     HTML passes through."""
+    adapters = run_adapters(results.manifest)
+    name = name or next(iter(adapters))
     env = Environment(loader=PackageLoader("harness", "templates"), autoescape=False, trim_blocks=True,
                       lstrip_blocks=True, finalize=_escaped)
     env.filters["pct"] = lambda v: "–" if v is None else f"{100 * v:.1f}%"
@@ -71,5 +87,6 @@ def model_card(results) -> str:
     env.filters["fenced"] = lambda v, language="": _Markdown(markdown.fenced(v, language))
     env.filters["quoted"] = lambda v: _Markdown(json.dumps(str(v)))  # a YAML or Python string literal
     return env.get_template("model_card.md.j2").render(
-        r=results, m=results.manifest, headline=headline(results.verdict),
+        r=results, m=results.manifest, name=name, a=adapters[name], rows=summary_rows(results),
+        headlines=[line for line in headlines(results.verdict) if line],
         manifest_json=json.dumps(results.manifest, indent=2))

@@ -6,7 +6,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from harness import markdown
-from harness.gates import GateReport, GateResult
+from harness.results import GateReport, GateResult
 
 # Characters XML 1.0 cannot carry at all, escaped or not: most C0 controls, lone surrogates, U+FFFE/U+FFFF.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

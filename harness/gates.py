@@ -20,27 +20,24 @@ from __future__ import annotations
 
 import operator
 import re
-import statistics
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel
 
-from harness.compare import MetricSpec, builtin_specs, custom_spec
-from harness.prompts import VARIANT_NAMES
+from harness.errors import HarnessError
+from harness.metrics.registry import CORPUS, STATS, Metric, metrics_for, statistic
+from harness.results import GateReport, GateResult
 from harness.stats import paired_test
 
-STATS = ("mean", "median", "p90", "min", "max")
 OPERATORS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
-EXTRA_SPECS = [MetricSpec("stopped", "length", "stopped on end-of-turn", "binary", "higher",
-                          lambda v: v.output.stopped)]
-SUBJECT = rf"(?P<{{p}}variant>[a-z+]+)\.(?P<{{p}}metric>custom\.\w+|\w+)(?:\.(?P<{{p}}stat>{'|'.join(STATS)}))?"
+NAME = r"[a-z][a-z0-9_+-]*"  # a variant name (harness/suite.py)
+SUBJECT = rf"(?P<{{p}}variant>{NAME})\.(?P<{{p}}metric>custom\.\w+|\w+)(?:\.(?P<{{p}}stat>{'|'.join(STATS)}))?"
 NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 ABSOLUTE = re.compile(rf"^{SUBJECT.format(p='')}\s*(?P<op><=|>=|<|>)\s*(?P<bound>{NUMBER})$")
 RELATIVE = re.compile(rf"^{SUBJECT.format(p='')}\s*(?P<op><=|>=|<|>)\s*(?:(?P<factor>{NUMBER})\s*\*\s*)?"
                       rf"{SUBJECT.format(p='ref_')}\s*(?:(?P<sign>[-+])\s*(?P<offset>{NUMBER}))?$")
-NOT_WORSE = re.compile(rf"^{SUBJECT.format(p='')}\s+not\s+worse\s+than\s+(?P<other>[a-z+]+)"
+NOT_WORSE = re.compile(rf"^{SUBJECT.format(p='')}\s+not\s+worse\s+than\s+(?P<other>{NAME})"
                        rf"(?:\s+within\s+(?P<margin>{NUMBER}))?$")  # the margin is required; see parse_gate
 
 Kind = Literal["absolute", "relative", "paired", "baseline"]
@@ -75,33 +72,26 @@ class Gate:
         return f"{self.kind}:{self.variant}.{self.metric}.{self.stat}:{self.op}:{reference}"
 
 
-class GateResult(BaseModel):
-    gate: str
-    kind: Kind
-    passed: bool
-    measured: float | None
-    bound: float | None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    n: int | None = None
-    detail: str
+def metric_specs(custom: list[dict]) -> dict[str, Metric]:
+    """Every metric a gate may name (harness/metrics/registry.py), with the suite's custom ones."""
+    return {metric.key: metric for metric in metrics_for({"metrics": {"custom": custom}})}
 
 
-class GateReport(BaseModel):
-    passed: bool
-    failed: int
-    gates: list[GateResult]
-    baseline: str | None = None
-    forced: str | None = None
+def suite_gate_errors(suite) -> list[HarnessError]:
+    """Each of the suite's gates parses and names a declared variant and a known metric."""
+    specs = metric_specs([m.model_dump() for m in suite.metrics.custom])
+    names = [v.name for v in suite.variant_specs()]
+    errors = []
+    for index, text in enumerate(suite.gates):
+        try:
+            parse_gate(text, specs, names)
+        except GateError as exc:
+            errors.append(HarnessError(f"gates[{index}]: {exc}", file=suite.path, where=suite.line_of("gates", index)))
+    return errors
 
 
-def metric_specs(custom: list[dict]) -> dict[str, MetricSpec]:
-    specs = builtin_specs() + EXTRA_SPECS + [custom_spec(m["name"], m.get("better", "higher"),
-                                                         m.get("kind", "continuous")) for m in custom]
-    return {spec.key: spec for spec in specs}
-
-
-def parse_gate(text: str, specs: dict[str, MetricSpec]) -> Gate:
+def parse_gate(text: str, specs: dict[str, Metric], variants: list[str]) -> Gate:
+    """A gate read from its text; its variants must be among `variants` (the suite's declared names)."""
     text = " ".join(text.split())
     if match := NOT_WORSE.match(text):
         other = match["other"]
@@ -125,27 +115,30 @@ def parse_gate(text: str, specs: dict[str, MetricSpec]) -> Gate:
         raise GateError(f"{text!r} does not parse; expected e.g. 'sft.format_pass >= 0.95', "
                         "'sft.words.median <= 0.7 * base.words.median' or "
                         "'sft.format_pass not worse than system within 0.02'")
-    _check_names(gate, specs)
+    _check_names(gate, specs, variants)
     return gate
 
 
-def _check_names(gate: Gate, specs: dict[str, MetricSpec]) -> None:
+def _check_names(gate: Gate, specs: dict[str, Metric], variants: list[str]) -> None:
     for variant in filter(None, (gate.variant, gate.ref_variant)):
-        if variant not in VARIANT_NAMES and not (variant == "baseline" and gate.kind == "baseline"):
+        if variant not in variants and not (variant == "baseline" and gate.kind == "baseline"):
             raise GateError(f"{gate.text!r}: unknown variant {variant!r}; expected one of "
-                            f"{', '.join(VARIANT_NAMES)}")
+                            f"{', '.join(variants)}")
+    corpus = {metric.key for metric in CORPUS}
     for metric in filter(None, (gate.metric, gate.ref_metric)):
-        if metric not in specs and metric != "perplexity":
+        if metric not in specs and metric not in corpus:
             raise GateError(f"{gate.text!r}: unknown metric {metric!r}; expected one of "
-                            f"{', '.join(sorted(specs))}, perplexity")
-    if gate.kind in ("paired", "baseline") and gate.metric == "perplexity":
-        raise GateError(f"{gate.text!r}: perplexity is a corpus figure; use reference_nll for a paired gate")
+                            f"{', '.join([*sorted(specs), *sorted(corpus)])}")
+    if gate.kind in ("paired", "baseline") and gate.metric in corpus:
+        raise GateError(f"{gate.text!r}: {gate.metric} is a corpus figure; use an example-level metric "
+                        "(reference_nll for perplexity) for a paired gate")
 
 
-def merge_gates(suite_gates: list[str], cli_gates: list[str], specs: dict[str, MetricSpec]) -> list[Gate]:
+def merge_gates(suite_gates: list[str], cli_gates: list[str], specs: dict[str, Metric],
+                variants: list[str]) -> list[Gate]:
     """Every suite gate, except those a CLI gate with the same subject replaces; other CLI gates are added."""
-    merged = [parse_gate(t, specs) for t in suite_gates]
-    for gate in (parse_gate(t, specs) for t in cli_gates):
+    merged = [parse_gate(t, specs, variants) for t in suite_gates]
+    for gate in (parse_gate(t, specs, variants) for t in cli_gates):
         kept = [g for g in merged if g.subject != gate.subject]
         if len(kept) < len(merged):
             index = next(i for i, g in enumerate(merged) if g.subject == gate.subject)
@@ -155,22 +148,14 @@ def merge_gates(suite_gates: list[str], cli_gates: list[str], specs: dict[str, M
     return merged
 
 
-def _values(results, variant: str, spec: MetricSpec) -> list[float]:
-    return [float(v) for e in results.examples if (v := spec.value(e.variants[variant])) is not None]
+def _aggregate(results, variant: str, metric: str, stat: str, specs: dict[str, Metric]) -> float | None:
+    corpus = {m.key: m for m in CORPUS}
+    if metric in corpus:
+        return corpus[metric].value(results.summary[variant])
+    return statistic(specs[metric].values([e.variants[variant] for e in results.examples]), stat)
 
 
-def _aggregate(results, variant: str, metric: str, stat: str, specs: dict[str, MetricSpec]) -> float | None:
-    if metric == "perplexity":
-        return results.summary[variant].perplexity
-    values = _values(results, variant, specs[metric])
-    if not values:
-        return None
-    if stat == "p90":
-        return statistics.quantiles(values, n=10, method="inclusive")[-1] if len(values) > 1 else values[0]
-    return {"mean": statistics.fmean, "median": statistics.median, "min": min, "max": max}[stat](values)
-
-
-def evaluate_gate(gate: Gate, results, specs: dict[str, MetricSpec], baseline=None) -> GateResult:
+def evaluate_gate(gate: Gate, results, specs: dict[str, Metric], baseline=None) -> GateResult:
     if gate.kind in ("absolute", "relative"):
         measured = _aggregate(results, gate.variant, gate.metric, gate.stat, specs)
         if gate.kind == "absolute":
@@ -188,12 +173,16 @@ def evaluate_gate(gate: Gate, results, specs: dict[str, MetricSpec], baseline=No
     return _non_inferiority(gate, results, specs, baseline)
 
 
-def _non_inferiority(gate: Gate, results, specs: dict[str, MetricSpec], baseline) -> GateResult:
+def _non_inferiority(gate: Gate, results, specs: dict[str, Metric], baseline) -> GateResult:
     spec = specs[gate.metric]
     if gate.kind == "baseline":
         if baseline is None:
             return GateResult(gate=gate.text, kind=gate.kind, passed=False, measured=None, bound=-gate.margin,
                               detail="no baseline given (--baseline RUN_DIR or NAME)")
+        if gate.variant not in baseline.variants:
+            return GateResult(gate=gate.text, kind=gate.kind, passed=False, measured=None, bound=-gate.margin,
+                              detail=f"the baseline has no variant {gate.variant!r} (it ran "
+                                     f"{', '.join(baseline.variants)})")
         other = {e.id: e for e in baseline.examples}
         pairs = [(e.variants[gate.variant], other[e.id].variants[gate.variant]) for e in results.examples]
         against = f"baseline {gate.variant}"
@@ -218,7 +207,7 @@ def _non_inferiority(gate: Gate, results, specs: dict[str, MetricSpec], baseline
                              f"{'above' if side == 'lower' else 'below'} {bound:+.4g} (n={stats.n})")
 
 
-def evaluate_gates(gates: list[Gate], results, specs: dict[str, MetricSpec], baseline=None,
+def evaluate_gates(gates: list[Gate], results, specs: dict[str, Metric], baseline=None,
                    baseline_name: str | None = None, forced: str | None = None) -> GateReport:
     outcomes = [evaluate_gate(g, results, specs, baseline) for g in gates]
     failed = sum(not g.passed for g in outcomes)

@@ -121,6 +121,13 @@ def _cached_weights_hash(weights: list[Path], folder: Path) -> str:
     return digest
 
 
+def weights_hash(folder: Path) -> str | None:
+    """The hash of a model folder's weights (memoised by fingerprint); None where it has no weight files, as
+    a folder found for its config and tokenizer only may not."""
+    weights = _weights(folder)
+    return _cached_weights_hash(weights, folder) if weights else None
+
+
 def available_folder(name: str, revision: str | None, suite_dir: Path | None) -> Path | None:
     """The model's folder where this machine has it already (a local folder, a GGUF file converted before,
     or the Hugging Face cache), found without converting or downloading anything; None otherwise."""

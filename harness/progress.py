@@ -108,18 +108,6 @@ def training_callback():
     return TrainingProgress()
 
 
-SUMMARY_ROWS = [  # the headline numbers per variant: the console table and the real-model docs
-    ("words, median", lambda s: f"{s.words.median:.1f}"),
-    ("stopped on end-of-turn", lambda s: f"{100 * s.stop_rate:.1f}%"),
-    ("truncated", lambda s: f"{100 * s.truncation_rate:.1f}%"),
-    ("empty answers", lambda s: f"{100 * s.empty_rate:.1f}%"),
-    ("format: all checks pass",
-     lambda s: "–" if s.format.prompt_strict is None else f"{100 * s.format.prompt_strict:.1f}%"),
-    ("filler: any", lambda s: f"{100 * s.filler_any_rate:.1f}%"),
-    ("reference perplexity", lambda s: f"{s.perplexity:.2f}"),
-]
-
-
 def print_summary(results) -> None:
     """The headline numbers per variant, as a table on the console."""
     from rich.table import Table
@@ -128,20 +116,43 @@ def print_summary(results) -> None:
     table.add_column("metric")
     for name in results.variants:
         table.add_column(name, justify="right")
-    for label, show in SUMMARY_ROWS:
-        table.add_row(label, *(show(results.summary[name]) for name in results.variants))
+    from harness.metrics.registry import summary_rows
+
+    for label, cells in summary_rows(results):
+        table.add_row(label, *cells)
     console.print(table)
+    print_grid(results.variant_grid())
     print_verdict(results.verdict)
 
 
-def print_verdict(verdict) -> None:
-    """One line per behaviour: the verdict's answer, with its CI, adjusted p and, where needed, why."""
-    if not verdict:
-        return
-    from harness.compare import headline
+def print_grid(grid) -> None:
+    """The variants as prompt arm × adapter, when there is more than the one axis to show."""
+    from rich.table import Table
 
+    arms = list(dict.fromkeys(v.arm for v in grid))
+    adapters = list(dict.fromkeys(v.adapter or "base model" for v in grid))
+    cells = {(v.arm, v.adapter or "base model"): v.name for v in grid}
+    table = Table(title="variants: prompt arm × adapter", title_justify="left")
+    table.add_column("prompt arm")
+    for adapter in adapters:
+        table.add_column(adapter)
+    for arm in arms:
+        table.add_row(arm, *(cells.get((arm, adapter), "–") for adapter in adapters))
+    console.print(table)
+
+
+def print_verdict(verdict) -> None:
+    """Each primary comparison's headline first, then one line per behaviour: the answer, with its CI,
+    adjusted p and, where needed, why."""
+    if not verdict:
+        console.print("[dim]No primary comparison ran (the suite's `comparisons:` need both variants).[/]")
+        return
+    from harness.compare import headlines
+
+    lines = headlines(verdict)
+    for index, line in enumerate(lines, 1):
+        console.print(f"[bold]Verdict{f' {index}' if len(lines) > 1 else ''}:[/] " + line, highlight=False)
     size = verdict[0].family_size
-    console.print("[bold]Verdict:[/] " + headline(verdict), highlight=False)
     console.print("[dim]Per behaviour" + (f", Holm-adjusted over {size} primary comparisons" if size else "") + ":[/]")
     for v in verdict:
         console.print(f"  {v.answer}", markup=False)

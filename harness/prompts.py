@@ -1,7 +1,7 @@
 """Rendering each variant's prompt, and the reference answer after it, through the model's own chat template.
 
-Variants: `base` (user prompt only), `system` (suite system prompt + user), `sft` (adapter, user only),
-`sft+system` (adapter, both).
+A variant's prompt is a system prompt (or none), optional few-shot turns, then the user prompt
+(harness/variants.py says which; the default grid is `base`, `system`, `sft` and `sft+system`).
 
 **The template's default system turn.** Many templates write a system turn when the conversation has none:
 an identity line (Qwen2.5: "You are Qwen, created by Alibaba Cloud..."; SmolLM2: "You are a helpful AI
@@ -45,22 +45,6 @@ STRFTIME_CALL = re.compile(r"""strftime_now\(\s*(['"])(.*?)\1\s*\)""")
 
 
 @dataclass(frozen=True)
-class Variant:
-    name: str
-    adapter: bool
-    system: bool
-
-
-VARIANTS = (
-    Variant("base", adapter=False, system=False),
-    Variant("system", adapter=False, system=True),
-    Variant("sft", adapter=True, system=False),
-    Variant("sft+system", adapter=True, system=True),
-)
-VARIANT_NAMES = tuple(v.name for v in VARIANTS)
-
-
-@dataclass(frozen=True)
 class SystemTurn:
     """The parts of a system turn, as the template writes it: lead + opener + header + content + closer."""
 
@@ -99,8 +83,11 @@ def _render(tokenizer, messages: list[dict], variables: dict, generation_prompt:
                                          **variables)
 
 
-def _messages(user: str, system: str | None = None, reply: str | None = None) -> list[dict]:
+def _messages(user: str, system: str | None = None, reply: str | None = None, shots=()) -> list[dict]:
+    """A conversation: system message, few-shot turns (objects with .prompt and .response), user, reply."""
     turns = [{"role": "system", "content": system}] if system is not None else []
+    for shot in shots:
+        turns += [{"role": "user", "content": shot.prompt}, {"role": "assistant", "content": shot.response}]
     turns.append({"role": "user", "content": user})
     return turns + ([{"role": "assistant", "content": reply}] if reply is not None else [])
 
@@ -186,37 +173,46 @@ class PromptRenderer:
     def _render(self, messages: list[dict], generation_prompt: bool = True) -> str:
         return _render(self.tokenizer, messages, self.facts.variables, generation_prompt)
 
-    def render(self, user: str, system: bool) -> str:
-        """The prompt of a variant with or without the suite's system prompt, ending in the generation prompt."""
+    def conversation(self, user: str, system: str | None = None, shots=(), base_prompt: str | None = None) -> str:
+        """The prompt for `user` after an optional system prompt and few-shot turns, ending in the generation
+        prompt, with the template's default system turn kept or cut as `base_prompt` (default: the suite's) says."""
         facts, turn = self.facts, self.facts.turn
         if facts.default_system is None:
-            return self._render(_messages(user, self.system_prompt if system else None))
-        if not self._cuts_default():
-            content = DEFAULT_SEPARATOR.join(p for p in (facts.default_prompt, self.system_prompt) if p)
-            return self._render(_messages(user, content if system else None))
-        assert turn is not None  # __init__ refuses a default turn it cannot cut under no_system
-        if not system:
-            rendered = self._render(_messages(user))
+            return self._render(_messages(user, system, shots=shots))
+        if (base_prompt or self.base_prompt) == "template_default":
+            content = DEFAULT_SEPARATOR.join(p for p in (facts.default_prompt, system) if p)
+            return self._render(_messages(user, content if system is not None else None, shots=shots))
+        if turn is None:
+            raise _cannot_cut()
+        if system is None:
+            rendered = self._render(_messages(user, shots=shots))
             return turn.lead + _after(rendered, turn.lead + turn.opener + facts.default_system + turn.closer)
-        rendered = self._render(_messages(user, self.system_prompt))
+        rendered = self._render(_messages(user, system, shots=shots))
         return turn.lead + turn.opener + _after(rendered, turn.lead + turn.opener + turn.header)
 
-    def for_variant(self, variant: Variant, user: str) -> str:
-        return self.render(user, variant.system)
+    def render(self, user: str, system: bool) -> str:
+        """The prompt with or without the suite's system prompt (the `base` and `system` arms)."""
+        return self.conversation(user, self.system_prompt if system else None)
+
+    def for_variant(self, variant, user: str) -> str:
+        """The prompt of a harness.variants.Variant."""
+        return self.conversation(user, variant.system, variant.shots, variant.base_prompt)
 
     def target(self, user: str, reply: str, example_id: str, end_of_turn: bool = True) -> str:
         """The reference `reply` as the template renders it after the generation prompt (see render_target)."""
         return render_target(self.tokenizer, user, reply, example_id, end_of_turn=self.facts.end_of_turn,
                              variables=self.facts.variables, include_end_of_turn=end_of_turn)
 
-    def describe(self) -> dict:
-        """Recorded in the manifest: what the template does and how the harness handled it."""
+    def describe(self, variants=None) -> dict:
+        """Recorded in the manifest: what the template does and how the harness handled it, with an example
+        prompt of each variant (default: the prompt without and with the suite's system prompt)."""
         return {
             "template_default_system_prompt": self.facts.default_system,
             "base_prompt_policy": self.base_prompt,
             "end_of_turn": self.facts.end_of_turn,
             "pinned_date": self.facts.variables.get("date_string"),
-            "example": {v.name: self.for_variant(v, "{prompt}") for v in VARIANTS},
+            "example": ({v.name: self.for_variant(v, "{prompt}") for v in variants} if variants else
+                        {"base": self.render("{prompt}", False), "system": self.render("{prompt}", True)}),
             "example_target": self.target("{prompt}", "{reference}", "example"),
         }
 
@@ -266,9 +262,10 @@ def model_context(folder) -> int | None:
 
 
 def check_context(renderer: PromptRenderer, train, eval_set, context: int | None, max_new_tokens: int,
-                  max_length: int) -> None:
+                  max_length: int, variants=None) -> None:
     """Every sequence the run will give the model fits its context, checked before any model work: each
-    eval prompt (the longer of with and without the system prompt) with decoding.max_new_tokens after it,
+    eval prompt (the longest of the variants' prompts: default, without and with the suite's system prompt)
+    with decoding.max_new_tokens after it,
     each eval prompt with its reference answer (scored for perplexity), and each training row as
     training.max_length cuts it. Raises InputErrors naming every example that does not fit."""
     from harness.data_files import raise_all
@@ -279,7 +276,8 @@ def check_context(renderer: PromptRenderer, train, eval_set, context: int | None
     tokenizer, errors = renderer.tokenizer, []
 
     def longest(example) -> tuple[int, str]:
-        prompts = [renderer.render(example.prompt, system=system) for system in (False, True)]
+        prompts = ([renderer.for_variant(v, example.prompt) for v in variants] if variants else
+                   [renderer.render(example.prompt, system=system) for system in (False, True)])
         lengths = [len(ids) for ids in tokenizer(prompts, add_special_tokens=False)["input_ids"]]
         return max(lengths), prompts[lengths.index(max(lengths))]
 
@@ -300,7 +298,7 @@ def check_context(renderer: PromptRenderer, train, eval_set, context: int | None
                 file=eval_set.source, where=f"example {example.id!r}"))
     if max_length > context:  # rows are cut at max_length; only a longer one can overflow the context
         for example in train.examples:
-            _, prompt = longest(example)
+            prompt = renderer.render(example.prompt, system=False)  # training renders the user prompt alone
             total = len(encode_pair(tokenizer, prompt, renderer.target(example.prompt, example.response,
                                                                        example.id)).input_ids)
             if min(total, max_length) > context:

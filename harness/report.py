@@ -16,8 +16,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from harness import charts
-from harness.compare import HEADLINE, VARIANT_PAIRS, Comparison, compare, headline, specs_for
-from harness.results import ExampleResult, Results
+from harness.compare import Comparison, headline, headlines
+from harness.metrics.registry import METRICS, statistic, summary_rows
+from harness.results import ExampleResult, Results, VariantInfo
 from harness.scoring import PromptTax, VariantSummary
 
 
@@ -27,8 +28,17 @@ class RunPanel:
 
     label: str
     manifest: dict
-    stats: dict
+    adapters: dict[str, dict]  # name -> the manifest's adapter record (training stats, or the external source)
     stage_seconds: dict
+
+
+@dataclass
+class Grid:
+    """The variants as a table: prompt arms down, adapters across; a cell names its variant, or is empty."""
+
+    arms: list[str]
+    adapters: list[str]  # "base model" for variants without an adapter
+    cells: dict[tuple[str, str], str]
 
 
 @dataclass
@@ -49,7 +59,10 @@ class ReportView:
     profile: str | None = None  # "quick profile: ..." when a profile shrank the suite
     gate: dict | None = None
     legacy: bool = False  # a run before schema 1.2: Holm over every comparison, no secondary rows
-    headline: str = ""  # the verdict in one plain sentence
+    headlines: list[str] = field(default_factory=list)  # one plain sentence per primary comparison
+    grid: Grid | None = None
+    diff: tuple[str, str] | None = None  # the columns the examples table diffs by default (A, then B)
+    rows: list[tuple[str, list[str]]] = field(default_factory=list)  # the registry's summary, a cell per column
 
 
 def _environment() -> Environment:
@@ -103,22 +116,25 @@ def _utf16(text: str, index: int) -> int:
     return len(text[:index].encode("utf-16-le")) // 2
 
 
-def _charts(view: ReportView, per_column: dict[str, list[dict]]) -> dict[str, Markup]:
-    cols = view.columns
-    summary = view.summary
+def _charts(view: ReportView, by_column: dict[str, list]) -> dict[str, Markup]:
+    """The registry's charts (harness/metrics/registry.py: histograms, rates, box plots), then the format
+    checks, filler categories and training loss. `by_column` holds each column's VariantResults."""
+    cols, summary = view.columns, view.summary
+    made: dict[str, Markup] = {}
+    for metric in METRICS:
+        if metric.chart == "histogram":
+            made[metric.key] = charts.histograms(metric.label.capitalize(),
+                                                 {c: metric.values(by_column[c]) for c in cols}, metric.unit)
+    rates = [metric for metric in METRICS if metric.chart == "rate"]
+    made["rates"] = charts.grouped_bars("Rates per variant", [m.label for m in rates],
+                                        {c: [statistic(m.values(by_column[c]), "mean") for m in rates] for c in cols},
+                                        "share of outputs")
+    for metric in METRICS:
+        if metric.chart == "box":
+            made[metric.key] = charts.box_plots(f"{metric.label.capitalize()}, per example",
+                                                {c: [v for v in metric.values(by_column[c]) if math.isfinite(v)]
+                                                 for c in cols}, metric.unit)
     categories = list(next(iter(summary.values())).filler_by_category) if summary else []
-    rates = ["stopped on end-of-turn", "truncated", "all checks pass (strict)", "all checks pass (loose)",
-             "any filler"]
-    values = {c: [summary[c].stop_rate, summary[c].truncation_rate, summary[c].format.prompt_strict,
-                  summary[c].format.prompt_loose, summary[c].filler_any_rate] for c in cols}
-    made = {
-        "words": charts.histograms("Words per answer", {c: [o["words"] for o in per_column[c]] for c in cols},
-                                   "words"),
-        "rates": charts.grouped_bars("Stopping, format and filler rates", rates, values, "share of outputs"),
-        "nll": charts.box_plots("Reference NLL per token, per example",
-                                {c: [o["nll"] for o in per_column[c] if o["nll"] is not None] for c in cols},
-                                "nats per token"),
-    }
     if view.checks:
         made["checks"] = charts.grouped_bars("Format pass rate by check (strict)", view.checks,
                                              {c: [summary[c].format.by_check.get(k) for k in view.checks]
@@ -127,8 +143,10 @@ def _charts(view: ReportView, per_column: dict[str, list[dict]]) -> dict[str, Ma
         made["filler"] = charts.grouped_bars("Outputs with filler, by category", categories,
                                              {c: [summary[c].filler_by_category[k] for k in categories]
                                               for c in cols}, "share of outputs")
-    losses = {run.label: [(p["step"], p["loss"]) for p in run.stats.get("loss_curve", [])] for run in view.runs}
-    made["loss"] = charts.line_chart("Training loss", losses, "step", "loss")
+    losses = {(f"{run.label} · {name}" if len(view.runs) > 1 else name):
+              [(p["step"], p["loss"]) for p in (record.get("stats") or {}).get("loss_curve", [])]
+              for run in view.runs for name, record in run.adapters.items()}
+    made["loss"] = charts.line_chart("Training loss", {k: v for k, v in losses.items() if v}, "step", "loss")
     return made
 
 
@@ -139,25 +157,35 @@ def _checks(summary: dict[str, VariantSummary]) -> list[str]:
     return list(names)
 
 
-def _families(comparisons: list[Comparison], pairs) -> tuple[list[Comparison], list, bool]:
+def _families(comparisons: list[Comparison]) -> tuple[list[Comparison], list, bool]:
     """The verdict's family, the other rows per pair, and whether the run predates families (schema 1.2):
-    then the headline pair's headline metrics stand in for the family, their p adjusted over every row."""
+    then sft vs system's headline metrics stand in for the family, their p adjusted over every row."""
     legacy = any(c.family is None for c in comparisons)
-    in_family = (lambda c: c.primary and (c.a, c.b) == HEADLINE) if legacy else (lambda c: c.family == "primary")
+    in_family = ((lambda c: c.primary and (c.a, c.b) == ("sft", "system")) if legacy else
+                 (lambda c: c.family == "primary"))
     primary = [c for c in comparisons if in_family(c)]
+    pairs = list(dict.fromkeys((c.a, c.b) for c in comparisons))
     secondary = [(a, b, [c for c in comparisons if (c.a, c.b) == (a, b) and not in_family(c)]) for a, b in pairs]
     return primary, [row for row in secondary if row[2]], legacy
 
 
 def _panel(label: str, results: Results) -> RunPanel:
-    return RunPanel(label, results.manifest, results.manifest.get("adapter", {}).get("stats", {}),
-                    results.stage_seconds)
+    manifest = results.manifest
+    adapters = manifest.get("adapters") or ({"sft": manifest["adapter"]} if manifest.get("adapter") else {})
+    return RunPanel(label, manifest, adapters, results.stage_seconds)
+
+
+def grid_of(variants: list[VariantInfo]) -> Grid:
+    arms = list(dict.fromkeys(v.arm for v in variants))
+    adapters = list(dict.fromkeys(v.adapter or "base model" for v in variants))
+    return Grid(arms, adapters, {(v.arm, v.adapter or "base model"): v.name for v in variants})
 
 
 def view_of_run(results: Results) -> ReportView:
     columns = {v: (0, v) for v in results.variants}
     examples = example_payload(results.examples, columns, [results.examples])
-    primary, secondary, legacy = _families(results.comparisons, VARIANT_PAIRS)
+    primary, secondary, legacy = _families(results.comparisons)
+    pair = results.primary_pairs[0] if results.primary_pairs else None
     view = ReportView(
         title=f"{results.suite}: prompting vs SFT",
         subtitle=f"{len(results.examples)} eval examples · model {results.manifest.get('model', {}).get('name')}",
@@ -165,36 +193,38 @@ def view_of_run(results: Results) -> ReportView:
         secondary=secondary, legacy=legacy,
         prompt_tax=results.prompt_tax, runs=[_panel("this run", results)], examples=examples,
         checks=_checks(results.summary), gate=results.gate.model_dump() if results.gate else None,
-        profile=results.profile_note, headline=headline(results.verdict),
+        profile=results.profile_note, headlines=headlines(results.verdict), grid=grid_of(results.variant_grid()),
+        diff=(pair[1], pair[0]) if pair and pair[0] in columns and pair[1] in columns else None,
     )
-    view.charts = _charts(view, {c: [e["out"][c] for e in examples] for c in view.columns})
+    view.charts = _charts(view, {c: [e.variants[c] for e in results.examples] for c in view.columns})
+    view.rows = summary_rows(results)
     return view
 
 
 def view_of_comparison(a: Results, b: Results, label_a: str, label_b: str, variants: list[str],
-                       forced: str | None = None) -> ReportView:
-    """Run B against run A (e.g. adapter v2 against v1) on the same examples, variant by variant."""
+                       comparisons: list[Comparison], forced: str | None = None) -> ReportView:
+    """Run B against run A (e.g. adapter v2 against v1) on the same examples, variant by variant; the
+    statistics come computed (harness.compare.compare_runs)."""
     by_id = {e.id: e for e in b.examples}
     aligned_b = [by_id[e.id] for e in a.examples]
     columns = {f"{label}·{v}": (run, v) for v in variants for run, label in ((0, label_a), (1, label_b))}
     examples = example_payload(a.examples, columns, [a.examples, aligned_b])
-    paired = {(f"{label_b}·{v}", f"{label_a}·{v}"): [(y.variants[v], x.variants[v]) for x, y in
-                                                    zip(a.examples, aligned_b, strict=True)] for v in variants}
-    # Comparing two runs, each compared variant's headline metrics form the family.
-    settings = a.manifest.get("suite", {}).get("settings", {})
-    comparisons = compare(paired, specs_for(settings), behaviours=(settings.get("verdict") or {}).get("behaviours"))
-    primary, secondary, _ = _families(comparisons, tuple(paired))
+    primary, secondary, _ = _families(comparisons)
     summary = {column: (a if run == 0 else b).summary[v] for column, (run, v) in columns.items()}
+    pairs = list(dict.fromkeys((c.a, c.b) for c in primary))
     view = ReportView(
         title=f"{a.suite}: {label_b} vs {label_a}",
         subtitle=f"{len(a.examples)} shared eval examples · variants {', '.join(variants)}",
         notice=a.notice or b.notice, columns=list(columns), summary=summary, primary=primary, secondary=secondary,
         prompt_tax=None,
         runs=[_panel(label_a, a), _panel(label_b, b)], examples=examples, checks=_checks(summary), forced=forced,
-        headline=" ".join(filter(None, (headline([c for c in primary if (c.a, c.b) == pair], *pair)
-                                        for pair in paired))),
+        headlines=[line for pair in pairs if (line := headline([c for c in primary if (c.a, c.b) == pair], *pair))],
     )
-    view.charts = _charts(view, {c: [e["out"][c] for e in examples] for c in view.columns})
+    per_run = [a.examples, aligned_b]
+    view.charts = _charts(view, {c: [e.variants[v] for e in per_run[run]] for c, (run, v) in columns.items()})
+    rows_a, rows_b = summary_rows(a, variants), summary_rows(b, variants)
+    view.rows = [(label, [cell for pair in zip(cells_a, cells_b, strict=True) for cell in pair])
+                 for (label, cells_a), (_, cells_b) in zip(rows_a, rows_b, strict=True)]
     return view
 
 

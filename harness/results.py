@@ -1,20 +1,24 @@
-"""The run's results as typed records: what results.json holds, written atomically."""
+"""The run's results as typed records: what results.json holds (gate outcomes included), written atomically."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel
 
 from harness.compare import BehaviourVerdict, Comparison
 from harness.errors import HarnessError
 from harness.files import write_text_atomic
-from harness.gates import GateReport
 from harness.generation import Output
 from harness.scoring import PromptTax, Scores, VariantSummary
 
-SCHEMA_VERSION = "1.2"  # 1.2: comparisons carry their family (primary/secondary), its size and a note
+# 1.2: comparisons carry their family (primary/secondary), its size and a note. 1.3: the variant grid, the
+# primary pairs, the command-line selection; verdict rows name their pair.
+SCHEMA_VERSION = "1.3"
+LEGACY_GRID = {"base": ("none", None), "system": ("system", None), "sft": ("none", "sft"),
+               "sft+system": ("system", "sft")}
 
 
 class VariantResult(BaseModel):
@@ -32,6 +36,41 @@ class ExampleResult(BaseModel):
     variants: dict[str, VariantResult]
 
 
+class VariantInfo(BaseModel):
+    """A variant's place in the grid: its prompt arm and its adapter."""
+
+    name: str
+    arm: str  # "none", "system", a prompt name, "few-shot k=3"
+    adapter: str | None  # None: the base model
+
+
+class Selection(BaseModel):
+    """What the command line narrowed: results compare (and gate against a baseline) only where these match."""
+
+    variants: list[str] | None = None  # --variants; None: every variant of the suite
+    limit: int | None = None  # --limit: the first N eval examples; None: all
+
+
+class GateResult(BaseModel):
+    gate: str
+    kind: Literal["absolute", "relative", "paired", "baseline"]
+    passed: bool
+    measured: float | None
+    bound: float | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n: int | None = None
+    detail: str
+
+
+class GateReport(BaseModel):
+    passed: bool
+    failed: int
+    gates: list[GateResult]
+    baseline: str | None = None
+    forced: str | None = None
+
+
 class Results(BaseModel):
     schema_version: str = SCHEMA_VERSION
     suite: str
@@ -40,14 +79,24 @@ class Results(BaseModel):
     profile: str | None = None  # a named profile (e.g. "quick") that shrank the suite's settings
     profile_note: str | None = None  # what the profile changed, in words
     variants: list[str]
+    grid: list[VariantInfo] | None = None  # None: a run before schema 1.3 (base, system, sft, sft+system)
+    primary_pairs: list[tuple[str, str]] = [("sft", "system")]  # the verdict's comparisons, A against B
+    selection: Selection = Selection()
     summary: dict[str, VariantSummary]
-    verdict: list[BehaviourVerdict]  # did SFT beat the system prompt, per behaviour
+    verdict: list[BehaviourVerdict]  # per primary comparison and behaviour: did A beat B
     comparisons: list[Comparison]  # every variant pair x metric; Holm within the primary family only
-    prompt_tax: PromptTax
+    prompt_tax: PromptTax | None  # None where no variant pair measures it
     examples: list[ExampleResult]
     manifest: dict
     stage_seconds: dict[str, float]
     gate: GateReport | None = None  # set by `harness check` / `harness run --gate`
+
+
+    def variant_grid(self) -> list[VariantInfo]:
+        if self.grid is not None:
+            return self.grid
+        return [VariantInfo(name=n, arm=LEGACY_GRID.get(n, (n, None))[0], adapter=LEGACY_GRID.get(n, (n, None))[1])
+                for n in self.variants]
 
 
 def write_results(results: Results, run_dir: Path) -> Path:

@@ -9,26 +9,37 @@ from __future__ import annotations
 import json
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from harness.analysis import build_results
 from harness.checks import Prepared, prepare
-from harness.compare import builtin_specs, compare_variants, custom_spec, verdict
+from harness.data_files import raise_all
 from harness.errors import HarnessError
 from harness.evaluation import VariantRun, evaluate_variants
+from harness.external import external_adapter, locate, problems
 from harness.files import write_json_atomic, write_text_atomic
+from harness.gates import suite_gate_errors
 from harness.metrics.check_result import RuleError
-from harness.metrics.perplexity import summarise
-from harness.models import available_folder, load_tokenizer, resolve_model, resolve_numerics, tokenizer_at
+from harness.models import (
+    ModelSource,
+    available_folder,
+    load_tokenizer,
+    resolve_model,
+    resolve_numerics,
+    tokenizer_at,
+    weights_hash,
+)
 from harness.progress import console, print_summary, stage
-from harness.prompts import VARIANT_NAMES, PromptRenderer, check_context, model_context
+from harness.prompts import PromptRenderer, check_context, model_context
 from harness.report import render_report
-from harness.results import ExampleResult, Results, VariantResult, write_results
+from harness.results import Results, Selection, write_results
 from harness.run_folder import staged_run_folder
-from harness.scoring import prompt_tax, score_output, summarise_variant
 from harness.smoke import SMOKE_NOTICE
-from harness.suite import load_suite
-from harness.training import train_or_reuse
+from harness.suite import ExternalAdapter, Suite, load_suite
+from harness.training import Adapter, train_or_reuse
+from harness.variants import Variant, resolve, select
 from harness.versions import library_versions
 
 # --smoke: the built-in tiny model, with step counts a laptop CPU finishes in about a minute.
@@ -55,32 +66,41 @@ PROFILES = {
 
 
 def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False, model: str | None = None,
-        profile: str | None = None) -> Path:
+        profile: str | None = None, adapters: list[str] | None = None, variants: list[str] | None = None,
+        limit: int | None = None) -> Path:
+    """`adapters`: `--adapter [NAME=]PATH` values; `variants` and `limit`: `--variants` and `--limit`."""
     stages: dict[str, float] = {}
-    suite = load_suite(suite_path, _overrides(suite_path, smoke, model, profile))
+    suite = load_suite(suite_path, _overrides(suite_path, smoke, model, profile, adapters))
+    selection = Selection(variants=variants, limit=limit)
     with _stage(stages, "data", "suite and data"):
-        prepared = prepare(suite)
+        prepared = _limited(prepare(suite), limit)
+        raise_all(suite_gate_errors(suite))
+        chosen = select(resolve(suite, prepared.train, prepared.eval), variants)
     with _stage(stages, "model", f"model {'(smoke)' if smoke else suite.model}"):
         source = resolve_model(suite.model, suite.revision, suite_dir=suite.path.parent, smoke=smoke,
                                announce=lambda line: console.print(f"  {line}"))
         tokenizer = load_tokenizer(source)
         renderer = PromptRenderer(tokenizer, suite.system_prompt, suite.base_prompt)
         check_context(renderer, prepared.train, prepared.eval, model_context(source.folder),
-                      suite.decoding.max_new_tokens, suite.training.max_length)
+                      suite.decoding.max_new_tokens, suite.training.max_length, chosen)
+        external = {name: external_adapter(folder, suite.adapter_settings()[name]) for name, folder in
+                    _external_folders(suite, chosen, source.folder, source.weights_hash,
+                                      _cli_names(suite, adapters)).items()}
         numerics = resolve_numerics(suite.precision, suite.training.quantization, "evaluation")
     if source.smoke:
         console.print(f"[yellow]{SMOKE_NOTICE}[/]")
-    with _stage(stages, "training", "adapter"):
-        adapter = train_or_reuse(source, tokenizer, renderer, prepared.train, suite.training,
-                                 resolve_numerics(suite.precision, suite.training.quantization, "training"))
+    with _stage(stages, "training", "adapters"):
+        trained = _trained_adapters(suite, chosen, source, tokenizer, renderer, prepared)
+    adapters = {name: {**external, **trained}[name] for name in suite.adapter_settings()
+                if name in external or name in trained}  # in the suite's order
     with _stage(stages, "evaluation", "variants"):
-        runs = evaluate_variants(suite, source, tokenizer, renderer, adapter, prepared.eval, numerics)
+        runs = evaluate_variants(suite, source, tokenizer, renderer, adapters, chosen, prepared.eval, numerics)
     run_dir = out or default_run_dir(suite.name, smoke)
     with staged_run_folder(run_dir) as staging:
         write_generations(runs, prepared.eval.examples, staging, source.smoke)  # kept even if scoring fails
+        manifest = _manifest(suite, prepared, source, adapters, chosen, runs, numerics, renderer, profile, selection)
         with _stage(stages, "scoring", "scores and paired statistics"), _rule_errors(suite):
-            results = build_results(prepared, runs, source.smoke, stages=stages, manifest=_manifest(
-                suite, prepared, source, adapter, runs, numerics, renderer, profile))
+            results = build_results(prepared, chosen, runs, source.smoke, manifest, stages, selection)
         results.stage_seconds = dict(stages)
         if profile:
             results.profile, results.profile_note = profile, PROFILES[profile]["note"]
@@ -91,30 +111,104 @@ def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False, mo
     return run_dir
 
 
+def _limited(prepared: Prepared, limit: int | None) -> Prepared:
+    """`--limit N`: the first N eval examples (recorded in the results' selection)."""
+    if limit is None:
+        return prepared
+    if limit < 1:
+        raise HarnessError(f"--limit: {limit}; expected a whole number of at least 1")
+    return replace(prepared, eval=prepared.eval.model_copy(update={"examples": prepared.eval.examples[:limit]}))
+
+
+def _cli_names(suite: Suite, given: list[str] | None) -> dict[str, str]:
+    """Which adapters `--adapter` replaced: name -> the option's text, for error messages."""
+    return {name: f"--adapter {text}" for name, text in (_named(suite, text) for text in given or [])}
+
+
+def _named(suite: Suite, text: str) -> tuple[str, str]:
+    name, _, path = text.rpartition("=") if "=" in text.split("/")[0] else ("", "", text)
+    names = list(suite.adapter_settings())
+    name = name or names[0]
+    if name not in names:
+        raise HarnessError(f"--adapter {text}: unknown adapter {name!r}; expected one of {', '.join(names)} "
+                           "(or PATH alone, for the suite's first adapter)")
+    if not path:
+        raise HarnessError(f"--adapter {text}: expected [NAME=]PATH, a PEFT adapter folder or a hub id")
+    return name, path
+
+
+def _external_folders(suite: Suite, chosen: list[Variant], model_folder: Path | None, weights: str | None,
+                      cli: dict[str, str] | None = None) -> dict[str, Path]:
+    """Each adapter trained elsewhere that a chosen variant uses: found, LoRA, made for this base model, and
+    (where the model's config is here) of shapes that fit it. Every problem is one line naming the field, or
+    the `--adapter` option that set it."""
+    cli, found, errors = cli or {}, {}, []
+    for name, entry in suite.adapter_settings().items():
+        if not isinstance(entry, ExternalAdapter) or not any(v.adapter == name for v in chosen):
+            continue
+        field = cli.get(name, f"adapters.{name}.external")
+        file, where = (None, None) if name in cli else (suite.path, suite.line_of("adapters", name))
+        try:
+            folder = locate(entry, suite.path.parent, field)
+        except HarnessError as exc:
+            errors.append(HarnessError(exc.message, file=file, where=where))
+            continue
+        errors += [HarnessError(line, file=file, where=where)
+                   for line in problems(folder, field, suite.model, model_folder, weights)]
+        found[name] = folder
+    raise_all(errors)
+    return found
+
+
+def _trained_adapters(suite: Suite, chosen: list[Variant], source: ModelSource, tokenizer,
+                      renderer: PromptRenderer, prepared: Prepared) -> dict[str, Adapter]:
+    """Each adapter this suite trains that a chosen variant uses: trained, or reused from the cache. None
+    at all when no chosen variant needs one."""
+    settings, trained = suite.adapter_settings(), {}
+    for name in dict.fromkeys(v.adapter for v in chosen if v.adapter):
+        entry = settings[name]
+        if isinstance(entry, ExternalAdapter):
+            continue
+        stage(f"adapter {name}")
+        trained[name] = train_or_reuse(source, tokenizer, renderer, prepared.train, entry,
+                                       resolve_numerics(suite.precision, entry.quantization, "training"))
+    if not trained:
+        console.print("  no variant needs an adapter trained by this suite: nothing to train")
+    return trained
+
+
 def check_against_model(prepared: Prepared) -> str:
-    """For `harness validate`: the checks that need the model's tokenizer and config (the context length),
-    where this machine has the model already; says what was checked, or why not."""
+    """For `harness validate`: the gates, then the checks that need the model's tokenizer and config (the
+    context length, the shapes of adapters trained elsewhere), where this machine has the model already;
+    says what was checked, or why not."""
     suite = prepared.suite
+    raise_all(suite_gate_errors(suite))
+    variants = resolve(suite, prepared.train, prepared.eval)
     folder = available_folder(suite.model, suite.revision, suite.path.parent)
+    _external_folders(suite, variants, folder, weights_hash(folder) if folder is not None else None)
     if folder is None:
         return (f"context length not checked: {suite.model} is not on this machine yet (`harness run` checks it "
                 "before any model work)")
     context = model_context(folder)
     check_context(PromptRenderer(tokenizer_at(folder, suite.model), suite.system_prompt, suite.base_prompt),
-                  prepared.train, prepared.eval, context, suite.decoding.max_new_tokens, suite.training.max_length)
+                  prepared.train, prepared.eval, context, suite.decoding.max_new_tokens, suite.training.max_length,
+                  variants)
     return (f"every prompt fits {suite.model}'s context of {context} tokens" if context else
             f"{suite.model} names no context length in its config.json; prompts were not checked against one")
 
 
-def _manifest(suite, prepared: Prepared, source, adapter, runs: dict[str, VariantRun], numerics, renderer,
-              profile: str | None) -> dict:
+def _manifest(suite, prepared: Prepared, source, adapters: dict[str, Adapter], chosen: list[Variant],
+              runs: dict[str, VariantRun], numerics, renderer, profile: str | None, selection: Selection) -> dict:
     """What ran, recorded whole: results are comparable only where these agree."""
     return {
         "suite": {"name": suite.name, "file": str(suite.path), "sha256": suite.content_hash(),
                   "settings": suite.model_dump(mode="json")},
         "model": source.identity(),
-        "adapter": {"key": adapter.key, "folder": str(adapter.folder), "reused": adapter.reused,
-                    **{k: adapter.manifest.get(k) for k in ("adapter_sha256", "stats", "training", "numerics")}},
+        # The first adapter under its old key, for tools that read one (export picks by name).
+        **({"adapter": _adapter_record(next(iter(adapters.values())))} if adapters else {}),
+        "adapters": {name: _adapter_record(adapter) for name, adapter in adapters.items()},
+        "variants": [v.describe() for v in chosen],
+        "selection": selection.model_dump(),
         "data": {"train_sha256": prepared.train.content_hash, "eval_sha256": prepared.eval.content_hash,
                  "train_examples": len(prepared.train.examples),
                  "eval_examples": len(prepared.eval.examples)},
@@ -124,7 +218,7 @@ def _manifest(suite, prepared: Prepared, source, adapter, runs: dict[str, Varian
         "evaluation": {name: {"cached": r.cached, "generation_seconds": round(r.generation_seconds, 3),
                               "generated_tokens": sum(o.tokens for o in r.outputs),
                               "scoring_seconds": round(r.scoring_seconds, 3)} for name, r in runs.items()},
-        "prompting": renderer.describe(),
+        "prompting": renderer.describe(chosen),
         "lexicon": {"name": prepared.lexicon.name, "version": prepared.lexicon.version},
         "libraries": library_versions(),
         "hardware": _hardware(),
@@ -133,8 +227,21 @@ def _manifest(suite, prepared: Prepared, source, adapter, runs: dict[str, Varian
     }
 
 
-def _overrides(suite_path: str | Path, smoke: bool, model: str | None, profile: str | None) -> dict:
+def _adapter_record(adapter: Adapter) -> dict:
+    return {"key": adapter.key, "folder": str(adapter.folder), "reused": adapter.reused,
+            **{k: adapter.manifest.get(k) for k in ("adapter_sha256", "stats", "training", "numerics", "external")}}
+
+
+def _overrides(suite_path: str | Path, smoke: bool, model: str | None, profile: str | None,
+               adapters: list[str] | None = None) -> dict:
     overrides = dict(SMOKE_OVERRIDES if smoke else {})
+    if adapters:
+        suite = load_suite(suite_path)
+        for text in adapters:
+            name, path = _named(suite, text)
+            local = Path(path).expanduser()
+            # A folder is taken from where the command runs; anything else is a hub id.
+            overrides[f"adapters.{name}"] = {"external": str(local.resolve()) if local.exists() else path}
     if model is not None:
         overrides.update({"model": model, "revision": None})
     if profile:
@@ -150,36 +257,6 @@ def _stage(stages: dict[str, float], name: str, title: str):
     started = time.perf_counter()
     yield
     stages[name] = round(time.perf_counter() - started, 3)
-
-
-def build_results(prepared: Prepared, runs: dict[str, VariantRun], smoke: bool, manifest: dict,
-                  stages: dict[str, float]) -> Results:
-    examples = prepared.eval.examples
-    per_variant = {
-        name: [score_output(example, run.outputs[i], prepared.rules, prepared.lexicon, run.references[i],
-                            {metric: scorer(run.outputs[i].text, example.response)
-                             for metric, scorer in prepared.custom.items()})
-               for i, example in enumerate(examples)]
-        for name, run in runs.items()
-    }
-    summary = {name: summarise_variant(runs[name].outputs, scores, summarise(runs[name].references),
-                                       runs[name].prompt_tokens)
-               for name, scores in per_variant.items()}
-    records = [
-        ExampleResult(id=example.id, task=example.task, prompt=example.prompt, reference=example.response,
-                      variants={name: VariantResult(prompt=runs[name].prompts[i],
-                                                    prompt_tokens=runs[name].prompt_tokens[i],
-                                                    output=runs[name].outputs[i], scores=per_variant[name][i])
-                                for name in runs})
-        for i, example in enumerate(examples)
-    ]
-    specs = builtin_specs() + [custom_spec(m.name, m.better, m.kind) for m in prepared.suite.metrics.custom]
-    comparisons = compare_variants(records, specs, prepared.suite.verdict.behaviours)
-    return Results(suite=prepared.suite.name, smoke=smoke, notice=SMOKE_NOTICE if smoke else None,
-                   variants=list(VARIANT_NAMES), summary=summary, verdict=verdict(comparisons),
-                   comparisons=comparisons, prompt_tax=prompt_tax(summary["base"].prompt_tokens,
-                                                                  summary["system"].prompt_tokens),
-                   examples=records, manifest=manifest, stage_seconds=stages)
 
 
 def write_generations(runs: dict[str, VariantRun], examples, run_dir: Path, smoke: bool) -> None:

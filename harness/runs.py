@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness import baselines
-from harness.compare import comparability_problems
+from harness.compare import comparability_problems, run_against_run
 from harness.errors import HarnessError
 from harness.files import write_text_atomic
 from harness.gate_outputs import junit_xml, markdown_summary
-from harness.gates import GateError, GateReport, evaluate_gates, merge_gates, metric_specs
+from harness.gates import GateError, evaluate_gates, merge_gates, metric_specs
 from harness.report import render, render_report, view_of_comparison
-from harness.results import Results, write_results
+from harness.results import GateReport, Results, write_results
 from harness.run_folder import read_run, refuse_output_file
 
 NO_GATES = "no gates to check: declare `gates:` in the suite or pass --set-gate EXPR"
@@ -49,7 +49,8 @@ def compare_runs(run_a: Path, run_b: Path, out: Path | None, variants: list[str]
                            f"{', '.join(a.variants)}")
     label_a, label_b = _labels(Path(run_a), Path(run_b))
     target = out or Path(run_b) / f"compare-{label_a}.html"
-    write_text_atomic(target, render(view_of_comparison(a, b, label_a, label_b, variants, forced)))
+    comparisons = run_against_run(a, b, label_a, label_b, variants)
+    write_text_atomic(target, render(view_of_comparison(a, b, label_a, label_b, variants, comparisons, forced)))
     return target
 
 
@@ -79,7 +80,7 @@ def check_run(run_dir: Path, baseline_ref: str | None, cli_gates: list[str], for
     settings = results.manifest.get("suite", {}).get("settings", {})
     specs = metric_specs(settings.get("metrics", {}).get("custom", []))
     try:
-        gates = merge_gates(settings.get("gates", []), cli_gates, specs)
+        gates = merge_gates(settings.get("gates", []), cli_gates, specs, results.variants)
     except GateError as exc:
         raise HarnessError(f"gate: {exc}") from None
     if not gates:
@@ -111,7 +112,7 @@ def preflight_gates(suite_path: Path, cli_gates: list[str], baseline_ref: str | 
     suite = load_suite(suite_path)
     specs = metric_specs([m.model_dump() for m in suite.metrics.custom])
     try:
-        gates = merge_gates(suite.gates, cli_gates, specs)
+        gates = merge_gates(suite.gates, cli_gates, specs, [v.name for v in suite.variant_specs()])
     except GateError as exc:
         raise HarnessError(f"gate: {exc}") from None
     if not gates:

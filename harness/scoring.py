@@ -13,6 +13,7 @@ from harness.metrics.filler import FillerScores, Lexicon, filler_scores
 from harness.metrics.format_checks import RuleOutcome, run_rules
 from harness.metrics.length import LengthScores, length_scores
 from harness.metrics.perplexity import PerplexityScores, ReferenceScore
+from harness.metrics.registry import statistic
 
 
 class FormatScores(BaseModel):
@@ -90,9 +91,8 @@ def distribution(values: list[float]) -> Distribution:
     if not values:
         return Distribution(n=0, mean=None, median=None, p90=None, min=None, max=None)
     ordered = sorted(values)
-    p90 = statistics.quantiles(ordered, n=10, method="inclusive")[-1] if len(ordered) > 1 else ordered[0]
     return Distribution(n=len(values), mean=statistics.fmean(values), median=statistics.median(ordered),
-                        p90=p90, min=ordered[0], max=ordered[-1])
+                        p90=statistic(ordered, "p90"), min=ordered[0], max=ordered[-1])
 
 
 def _rate(flags: list[bool]) -> float | None:
@@ -150,10 +150,11 @@ class PromptTax(BaseModel):
     statement: str
 
 
-def prompt_tax(base: Distribution, system: Distribution) -> PromptTax:
+def prompt_tax(base: Distribution, system: Distribution, what: str = "the system prompt") -> PromptTax:
+    """`what` (the system prompt, or a named or few-shot prompt) costs every request this many tokens."""
     extra = system.mean - base.mean
     fraction = extra / base.mean if base.mean else 0.0
     return PromptTax(base_prompt_tokens=base.mean, system_prompt_tokens=system.mean, extra_tokens_per_request=extra,
                      extra_fraction=fraction,
-                     statement=f"The system prompt adds {extra:.1f} prompt tokens to every request "
+                     statement=f"{what[0].upper() + what[1:]} adds {extra:.1f} prompt tokens to every request "
                                f"(+{100 * fraction:.0f}% input); the adapter adds none.")

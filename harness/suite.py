@@ -16,8 +16,10 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     PrivateAttr,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -197,6 +199,48 @@ class Verdict(Strict):
         return value
 
 
+# A variant, prompt or adapter name: what gates and reports write (`r8+system.words.median <= 40`).
+NAME = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_+-]*$", max_length=48)]
+ADAPTER_NAME = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_+-]*$", max_length=40)]  # X+system stays a NAME
+RESERVED_PROMPTS = ("none", "system")  # prompt arms every suite has: no system prompt, the suite's
+
+
+class FewShot(Strict):
+    """A few-shot prompt arm: k training examples as prior user/assistant turns (harness/variants.py)."""
+
+    few_shot: whole(1, 64)
+    seed: SEED = 0  # which k: a seeded draw from the training examples not in the eval set
+    system: str | None = None  # also a system prompt: "system" (the suite's) or a name from `prompts:`
+
+
+class ExternalAdapter(Strict):
+    """A PEFT LoRA adapter trained elsewhere: a folder (relative to the suite file) or a hub id."""
+
+    external: Annotated[str, AfterValidator(_not_blank)]
+    revision: str | None = None  # for a hub id
+
+
+def _adapter_kind(value: Any) -> str:
+    external = isinstance(value, dict) and "external" in value or isinstance(value, ExternalAdapter)
+    return "adapter[external]" if external else "adapter[trained]"
+
+
+# An adapter trained by the suite (the fields of `training:` it changes) or one trained elsewhere.
+AdapterEntry = Annotated[Annotated[ExternalAdapter, Tag("adapter[external]")] | Annotated[
+    Training, Tag("adapter[trained]")], Discriminator(_adapter_kind)]
+
+
+class VariantSpec(Strict):
+    """One cell of the variant grid: a prompt arm × an adapter."""
+
+    name: NAME
+    # None or "none": the user prompt only; "system": the suite's system prompt; a name from `prompts:`;
+    # or {few_shot: k}
+    prompt: Annotated[str, Field(min_length=1)] | FewShot | None = None
+    adapter: str | None = None  # None: the base model; a name from `adapters:`
+    base_prompt: Literal["no_system", "template_default"] | None = None  # None: the suite's policy
+
+
 class Suite(Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=100)]
     description: str = ""
@@ -211,6 +255,13 @@ class Suite(Strict):
     metrics: Metrics = Metrics()
     verdict: Verdict = Verdict()
     gates: list[str] = []  # see harness/gates.py for the grammar
+    prompts: dict[NAME, Annotated[str, AfterValidator(_not_blank)]] = {}  # named system prompts
+    # None: one adapter, `sft`, trained with `training:` as it stands
+    adapters: Annotated[dict[ADAPTER_NAME, AdapterEntry], Field(min_length=1, max_length=16)] | None = None
+    # None: base and system, then for each adapter X: X and X+system (harness/variants.py)
+    variants: Annotated[list[VariantSpec], Field(min_length=1, max_length=32)] | None = None
+    # The verdict's pairs (A against B); None: each adapter's user-only variant against `system`
+    comparisons: Annotated[list[tuple[NAME, NAME]], Field(min_length=1, max_length=16)] | None = None
 
     _path: Path = PrivateAttr(default=Path("suite.yaml"))
     _root: Any = PrivateAttr(default=None)  # the YAML node tree, for the line numbers of later errors
@@ -230,7 +281,7 @@ class Suite(Strict):
         (that was refused when the file was loaded) nor bring in one of its own."""
         if not overrides:
             return self
-        raw = self.model_dump()
+        raw = self.model_dump(exclude_unset=True)  # an adapter entry keeps only the fields it sets
         for dotted, value in overrides.items():
             _set_dotted(raw, dotted, value)
         try:
@@ -247,6 +298,44 @@ class Suite(Strict):
 
     def content_hash(self) -> str:
         return sha256_json(self.model_dump(mode="json"))
+
+    def adapter_settings(self) -> dict[str, Training | ExternalAdapter]:
+        """Each adapter by name: an external one as given, a trained one as `training:` with the fields its
+        entry sets replaced (`r8: {lora: {r: 8}}` keeps the suite's alpha, epochs and the rest)."""
+        if self.adapters is None:
+            return {"sft": self.training}
+        return {name: entry if isinstance(entry, ExternalAdapter) else _overlay(self.training, entry)
+                for name, entry in self.adapters.items()}
+
+    def variant_specs(self) -> list[VariantSpec]:
+        """The variants as declared, or the default grid: base, system, then X and X+system per adapter."""
+        if self.variants is not None:
+            return list(self.variants)
+        specs = [VariantSpec(name="base"), VariantSpec(name="system", prompt="system")]
+        for adapter in self.adapter_settings():
+            specs += [VariantSpec(name=adapter, adapter=adapter),
+                      VariantSpec(name=f"{adapter}+system", prompt="system", adapter=adapter)]
+        return specs
+
+    def primary_pairs(self) -> list[tuple[str, str]]:
+        """The verdict's comparisons, A against B: as declared, or each user-only adapter variant against
+        the system-prompted base (today's question: sft vs system)."""
+        if self.comparisons is not None:
+            return [tuple(pair) for pair in self.comparisons]
+        specs = self.variant_specs()
+        system = next((v.name for v in specs if v.prompt == "system" and v.adapter is None), None)
+        if system is None:
+            return []
+        return [(v.name, system) for v in specs if v.adapter is not None and v.prompt in (None, "none")]
+
+
+def _overlay(base: Training, entry: Training) -> Training:
+    """`base` with the fields `entry` set replaced, nested models field by field."""
+    def merge(into: dict, changes: dict) -> dict:
+        return {**into, **{key: merge(into[key], value) if isinstance(value, dict) and isinstance(into.get(key), dict)
+                           else value for key, value in changes.items()}}
+
+    return Training.model_validate(merge(base.model_dump(), entry.model_dump(exclude_unset=True)))
 
 
 def load_suite(path: str | Path, overrides: dict[str, Any] | None = None) -> Suite:

@@ -72,6 +72,15 @@ def smoke_model(smoke_dir):
     return model
 
 
+@pytest.fixture
+def no_model(monkeypatch):
+    """A command the docs call model-free, or a refusal said to come before any model work, loads none."""
+    def load(*args, **kwargs):
+        raise AssertionError("a model was loaded")
+    for module in ("harness.training", "harness.evaluation"):
+        monkeypatch.setattr(f"{module}.load_model", load)
+
+
 def write_suite(folder: Path, body: str, train_rows: list[dict] | None = None,
                 eval_rows: list[dict] | None = None) -> Path:
     """A suite file plus its JSONL data in `folder`."""

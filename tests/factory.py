@@ -5,19 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from harness.analysis import build_results
 from harness.checks import Prepared
 from harness.evaluation import VariantRun
 from harness.examples import Example, ExampleSet
 from harness.generation import Output
 from harness.metrics.filler import builtin_lexicon_raw, parse_lexicon
 from harness.metrics.perplexity import ReferenceScore
-from harness.prompts import VARIANT_NAMES
+from harness.metrics.registry import Metric
 from harness.results import Results
-from harness.run import build_results
 from harness.suite import Suite
+from harness.variants import resolve
 
 SUITE = Suite.model_validate({"name": "crafted", "model": "m", "system_prompt": "Be brief.",
                               "data": {"train": {"path": "t.jsonl"}, "eval": {"path": "e.jsonl"}}})
+VARIANT_NAMES = [v.name for v in SUITE.variant_specs()]  # base, system, sft, sft+system
 
 
 def manifest(weights: str = "w" * 64, eval_hash: str = "e" * 64, decoding: dict | None = None,
@@ -56,5 +58,10 @@ def crafted_results(n: int, text: Callable[[int, str], str], nll: Callable[[int,
         references = [ReferenceScore(nll=nll(i, variant) * 4, tokens=4, bytes=12) for i in range(n)]
         prompts = [("[system] Be brief. " if "system" in variant else "") + f"[user] {e.prompt}" for e in examples]
         runs[variant] = VariantRun(prompts, [len(p.split()) for p in prompts], outputs, references)
-    return build_results(prepared, runs, smoke=False, manifest=run_manifest or manifest(),
-                         stages={"evaluation": 1.0})
+    return build_results(prepared, resolve(SUITE, prepared.train, prepared.eval), runs, smoke=False,
+                         manifest=run_manifest or manifest(), stages={"evaluation": 1.0})
+
+
+def spec(key: str, behaviour: str, label: str, kind: str, better: str, value, primary: bool = False) -> Metric:
+    """A metric for statistics tests, whose `value` reads the crafted per-example value directly."""
+    return Metric(key, behaviour, label, "", kind, better, value, headline=primary)

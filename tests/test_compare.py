@@ -4,13 +4,14 @@ and the words that explain it, the headline."""
 from __future__ import annotations
 
 import numpy as np
+from factory import spec
 
-from harness.compare import MetricSpec, compare, verdict
+from harness.compare import compare, verdict
 from harness.scoring import Distribution, prompt_tax
 
-SHORTER = MetricSpec("words", "length", "words per answer", "continuous", "lower", lambda v: v, primary=True)
-PASSES = MetricSpec("format_pass", "format", "format pass", "binary", "higher", lambda v: v, primary=True)
-NOT_APPLICABLE = MetricSpec("format_pass_loose", "format", "loose", "binary", "higher", lambda v: None)
+SHORTER = spec("words", "length", "words per answer", "continuous", "lower", lambda v: v, primary=True)
+PASSES = spec("format_pass", "format", "format pass", "binary", "higher", lambda v: v, primary=True)
+NOT_APPLICABLE = spec("format_pass_loose", "format", "loose", "binary", "higher", lambda v: None)
 
 
 def _pairs(a, b):
@@ -50,7 +51,7 @@ def test_holm_adjusts_within_the_primary_family_only_and_none_values_are_skipped
 def test_secondary_metrics_and_pairs_do_not_dilute_the_verdict():
     rng = np.random.default_rng(3)
     gain = rng.random(200) < 0.6, rng.random(200) < 0.5
-    secondary = MetricSpec("tokens", "length", "tokens", "continuous", "lower", lambda v: v)
+    secondary = spec("tokens", "length", "tokens", "continuous", "lower", lambda v: v)
     pairs = {("sft", "system"): _pairs(*gain), ("system", "base"): _pairs(*gain), ("sft", "base"): _pairs(*gain)}
     rows = compare(pairs, [PASSES, secondary], primary_pairs=(("sft", "system"),))
     family = [c for c in rows if c.family == "primary"]
@@ -64,7 +65,7 @@ def test_a_ci_that_excludes_zero_with_an_adjusted_test_that_does_not_reject_is_e
     """The real-model case of issue 9: +15 points, CI clear of zero, but adjusted p above 0.05."""
     a = [True] * 14 + [False] * 4 + [True] * 20 + [False] * 22
     b = [False] * 14 + [True] * 4 + [True] * 20 + [False] * 22
-    others = [MetricSpec(f"m{i}", f"b{i}", f"m{i}", "binary", "higher", lambda v: v, primary=True) for i in range(3)]
+    others = [spec(f"m{i}", f"b{i}", f"m{i}", "binary", "higher", lambda v: v, primary=True) for i in range(3)]
     rows = compare({("sft", "system"): _pairs(a, b)}, [PASSES, *others])
     found = rows[0]
     assert found.stats.ci_low > 0 and found.stats.p_value < 0.05 and found.p_adjusted >= 0.05
@@ -146,8 +147,8 @@ def test_declared_behaviours_are_the_whole_family_and_the_rest_are_secondary():
     fails = [False] * 50 + [True] * 30
     rows = compare({("sft", "system"): _pairs(list(zip(a, passes, strict=True)),
                                               list(zip(b, fails, strict=True)))},
-                   [MetricSpec("words", "length", "words", "continuous", "lower", lambda v: v[0], primary=True),
-                    MetricSpec("format_pass", "format", "format", "binary", "higher", lambda v: v[1], primary=True)],
+                   [spec("words", "length", "words", "continuous", "lower", lambda v: v[0], primary=True),
+                    spec("format_pass", "format", "format", "binary", "higher", lambda v: v[1], primary=True)],
                    behaviours=["format"])
     family = {c.metric: c.family for c in rows}
     assert family == {"words": "secondary", "format_pass": "primary"}

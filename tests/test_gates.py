@@ -9,6 +9,7 @@ from factory import crafted_results
 from harness.gates import GateError, evaluate_gate, evaluate_gates, merge_gates, metric_specs, parse_gate
 
 SPECS = metric_specs([])
+NAMES = ["base", "system", "sft", "sft+system"]  # the default grid
 
 
 def _results(n=40, sft_words=3, base_words=10, sft_filler=0):
@@ -29,7 +30,7 @@ def _results(n=40, sft_words=3, base_words=10, sft_filler=0):
     ("sft.perplexity <= 1.1 * system.perplexity", "relative"),
 ])
 def test_gates_parse(text, kind):
-    assert parse_gate(text, SPECS).kind == kind
+    assert parse_gate(text, SPECS, NAMES).kind == kind
 
 
 @pytest.mark.parametrize("text, message", [
@@ -44,7 +45,7 @@ def test_gates_parse(text, kind):
 ])
 def test_bad_gates_are_rejected(text, message):
     with pytest.raises(GateError, match=message.replace("(", "\\(").replace(")", "\\)")):
-        parse_gate(text, SPECS)
+        parse_gate(text, SPECS, NAMES)
 
 
 def test_bad_gate_fails_at_validate(tmp_path, capsys):
@@ -61,7 +62,7 @@ def test_bad_gate_fails_at_validate(tmp_path, capsys):
 
 def test_absolute_and_relative_gates_pass_and_fail():
     results = _results(sft_words=3, base_words=10, sft_filler=4)
-    gates = {g.gate: g for g in evaluate_gates([parse_gate(t, SPECS) for t in (
+    gates = {g.gate: g for g in evaluate_gates([parse_gate(t, SPECS, NAMES) for t in (
         "sft.format_pass >= 0.95", "base.format_pass >= 0.95", "sft.filler_any <= 0.05", "sft.filler_any <= 0.1",
         "sft.words.median <= 0.7 * base.words.median", "sft.words.median <= 0.2 * base.words.median",
     )], results, SPECS).gates}
@@ -74,9 +75,10 @@ def test_absolute_and_relative_gates_pass_and_fail():
 
 def test_paired_not_worse_than_system():
     results = _results(sft_words=3, base_words=10)
-    better = evaluate_gate(parse_gate("sft.format_pass not worse than system within 0.02", SPECS), results, SPECS)
+    gate = parse_gate("sft.format_pass not worse than system within 0.02", SPECS, NAMES)
+    better = evaluate_gate(gate, results, SPECS)
     assert better.passed and better.ci_low > 0
-    worse = evaluate_gate(parse_gate("system.format_pass not worse than sft within 0.02", SPECS), results, SPECS)
+    worse = evaluate_gate(parse_gate("system.format_pass not worse than sft within 0.02", SPECS, NAMES), results, SPECS)
     assert not worse.passed and worse.ci_high < 0
 
 
@@ -91,28 +93,28 @@ def test_baseline_non_inferiority_at_the_boundary(margin, passed):
     """Every example gets exactly 1/16 nat worse: the CI is [1/16, 1/16], and a lower-is-better metric passes
     only when the upper bound is strictly below the margin."""
     baseline, new = _with_nll(0.0), _with_nll(0.0625)
-    gate = parse_gate(f"sft.reference_nll not worse than baseline within {margin}", SPECS)
+    gate = parse_gate(f"sft.reference_nll not worse than baseline within {margin}", SPECS, NAMES)
     result = evaluate_gate(gate, new, SPECS, baseline)
     assert result.ci_low == result.ci_high == 0.0625
     assert result.passed is passed
 
 
 def test_baseline_gate_without_a_baseline_fails():
-    gate = parse_gate("sft.reference_nll not worse than baseline within 0.1", SPECS)
+    gate = parse_gate("sft.reference_nll not worse than baseline within 0.1", SPECS, NAMES)
     result = evaluate_gate(gate, _with_nll(0.0), SPECS, None)
     assert not result.passed and "no baseline" in result.detail
 
 
 def test_cli_gates_replace_suite_gates_on_the_same_subject():
     merged = merge_gates(["sft.format_pass >= 0.95", "sft.filler_any <= 0.02"],
-                         ["sft.format_pass >= 0.99", "sft.truncated <= 0.01"], SPECS)
+                         ["sft.format_pass >= 0.99", "sft.truncated <= 0.01"], SPECS, NAMES)
     assert [g.text for g in merged] == ["sft.format_pass >= 0.99", "sft.filler_any <= 0.02", "sft.truncated <= 0.01"]
 
 
 def test_no_gate_is_silently_dropped():
     suite = ["sft.words >= 2", "sft.words <= 200", "sft.words.median <= 0.7 * base.words.median",
              "sft.words.median <= 0.9 * system.words.median", "sft.words >= 2"]
-    merged = merge_gates(suite, ["sft.words <= 100"], SPECS)
+    merged = merge_gates(suite, ["sft.words <= 100"], SPECS, NAMES)
     assert [g.text for g in merged] == ["sft.words >= 2", "sft.words <= 100",
                                         "sft.words.median <= 0.7 * base.words.median",
                                         "sft.words.median <= 0.9 * system.words.median", "sft.words >= 2"]
@@ -120,7 +122,7 @@ def test_no_gate_is_silently_dropped():
 
 def test_identical_results_are_not_worse_within_any_margin():
     results = _results()
-    gate = parse_gate("sft.format_pass not worse than sft+system within 0.001", SPECS)
+    gate = parse_gate("sft.format_pass not worse than sft+system within 0.001", SPECS, NAMES)
     assert evaluate_gate(gate, results, SPECS).passed
 
 
@@ -129,7 +131,7 @@ def test_higher_is_better_boundary_uses_the_lower_bound(margin, passed):
     """Every sft answer now fails its format check: each paired difference is -1, so the CI is [-1, -1]."""
     baseline = crafted_results(8, lambda i, v: "w", rules=[{"check": "words", "at_most": 1}])
     new = crafted_results(8, lambda i, v: "w w" if v == "sft" else "w", rules=[{"check": "words", "at_most": 1}])
-    result = evaluate_gate(parse_gate(f"sft.format_pass not worse than baseline within {margin}", SPECS), new,
+    result = evaluate_gate(parse_gate(f"sft.format_pass not worse than baseline within {margin}", SPECS, NAMES), new,
                            SPECS, baseline)
     assert result.ci_low == result.ci_high == -1.0
     assert result.passed is passed
@@ -146,7 +148,7 @@ def test_the_concise_gates_fail_an_all_empty_variant():
     results = crafted_results(40, lambda i, v: "" if v.startswith("sft") else "A short answer.",
                               rules=[r.model_dump(exclude_none=True) for r in suite.metrics.format])
     assert results.summary["sft"].empty_rate == 1.0 and results.summary["system"].empty_rate == 0.0
-    report = evaluate_gates([parse_gate(g, SPECS) for g in suite.gates], results, SPECS)
+    report = evaluate_gates([parse_gate(g, SPECS, NAMES) for g in suite.gates], results, SPECS)
     assert not report.passed
     failed = {g.gate for g in report.gates if not g.passed}
     assert {"sft.format_pass >= 0.95", "sft.format_pass not worse than system within 0.02"} <= failed

@@ -7,7 +7,10 @@ import copy
 import pytest
 
 from harness.errors import HarnessError
-from harness.prompts import VARIANTS, PromptRenderer, detect_template
+from harness.examples import ExampleSet
+from harness.prompts import PromptRenderer, detect_template
+from harness.suite import Suite
+from harness.variants import resolve
 
 QWEN25_TEMPLATE = (
     "{%- if messages[0]['role'] == 'system' %}"
@@ -84,13 +87,19 @@ def test_header_style_template_keeps_bos_and_cuts_the_system_turn(smoke_tokenize
         "<|start_header_id|>assistant<|end_header_id|>\n\n")
 
 
+SUITE = Suite.model_validate({"name": "s", "model": "m", "system_prompt": "Be brief.",
+                              "data": {"train": {"path": "t.jsonl"}, "eval": {"path": "e.jsonl"}}})
+EMPTY = ExampleSet(split="eval", source="e", examples=[])
+
+
 def test_smoke_template_behaves_like_qwen(smoke_tokenizer):
     renderer = PromptRenderer(smoke_tokenizer, "Be brief.", "no_system")
     assert renderer.facts.default_system == "You are a smoke-test assistant."
     assert renderer.facts.end_of_turn == "<|im_end|>"
-    described = renderer.describe()["example"]
-    assert set(described) == {v.name for v in VARIANTS}
+    described = renderer.describe(resolve(SUITE, EMPTY, EMPTY))["example"]
+    assert set(described) == {"base", "system", "sft", "sft+system"}
     assert described["base"] == described["sft"] and described["system"] == described["sft+system"]
+    assert renderer.describe()["example"] == {"base": described["base"], "system": described["system"]}
     assert "smoke-test" not in described["base"]
 
 

@@ -112,12 +112,13 @@ def test_the_verdict_opens_the_page_in_one_sentence():
 
 def test_a_ci_clear_of_zero_that_the_adjusted_test_does_not_confirm_is_explained_on_the_page():
     import numpy as np
+    from factory import spec
 
-    from harness.compare import MetricSpec, compare
+    from harness.compare import compare
 
     a = [True] * 14 + [False] * 4 + [True] * 20 + [False] * 22
     b = [False] * 14 + [True] * 4 + [True] * 20 + [False] * 22
-    specs = [MetricSpec(f"m{i}", f"b{i}", f"metric {i}", "binary", "higher", lambda v: v, primary=True)
+    specs = [spec(f"m{i}", f"b{i}", f"metric {i}", "binary", "higher", lambda v: v, primary=True)
              for i in range(4)]
     rows = compare({("sft", "system"): list(zip(np.array(a), np.array(b), strict=True))}, specs)
     results = crafted_results(3, lambda i, v: "x")

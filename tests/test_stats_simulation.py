@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from factory import spec
 
-from harness.compare import MetricSpec, compare
+from harness.compare import compare
 from harness.stats import ALPHA, mcnemar_midp, mean_ci, wilcoxon
 
 S = 2000
@@ -67,9 +68,9 @@ def test_ci_covers_the_true_difference_95_percent_of_the_time(n):
     assert 0.93 <= words <= 0.97, words
 
 
-def _headline_specs(count: int) -> list[MetricSpec]:
+def _headline_specs(count: int) -> list:
     """The verdict's family on one primary comparison: alternately pass/fail and continuous headline metrics."""
-    return [MetricSpec(f"m{i}", f"behaviour{i}", f"m{i}", "binary" if i % 2 == 0 else "continuous", "higher",
+    return [spec(f"m{i}", f"behaviour{i}", f"m{i}", "binary" if i % 2 == 0 else "continuous", "higher",
                        lambda v, i=i: v[i], primary=True) for i in range(count)]
 
 
