@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT))
 
 
 def _setup():
-    from harness.checks import prepare
     from harness.models import load_tokenizer, resolve_model
     from harness.prompts import PromptRenderer
+    from harness.scorers import prepare
     from harness.suite import load_suite
 
     suite = load_suite(ROOT / "suites" / "concise.yaml")

@@ -24,8 +24,8 @@ PHASES = ("load", "harness-train", "harness-eval", "naive-train", "naive-train-b
 
 
 def _prepared(epochs: float = 1.0):
-    from harness.checks import prepare
     from harness.run import SMOKE_OVERRIDES
+    from harness.scorers import prepare
     from harness.suite import load_suite
 
     overrides = {**SMOKE_OVERRIDES, "training.max_steps": None, "training.epochs": epochs}

@@ -3,11 +3,11 @@ paired comparisons and reads the verdict from the primary ones. No model and no 
 
 from __future__ import annotations
 
-from harness.checks import Prepared
 from harness.compare import compare_variants, specs_for, verdict
 from harness.evaluation import VariantRun
 from harness.metrics.perplexity import summarise
 from harness.results import ExampleResult, Results, Selection, VariantInfo, VariantResult
+from harness.scorers import Prepared
 from harness.scoring import PromptTax, VariantSummary, prompt_tax, score_output, summarise_variant
 from harness.smoke import SMOKE_NOTICE
 from harness.variants import Variant

@@ -1,41 +1,19 @@
-"""Everything `harness validate` (and `harness run`, before any model loads) checks about the inputs: suite,
-data, variants, rules, lexicon, custom metrics. Every problem becomes one line naming the file, the field and
-what was expected. (Gates are checked by harness.gates, against the variants declared here.)
-
-Custom metrics are Python code: checking them means importing and calling them. `custom_code=False`
-(`--no-custom-code`) refuses a suite that has any, before anything is imported.
+"""A run's data and variants, loaded and checked before any model: every bad row of each data set, and every
+variant, prompt, adapter or comparison name that is unknown or repeated (harness.variants), each one line
+naming the file, the field or line and what was expected. The scoring stage checks its own inputs on top
+(harness.scorers.prepare), and harness.gates the gates.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-
-from harness.compare import specs_for
 from harness.errors import HarnessError, InputErrors
 from harness.examples import ExampleSet, load_examples
-from harness.limits import LimitError, check_json_depth, read_bounded
-from harness.metrics.custom import Scorer, load_scorer
-from harness.metrics.filler import Lexicon, builtin_lexicon_raw, check_lexicon, load_lexicon_file, merge, parse_lexicon
-from harness.metrics.format_checks import RuleError, validate_rule
 from harness.suite import Suite
 from harness.variants import problems as variant_problems
 
 
-@dataclass(frozen=True)
-class Prepared:
-    suite: Suite
-    train: ExampleSet
-    eval: ExampleSet
-    rules: list[dict]
-    lexicon: Lexicon
-    custom: dict[str, Scorer]
-
-
-def prepare(suite: Suite, custom_code: bool = True) -> Prepared:
-    """Load and check all inputs; raises InputErrors listing every problem found."""
-    if not custom_code:
-        refuse_custom_code(suite)
+def load_data(suite: Suite) -> tuple[dict[str, ExampleSet], list[HarnessError]]:
+    """The train and eval sets that load, and every problem found in them and in the variants."""
     errors: list[HarnessError] = []
     sets = {}
     for split in ("train", "eval"):
@@ -45,108 +23,5 @@ def prepare(suite: Suite, custom_code: bool = True) -> Prepared:
             errors.extend(exc.errors)
         except HarnessError as exc:
             errors.append(exc)
-    rules = [rule.model_dump(exclude_none=True) for rule in suite.metrics.format]
-    for index, rule in enumerate(rules):
-        try:
-            rules[index] = _checked(rule, suite)
-        except RuleError as exc:
-            errors.append(HarnessError(f"metrics.format[{index}]: {exc}", file=suite.path,
-                                       where=suite.line_of("metrics", "format", index)))
-    for examples in sets.values():
-        checked = []
-        for example in examples.examples:
-            own = []
-            for index, rule in enumerate(example.rules):
-                try:
-                    own.append(_checked(rule, suite))
-                except RuleError as exc:
-                    errors.append(HarnessError(f"rules[{index}]: {exc}", file=examples.source,
-                                               where=f"example {example.id}"))
-            checked.append(example.model_copy(update={"rules": own}))
-        sets[examples.split] = examples.model_copy(update={"examples": checked})
-    lexicon = None
-    try:
-        lexicon = _lexicon(suite)
-    except HarnessError as exc:
-        errors.append(exc)
-    custom = _custom_metrics(suite, sets.get("eval"), errors)
     errors.extend(variant_problems(suite, sets.get("train"), sets.get("eval")))
-    known = list(dict.fromkeys(spec.behaviour for spec in specs_for(suite.model_dump(mode="json")) if spec.primary))
-    for index, name in enumerate(suite.verdict.behaviours or []):
-        if name not in known:
-            errors.append(HarnessError(f"verdict.behaviours[{index}]: unknown behaviour {name!r}; expected one of "
-                                       f"{', '.join(known)}", file=suite.path,
-                                       where=suite.line_of("verdict", "behaviours", index)))
-    if errors:
-        raise InputErrors(errors)
-    return Prepared(suite, sets["train"], sets["eval"], rules, lexicon, custom)
-
-
-def refuse_custom_code(suite: Suite) -> None:
-    """For CI on untrusted suites: a suite with custom metrics would import and run its own Python."""
-    if suite.metrics.custom:
-        names = ", ".join(metric.name for metric in suite.metrics.custom)
-        raise HarnessError(f"metrics.custom: this suite runs its own Python code (custom metrics: {names}); "
-                           "refused by --no-custom-code", file=suite.path, where=suite.line_of("metrics", "custom"))
-
-
-def _custom_metrics(suite: Suite, eval_set: ExampleSet | None, errors: list[HarnessError]) -> dict[str, Scorer]:
-    """Each custom metric imported, then called once on an eval reference, so an import error, a missing
-    function or a wrong signature stops the run here rather than after generation."""
-    custom = {}
-    sample = eval_set.examples[0].response if eval_set and eval_set.examples else "a sample answer"
-    for index, metric in enumerate(suite.metrics.custom):
-        try:
-            scorer = load_scorer(metric, suite, index)
-            scorer(sample, sample)
-            custom[metric.name] = scorer
-        except HarnessError as exc:
-            errors.append(exc)
-    return custom
-
-
-def _checked(rule: object, suite: Suite) -> dict:
-    """The rule validated, with a JSON Schema named by path loaded inline (relative to the suite file)."""
-    if not isinstance(rule, dict):
-        raise RuleError(f"expected a mapping such as {{check: words, at_most: 60}}, got {type(rule).__name__}")
-    if rule.get("check") == "json_schema" and isinstance(rule.get("schema"), str):
-        path = suite.resolve(rule["schema"])
-        try:
-            text = read_bounded(path, "JSON Schema")
-            check_json_depth(text)
-            rule = {**rule, "schema": json.loads(text)}
-        except FileNotFoundError:
-            raise RuleError(f"schema file {path} not found") from None
-        except LimitError as exc:
-            raise RuleError(f"schema file {path}: {exc}") from None
-        except OSError as exc:
-            raise RuleError(f"schema file {path}: cannot read it: {exc.strerror or exc}") from None
-        except ValueError as exc:  # JSON and UTF-8 errors
-            raise RuleError(f"schema file {path} is not valid JSON: {exc}") from None
-    validate_rule(rule)
-    return rule
-
-
-def _lexicon(suite: Suite) -> Lexicon:
-    spec = suite.metrics.filler
-    builtin = builtin_lexicon_raw()
-    if spec.lexicon == "builtin":
-        return parse_lexicon(builtin, "builtin lexicon")
-    path = suite.resolve(spec.lexicon)
-    try:
-        raw = load_lexicon_file(path)
-    except FileNotFoundError:
-        raise HarnessError("lexicon file not found; expected a JSON lexicon", file=path) from None
-    except OSError as exc:
-        raise HarnessError(f"cannot read the lexicon file: {exc.strerror or exc}", file=path) from None
-    except LimitError as exc:
-        raise HarnessError(str(exc), file=path) from None
-    except ValueError as exc:
-        raise HarnessError(f"invalid lexicon JSON: {exc}", file=path) from None
-    try:
-        # The suite's own lexicon first: merging a malformed one would hide its errors (a string of phrases
-        # would be split into characters).
-        check_lexicon(raw, "lexicon", extending=spec.mode == "extend")
-        return parse_lexicon(raw if spec.mode == "replace" else merge(builtin, raw), str(path))
-    except ValueError as exc:
-        raise HarnessError(str(exc).removeprefix(f"{path}: "), file=path) from None
+    return sets, errors

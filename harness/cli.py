@@ -180,8 +180,8 @@ def _before_run(args: argparse.Namespace) -> None:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "validate":
-        from harness.checks import prepare
         from harness.run import check_against_model
+        from harness.scorers import prepare
         from harness.suite import load_suite
 
         prepared = prepare(load_suite(args.suite), custom_code=not args.no_custom_code)
@@ -198,7 +198,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         _before_run(args)
         if args.no_custom_code:
-            from harness.checks import refuse_custom_code
+            from harness.scorers import refuse_custom_code
             from harness.suite import load_suite
 
             refuse_custom_code(load_suite(args.suite))

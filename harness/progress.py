@@ -108,56 +108,6 @@ def training_callback():
     return TrainingProgress()
 
 
-def print_summary(results) -> None:
-    """The headline numbers per variant, as a table on the console."""
-    from rich.table import Table
-
-    table = Table(title=f"{results.suite}: {len(results.examples)} eval examples", title_justify="left")
-    table.add_column("metric")
-    for name in results.variants:
-        table.add_column(name, justify="right")
-    from harness.metrics.registry import summary_rows
-
-    for label, cells in summary_rows(results):
-        table.add_row(label, *cells)
-    console.print(table)
-    print_grid(results.variant_grid())
-    print_verdict(results.verdict)
-
-
-def print_grid(grid) -> None:
-    """The variants as prompt arm × adapter, when there is more than the one axis to show."""
-    from rich.table import Table
-
-    arms = list(dict.fromkeys(v.arm for v in grid))
-    adapters = list(dict.fromkeys(v.adapter or "base model" for v in grid))
-    cells = {(v.arm, v.adapter or "base model"): v.name for v in grid}
-    table = Table(title="variants: prompt arm × adapter", title_justify="left")
-    table.add_column("prompt arm")
-    for adapter in adapters:
-        table.add_column(adapter)
-    for arm in arms:
-        table.add_row(arm, *(cells.get((arm, adapter), "–") for adapter in adapters))
-    console.print(table)
-
-
-def print_verdict(verdict) -> None:
-    """Each primary comparison's headline first, then one line per behaviour: the answer, with its CI,
-    adjusted p and, where needed, why."""
-    if not verdict:
-        console.print("[dim]No primary comparison ran (the suite's `comparisons:` need both variants).[/]")
-        return
-    from harness.compare import headlines
-
-    lines = headlines(verdict)
-    for index, line in enumerate(lines, 1):
-        console.print(f"[bold]Verdict{f' {index}' if len(lines) > 1 else ''}:[/] " + line, highlight=False)
-    size = verdict[0].family_size
-    console.print("[dim]Per behaviour" + (f", Holm-adjusted over {size} primary comparisons" if size else "") + ":[/]")
-    for v in verdict:
-        console.print(f"  {v.answer}", markup=False)
-
-
 def quiet_libraries() -> None:
     """Library chatter (progress bars, advisory warnings) would bury the harness's own output."""
     import logging

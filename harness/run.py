@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from harness.analysis import build_results
-from harness.checks import Prepared, prepare
 from harness.data_files import raise_all
 from harness.errors import HarnessError
 from harness.evaluation import VariantRun, evaluate_variants
@@ -31,11 +30,13 @@ from harness.models import (
     tokenizer_at,
     weights_hash,
 )
-from harness.progress import console, print_summary, stage
+from harness.console import print_summary
+from harness.progress import console, stage
 from harness.prompts import PromptRenderer, check_context, model_context
 from harness.report import render_report
 from harness.results import Results, Selection, write_results
 from harness.run_folder import staged_run_folder
+from harness.scorers import Prepared, prepare
 from harness.smoke import SMOKE_NOTICE
 from harness.suite import ExternalAdapter, Suite, load_suite
 from harness.training import Adapter, train_or_reuse

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from harness.analysis import build_results
-from harness.checks import Prepared
 from harness.evaluation import VariantRun
 from harness.examples import Example, ExampleSet
 from harness.generation import Output
@@ -14,6 +13,7 @@ from harness.metrics.filler import builtin_lexicon_raw, parse_lexicon
 from harness.metrics.perplexity import ReferenceScore
 from harness.metrics.registry import Metric
 from harness.results import Results
+from harness.scorers import Prepared
 from harness.suite import Suite
 from harness.variants import resolve
 

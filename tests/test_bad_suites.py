@@ -110,7 +110,8 @@ def _leaf_types(annotation) -> set:
     if typing.get_origin(annotation) is typing.Annotated:
         return _leaf_types(typing.get_args(annotation)[0])
     args = typing.get_args(annotation)
-    if args and typing.get_origin(annotation) is not list:
+    # Lists and maps (variants, adapters) hold models checked under their own names (training.*, variants).
+    if args and typing.get_origin(annotation) not in (list, dict):
         return set().union(*(_leaf_types(a) for a in args))
     return {annotation}
 

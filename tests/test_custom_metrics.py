@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import MINIMAL_SUITE, write_suite
 
-from harness.checks import prepare
 from harness.errors import HarnessError, InputErrors
+from harness.scorers import prepare
 from harness.suite import load_suite
 
 METRICS = Path(__file__).parent / "data" / "metrics"

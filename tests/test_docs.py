@@ -59,7 +59,7 @@ GATE_USAGE = "harness run SUITE --gate [...]"
 BASELINE_USAGE = "harness baseline save RUN_DIR --name NAME"
 EXPORT_USAGE = "harness export RUN_DIR DEST [--adapter NAME]"
 GATES_YAML, SUITE_YAML, CUSTOM_YAML = "```yaml gates:", "```yaml name: concise", "```yaml metrics:"
-LAYOUT = "``` harness/ suite.py (schema) → examples.py (data_files.py) → checks.py (inputs) → variants.py"
+LAYOUT = "``` harness/ suite.py (schema) → examples.py (data_files.py) → variants.py → checks.py (data and variants)"
 BENCH_SCRIPTS = ("python bench/suites.py", "python bench/real_model.py", "python bench/speed.py",
                  "bench/report_speed.py", "bench/gpu.sh")
 NOX_SESSIONS = {"README.md": ("nox -s demo", "nox -s tests", "nox -s lint", "nox -s bench"),

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from conftest import MINIMAL_SUITE, write_suite
 
-from harness.checks import prepare
 from harness.errors import HarnessError, InputErrors
 from harness.metrics import filler
 from harness.metrics.filler import builtin_lexicon_raw, filler_scores, find_filler, parse_lexicon
+from harness.scorers import prepare
 from harness.suite import load_suite
 
 LEXICON = parse_lexicon(builtin_lexicon_raw(), "builtin")

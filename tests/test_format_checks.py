@@ -7,9 +7,9 @@ import json
 import pytest
 from conftest import MINIMAL_SUITE, write_suite
 
-from harness.checks import prepare
 from harness.errors import InputErrors
 from harness.metrics.format_checks import CHECKS, RuleError, loose_variants, run_rules, validate_rule
+from harness.scorers import prepare
 from harness.suite import load_suite
 
 SCHEMA = {"type": "object", "properties": {"rating": {"type": "integer", "maximum": 5}},

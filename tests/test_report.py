@@ -147,7 +147,7 @@ def test_a_run_from_before_schema_1_2_still_renders(tmp_path):
 
 def test_the_console_says_the_verdict_in_one_sentence_before_the_rows(capsys):
     from harness.compare import headline
-    from harness.progress import print_verdict
+    from harness.console import print_verdict
 
     results = crafted_results(20, lambda i, v: f"answer {i} from {v}", rules=[{"check": "words", "at_most": 3}])
     print_verdict(results.verdict)

@@ -109,7 +109,7 @@ def test_errors_collect_from_every_source_at_once(tmp_path):
     body = MINIMAL_SUITE.replace("eval.jsonl}", "missing.jsonl}")
     path = write_suite(tmp_path, body, [{"prompt": "x"}], ROWS)
     with pytest.raises(InputErrors) as caught:
-        from harness.checks import prepare
+        from harness.scorers import prepare
 
         prepare(load_suite(path))
     assert len(caught.value.errors) == 2

@@ -7,7 +7,7 @@ import re
 import pytest
 from conftest import ROOT
 
-from harness.checks import prepare
+from harness.scorers import prepare
 from harness.suite import load_suite
 
 

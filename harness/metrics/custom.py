@@ -2,7 +2,7 @@
 Python callables named as `module:function`. Each becomes a function (prediction, reference) -> float.
 
 Loading one imports and runs the suite's Python, at `harness validate` too; `--no-custom-code` refuses
-such suites (harness/checks.py). Whatever the code raises or returns becomes one line naming the metric.
+such suites (harness/scorers.py). Whatever the code raises or returns becomes one line naming the metric.
 """
 
 from __future__ import annotations

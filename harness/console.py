@@ -1,0 +1,52 @@
+"""The run's results on the console: the per-variant summary (harness/metrics/registry.py's rows), the variant
+grid, and the verdict, each primary comparison's headline first."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from harness.compare import headlines
+from harness.metrics.registry import summary_rows
+from harness.progress import console
+
+
+def print_summary(results) -> None:
+    """The headline numbers per variant, as a table on the console."""
+    table = Table(title=f"{results.suite}: {len(results.examples)} eval examples", title_justify="left")
+    table.add_column("metric")
+    for name in results.variants:
+        table.add_column(name, justify="right")
+    for label, cells in summary_rows(results):
+        table.add_row(label, *cells)
+    console.print(table)
+    print_grid(results.variant_grid())
+    print_verdict(results.verdict)
+
+
+def print_grid(grid) -> None:
+    """The variants as a table: prompt arms down, adapters across."""
+    arms = list(dict.fromkeys(v.arm for v in grid))
+    adapters = list(dict.fromkeys(v.adapter or "base model" for v in grid))
+    cells = {(v.arm, v.adapter or "base model"): v.name for v in grid}
+    table = Table(title="variants: prompt arm × adapter", title_justify="left")
+    table.add_column("prompt arm")
+    for adapter in adapters:
+        table.add_column(adapter)
+    for arm in arms:
+        table.add_row(arm, *(cells.get((arm, adapter), "–") for adapter in adapters))
+    console.print(table)
+
+
+def print_verdict(verdict) -> None:
+    """Each primary comparison's headline first, then one line per behaviour: the answer, with its CI,
+    adjusted p and, where needed, why."""
+    if not verdict:
+        console.print("[dim]No primary comparison ran (the suite's `comparisons:` need both variants).[/]")
+        return
+    lines = headlines(verdict)
+    for index, line in enumerate(lines, 1):
+        console.print(f"[bold]Verdict{f' {index}' if len(lines) > 1 else ''}:[/] " + line, highlight=False)
+    size = verdict[0].family_size
+    console.print("[dim]Per behaviour" + (f", Holm-adjusted over {size} primary comparisons" if size else "") + ":[/]")
+    for v in verdict:
+        console.print(f"  {v.answer}", markup=False)
