@@ -102,8 +102,8 @@ decoding: {{max_new_tokens: {new_tokens}, batch_size: 24}}
         torch.cuda.reset_peak_memory_stats()
     run_dir = run(suite, out=work / f"run-{quantization}")
     results = read_results(run_dir)
-    stats = results.manifest["adapter"]["stats"]
-    evaluation = results.manifest["evaluation"]
+    stats = results.manifest.adapter.stats
+    evaluation = {name: record.model_dump() for name, record in results.manifest.evaluation.items()}
     generation = {}
     for variant in results.variants:
         tokens = sum(e.variants[variant].output.tokens + e.variants[variant].output.stopped for e in results.examples)

@@ -24,7 +24,7 @@ def _cell(text: str, limit: int = 220) -> str:
 
 def section(run_dir: Path) -> str:
     results = read_results(run_dir)
-    manifest = results.manifest
+    manifest = results.manifest.model_dump(mode="json")
     stats = manifest["adapter"]["stats"]
     trained = (manifest["adapter"].get("numerics") or manifest["numerics"])["compute_dtype"].removeprefix("torch.")
     lines = [f"## {results.suite}", "",

@@ -49,6 +49,12 @@ def _harness_setup(prepared):
     return source, tokenizer, PromptRenderer(tokenizer, prepared.suite.system_prompt, prepared.suite.base_prompt)
 
 
+def _numerics(prepared, stage: str):
+    from harness.models import resolve_numerics
+
+    return resolve_numerics(prepared.suite.precision, prepared.suite.training.quantization, stage)
+
+
 def phase(name: str, out: Path) -> dict:
     # Every phase pays its imports before its clock starts, so timings compare pipeline work only.
     import bitsandbytes  # noqa: F401
@@ -67,7 +73,8 @@ def phase(name: str, out: Path) -> dict:
         from harness.training import train_or_reuse
 
         source, tokenizer, renderer = _harness_setup(prepared)
-        stats = train_or_reuse(source, tokenizer, renderer, prepared.train, prepared.suite.training).manifest["stats"]
+        stats = train_or_reuse(source, tokenizer, renderer, prepared.train, prepared.suite.training,
+                               _numerics(prepared, "training")).manifest["stats"]
         return {"seconds": stats["seconds"], "real_tokens": stats["tokens_seen"],
                 "positions": round(stats["tokens_seen"] / stats["real_token_fraction"]), "steps": stats["steps"]}
     if name == "harness-eval":
@@ -75,9 +82,14 @@ def phase(name: str, out: Path) -> dict:
         from harness.training import train_or_reuse
 
         source, tokenizer, renderer = _harness_setup(prepared)
-        adapter = train_or_reuse(source, tokenizer, renderer, prepared.train, prepared.suite.training)
+        from harness.variants import resolve
+
+        adapter = train_or_reuse(source, tokenizer, renderer, prepared.train, prepared.suite.training,
+                                 _numerics(prepared, "training"))
+        variants = resolve(prepared.suite, prepared.train, prepared.eval)
         started = time.perf_counter()
-        runs = evaluate_variants(prepared.suite, source, tokenizer, renderer, adapter, prepared.eval)
+        runs = evaluate_variants(prepared.suite, source, tokenizer, renderer, {"sft": adapter}, variants,
+                                 prepared.eval, _numerics(prepared, "evaluation"))
         seconds = time.perf_counter() - started
         variants = {v: {"generation_seconds": r.generation_seconds, "scoring_seconds": r.scoring_seconds,
                         "tokens": sum(o.tokens + o.stopped for o in r.outputs)} for v, r in runs.items()}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from harness.compare import compare_variants, specs_for, verdict
 from harness.evaluation import VariantRun
 from harness.metrics.perplexity import summarise
-from harness.results import ExampleResult, Results, Selection, VariantInfo, VariantResult
+from harness.results import ExampleResult, Manifest, Results, Selection, VariantInfo, VariantResult
 from harness.scorers import Prepared
 from harness.scoring import PromptTax, VariantSummary, prompt_tax, score_output, summarise_variant
 from harness.smoke import SMOKE_NOTICE
@@ -14,7 +14,7 @@ from harness.variants import Variant
 
 
 def build_results(prepared: Prepared, variants: list[Variant], runs: dict[str, VariantRun], smoke: bool,
-                  manifest: dict, stages: dict[str, float], selection: Selection | None = None) -> Results:
+                  manifest: Manifest | dict, stages: dict[str, float], selection: Selection | None = None) -> Results:
     examples = prepared.eval.examples
     per_variant = {
         name: [score_output(example, run.outputs[i], prepared.rules, prepared.lexicon, run.references[i],

@@ -242,5 +242,5 @@ def run_against_run(a, b, label_a: str, label_b: str, variants: list[str]) -> li
     paired = {(f"{label_b}·{v}", f"{label_a}·{v}"): [(y.variants[v], x.variants[v])
                                                     for x, y in zip(a.examples, aligned, strict=True)]
               for v in variants}
-    settings = a.manifest.get("suite", {}).get("settings", {})
+    settings = a.manifest.settings()
     return compare(paired, specs_for(settings), behaviours=(settings.get("verdict") or {}).get("behaviours"))

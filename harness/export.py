@@ -23,18 +23,13 @@ def _nothing(name: str) -> bool:
     return False  # DEST is new or empty: export replaces no file it finds there
 
 
-def run_adapters(manifest: dict) -> dict[str, dict]:
-    """The run's adapters by name, as its manifest records them (one, `sft`, before schema 1.3)."""
-    return manifest.get("adapters") or ({"sft": manifest["adapter"]} if manifest.get("adapter") else {})
-
-
 def export(run_dir: Path, dest: Path, name: str | None = None) -> Path:
     """Copy the run's adapter `name` (default: its first) to DEST (a new or empty folder) with base model and
     revision, and a model card."""
     dest = Path(dest)
     refuse_folder(dest, _nothing, "DEST")
     results = read_run(run_dir)
-    adapters = run_adapters(results.manifest)
+    adapters = results.manifest.run_adapters()
     if not adapters:
         raise HarnessError("this run used no adapter; expected a run with an adapter variant", file=run_dir)
     name = name or next(iter(adapters))
@@ -42,23 +37,23 @@ def export(run_dir: Path, dest: Path, name: str | None = None) -> Path:
         raise HarnessError(f"--adapter: this run has no adapter {name!r}; expected one of {', '.join(adapters)}",
                            file=run_dir)
     adapter = adapters[name]
-    source = Path(adapter.get("folder", ""))
+    source = Path(adapter.folder)
     files = [source / name for name in ADAPTER_FILES]
     if not all(f.is_file() for f in files):
         raise HarnessError(f"the adapter of this run is no longer at {source} (cache cleared?); run "
                            "`harness run` again with the same suite to rebuild it", file=run_dir)
-    if files_sha256(source) != adapter.get("adapter_sha256"):
+    if files_sha256(source) != adapter.adapter_sha256:
         raise HarnessError(f"the adapter at {source} does not match the run's recorded hash", file=run_dir)
     with staged_folder(dest, _nothing, "DEST") as staging:
         for file in files:
             shutil.copyfile(file, staging / file.name)  # modes from the umask, not the cache's
         if (source / "harness_manifest.json").exists():
             shutil.copyfile(source / "harness_manifest.json", staging / "harness_manifest.json")
-        model = results.manifest.get("model", {})
+        model = results.manifest.model
         config = json.loads((staging / "adapter_config.json").read_text())
-        if not model.get("smoke"):
-            config["base_model_name_or_path"] = model.get("name")  # the hub id, not this machine's cache path
-            config["revision"] = model.get("revision")
+        if not model.smoke:
+            config["base_model_name_or_path"] = model.name  # the hub id, not this machine's cache path
+            config["revision"] = model.revision
         write_text_atomic(staging / "adapter_config.json", json.dumps(config, indent=2) + "\n")
         write_text_atomic(staging / "README.md", model_card(results, name))
     return dest
@@ -77,7 +72,7 @@ def model_card(results, name: str | None = None) -> str:
     """README.md of the exported adapter. Names, prompts and answers come from suites and models, so each
     is escaped for where it lands (text, code span, fenced block, YAML, Python string): no Markdown or
     HTML passes through."""
-    adapters = run_adapters(results.manifest)
+    adapters = results.manifest.run_adapters()
     name = name or next(iter(adapters))
     env = Environment(loader=PackageLoader("harness", "templates"), autoescape=False, trim_blocks=True,
                       lstrip_blocks=True, finalize=_escaped)
@@ -89,4 +84,4 @@ def model_card(results, name: str | None = None) -> str:
     return env.get_template("model_card.md.j2").render(
         r=results, m=results.manifest, name=name, a=adapters[name], rows=summary_rows(results),
         headlines=[line for line in headlines(results.verdict) if line],
-        manifest_json=json.dumps(results.manifest, indent=2))
+        manifest_json=json.dumps(results.manifest.model_dump(mode="json"), indent=2))

@@ -194,7 +194,7 @@ def _non_inferiority(gate: Gate, results, specs: dict[str, Metric], baseline) ->
     if not kept:
         return GateResult(gate=gate.text, kind=gate.kind, passed=False, measured=None, bound=-gate.margin,
                           detail="no values to compare")
-    seed = results.manifest.get("decoding", {}).get("seed", 0)
+    seed = results.manifest.decoding.get("seed", 0)
     stats = paired_test(np.array([x for x, _ in kept]), np.array([y for _, y in kept]), spec.kind, seed=seed)
     if spec.better == "higher":
         passed, bound, side = stats.ci_low > -gate.margin, -gate.margin, "lower"

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from harness import charts
 from harness.compare import Comparison, headline, headlines
 from harness.metrics.registry import METRICS, statistic, summary_rows
-from harness.results import ExampleResult, Results, VariantInfo
+from harness.results import ExampleResult, Manifest, Results, VariantInfo
 from harness.scoring import PromptTax, VariantSummary
 
 
@@ -27,9 +27,10 @@ class RunPanel:
     """What the training and manifest panels show for one run."""
 
     label: str
-    manifest: dict
+    manifest: Manifest
     adapters: dict[str, dict]  # name -> the manifest's adapter record (training stats, or the external source)
     stage_seconds: dict
+    manifest_json: str = ""
 
 
 @dataclass
@@ -170,9 +171,9 @@ def _families(comparisons: list[Comparison]) -> tuple[list[Comparison], list, bo
 
 
 def _panel(label: str, results: Results) -> RunPanel:
-    manifest = results.manifest
-    adapters = manifest.get("adapters") or ({"sft": manifest["adapter"]} if manifest.get("adapter") else {})
-    return RunPanel(label, manifest, adapters, results.stage_seconds)
+    adapters = {name: record.model_dump() for name, record in results.manifest.run_adapters().items()}
+    return RunPanel(label, results.manifest, adapters, results.stage_seconds,
+                    json.dumps(results.manifest.model_dump(mode="json"), indent=2, ensure_ascii=False))
 
 
 def grid_of(variants: list[VariantInfo]) -> Grid:
@@ -188,7 +189,7 @@ def view_of_run(results: Results) -> ReportView:
     pair = results.primary_pairs[0] if results.primary_pairs else None
     view = ReportView(
         title=f"{results.suite}: prompting vs SFT",
-        subtitle=f"{len(results.examples)} eval examples · model {results.manifest.get('model', {}).get('name')}",
+        subtitle=f"{len(results.examples)} eval examples · model {results.manifest.model.name}",
         notice=results.notice, columns=list(results.variants), summary=results.summary, primary=primary,
         secondary=secondary, legacy=legacy,
         prompt_tax=results.prompt_tax, runs=[_panel("this run", results)], examples=examples,

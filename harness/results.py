@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from harness.compare import BehaviourVerdict, Comparison
 from harness.errors import HarnessError
@@ -15,7 +15,7 @@ from harness.generation import Output
 from harness.scoring import PromptTax, Scores, VariantSummary
 
 # 1.2: comparisons carry their family (primary/secondary), its size and a note. 1.3: the variant grid, the
-# primary pairs, the command-line selection; verdict rows name their pair.
+# primary pairs, the command-line selection; verdict rows name their pair; the manifest is a typed record.
 SCHEMA_VERSION = "1.3"
 LEGACY_GRID = {"base": ("none", None), "system": ("system", None), "sft": ("none", "sft"),
                "sft+system": ("system", "sft")}
@@ -49,6 +49,99 @@ class Selection(BaseModel):
 
     variants: list[str] | None = None  # --variants; None: every variant of the suite
     limit: int | None = None  # --limit: the first N eval examples; None: all
+
+
+class Record(BaseModel):
+    """A manifest section: its fields are known; an unknown one is a damaged (or foreign) run folder."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class SuiteRecord(Record):
+    name: str
+    file: str
+    sha256: str
+    settings: dict[str, Any]  # the suite as validated, every field with its value (harness/suite.py)
+
+
+class ModelRecord(Record):
+    name: str  # what the suite or --model named: a hub id, a folder, a GGUF alias or the smoke id
+    revision: str | None
+    weights_sha256: str
+    tokenizer_sha256: str
+    smoke: bool
+    gguf: dict[str, Any] | None = None  # the GGUF file it was converted from: path, sha256, quantization
+
+
+class ExternalRecord(Record):
+    source: str  # the folder or hub id as given
+    revision: str | None = None
+    folder: str  # where it was read from
+
+
+class AdapterRecord(Record):
+    """One adapter of the run: trained by the suite (training settings and stats) or trained elsewhere."""
+
+    key: str
+    folder: str
+    reused: bool
+    adapter_sha256: str  # every adapter_* file, by name and bytes: part of every cache key that uses it
+    stats: dict[str, Any] | None = None  # steps, loss curve, tokens per second ({} for an external adapter)
+    training: dict[str, Any] | None = None  # the training settings it was trained with (None: external)
+    numerics: dict[str, Any] | None = None
+    external: ExternalRecord | None = None
+
+
+class VariantRecord(Record):
+    name: str
+    arm: str
+    system_prompt: str | None
+    few_shot_ids: list[str]
+    adapter: str | None
+    base_prompt: str
+
+
+class DataRecord(Record):
+    train_sha256: str
+    eval_sha256: str
+    train_examples: int
+    eval_examples: int
+
+
+class EvaluationRecord(Record):
+    cached: bool
+    generation_seconds: float
+    generated_tokens: int
+    scoring_seconds: float
+
+
+class Manifest(Record):
+    """What ran, recorded whole: results compare only where these agree (harness.compare)."""
+
+    suite: SuiteRecord
+    model: ModelRecord
+    adapter: AdapterRecord | None = None  # the first of `adapters` (runs before 1.3: the only one)
+    adapters: dict[str, AdapterRecord] = {}
+    variants: list[VariantRecord] = []
+    selection: Selection = Selection()
+    data: DataRecord
+    decoding: dict[str, Any]  # harness/suite.py's Decoding, every field
+    numerics: dict[str, Any] | None = None  # device, compute dtype, base quantisation, and why
+    profile: dict[str, Any] | None = None
+    evaluation: dict[str, EvaluationRecord] = {}
+    prompting: dict[str, Any]  # the template's default system turn, the policy, each variant's rendered prompt
+    lexicon: dict[str, Any]
+    libraries: dict[str, str]
+    hardware: dict[str, Any]
+    notice: str | None = None
+    created: str
+
+    def settings(self) -> dict[str, Any]:
+        return self.suite.settings
+
+    def run_adapters(self) -> dict[str, AdapterRecord]:
+        """The run's adapters by name (one, `sft`, in runs before schema 1.3)."""
+        return self.adapters or ({"sft": self.adapter} if self.adapter else {})
 
 
 class GateResult(BaseModel):
@@ -87,7 +180,7 @@ class Results(BaseModel):
     comparisons: list[Comparison]  # every variant pair x metric; Holm within the primary family only
     prompt_tax: PromptTax | None  # None where no variant pair measures it
     examples: list[ExampleResult]
-    manifest: dict
+    manifest: Manifest
     stage_seconds: dict[str, float]
     gate: GateReport | None = None  # set by `harness check` / `harness run --gate`
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from harness.analysis import build_results
+from harness.console import print_summary
 from harness.data_files import raise_all
 from harness.errors import HarnessError
 from harness.evaluation import VariantRun, evaluate_variants
@@ -30,11 +31,10 @@ from harness.models import (
     tokenizer_at,
     weights_hash,
 )
-from harness.console import print_summary
 from harness.progress import console, stage
 from harness.prompts import PromptRenderer, check_context, model_context
 from harness.report import render_report
-from harness.results import Results, Selection, write_results
+from harness.results import Manifest, Results, Selection, write_results
 from harness.run_folder import staged_run_folder
 from harness.scorers import Prepared, prepare
 from harness.smoke import SMOKE_NOTICE
@@ -199,9 +199,9 @@ def check_against_model(prepared: Prepared) -> str:
 
 
 def _manifest(suite, prepared: Prepared, source, adapters: dict[str, Adapter], chosen: list[Variant],
-              runs: dict[str, VariantRun], numerics, renderer, profile: str | None, selection: Selection) -> dict:
+              runs: dict[str, VariantRun], numerics, renderer, profile: str | None, selection: Selection) -> Manifest:
     """What ran, recorded whole: results are comparable only where these agree."""
-    return {
+    return Manifest.model_validate({
         "suite": {"name": suite.name, "file": str(suite.path), "sha256": suite.content_hash(),
                   "settings": suite.model_dump(mode="json")},
         "model": source.identity(),
@@ -225,7 +225,7 @@ def _manifest(suite, prepared: Prepared, source, adapters: dict[str, Adapter], c
         "hardware": _hardware(),
         **({"notice": SMOKE_NOTICE} if source.smoke else {}),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+    })
 
 
 def _adapter_record(adapter: Adapter) -> dict:
@@ -271,7 +271,7 @@ def write_generations(runs: dict[str, VariantRun], examples, run_dir: Path, smok
 
 def write_run(results: Results, run_dir: Path) -> None:
     """Every file is written atomically; the report last."""
-    write_json_atomic(run_dir / "manifest.json", results.manifest)
+    write_json_atomic(run_dir / "manifest.json", results.manifest.model_dump(mode="json"))
     write_results(results, run_dir)
     write_text_atomic(run_dir / "report.html", render_report(results))
 

@@ -32,7 +32,7 @@ def check_comparable(a: Results, b: Results, a_name: str, b_name: str, force: bo
     if sorted(ids_a) != sorted(ids_b):
         raise HarnessError(f"{a_name} and {b_name} do not share the same eval examples "
                            f"({len(set(ids_a) ^ set(ids_b))} ids differ); a paired comparison needs the same set")
-    problems = comparability_problems(a.manifest, b.manifest)
+    problems = comparability_problems(a.manifest.model_dump(mode="json"), b.manifest.model_dump(mode="json"))
     if problems and not force:
         raise HarnessError(f"cannot compare {b_name} with {a_name}: {'; '.join(problems)}. "
                            "Use --force to compare anyway (the report and summary then say so)")
@@ -77,7 +77,7 @@ def check_run(run_dir: Path, baseline_ref: str | None, cli_gates: list[str], for
     """Evaluate the suite's gates (and CLI overrides) on a saved run; write JUnit, Markdown and JSON."""
     outputs.refuse_unowned()
     results = read_run(run_dir)
-    settings = results.manifest.get("suite", {}).get("settings", {})
+    settings = results.manifest.settings()
     specs = metric_specs(settings.get("metrics", {}).get("custom", []))
     try:
         gates = merge_gates(settings.get("gates", []), cli_gates, specs, results.variants)

@@ -28,7 +28,7 @@ def saved_run(folder: Path, gates=(), suite: str | None = None, run_manifest: di
     if suite is not None:
         results.suite = suite
     write_results(results, folder)
-    (folder / "manifest.json").write_text(json.dumps(results.manifest))
+    (folder / "manifest.json").write_text(json.dumps(results.manifest.model_dump(mode="json")))
     return folder
 
 

@@ -195,7 +195,7 @@ def test_a_run_remakes_a_damaged_adapter_and_evaluation_and_says_so(tmp_path, sm
     suite = _suite(tmp_path, smoke_dir)
     assert main(["run", str(suite), "--out", str(tmp_path / "first")]) == 0
     first = read_results(tmp_path / "first")
-    adapter = tmp_path / "cache" / "adapters" / first.manifest["adapter"]["key"]
+    adapter = tmp_path / "cache" / "adapters" / first.manifest.adapter.key
     weights = adapter / "adapter_model.safetensors"
     weights.write_bytes(weights.read_bytes()[:-1] + bytes([weights.read_bytes()[-1] ^ 1]))
     capsys.readouterr()
@@ -203,9 +203,9 @@ def test_a_run_remakes_a_damaged_adapter_and_evaluation_and_says_so(tmp_path, sm
     warnings = [line for line in capsys.readouterr().err.splitlines() if "warning:" in line]
     assert len(warnings) == 1 and str(adapter) in warnings[0]
     second = read_results(tmp_path / "second")
-    assert second.manifest["adapter"]["reused"] is False
-    assert second.manifest["adapter"]["adapter_sha256"] == first.manifest["adapter"]["adapter_sha256"]
-    assert sha256_files(sorted(adapter.glob("adapter_*")), adapter) == first.manifest["adapter"]["adapter_sha256"]
+    assert second.manifest.adapter.reused is False
+    assert second.manifest.adapter.adapter_sha256 == first.manifest.adapter.adapter_sha256
+    assert sha256_files(sorted(adapter.glob("adapter_*")), adapter) == first.manifest.adapter.adapter_sha256
     # The evaluations stay valid (same adapter bytes): now damage one of them.
     entries = sorted((tmp_path / "cache" / "evaluations").glob("*.json"))
     assert len(entries) == 4
@@ -214,7 +214,7 @@ def test_a_run_remakes_a_damaged_adapter_and_evaluation_and_says_so(tmp_path, sm
     warnings = [line for line in capsys.readouterr().err.splitlines() if "warning:" in line]
     assert len(warnings) == 1 and str(entries[0]) in warnings[0]
     third = read_results(tmp_path / "third")
-    assert sorted(v["cached"] for v in third.manifest["evaluation"].values()) == [False, True, True, True]
+    assert sorted(v.cached for v in third.manifest.evaluation.values()) == [False, True, True, True]
     for a, b in zip(third.examples, first.examples, strict=True):
         assert {n: v.output for n, v in a.variants.items()} == {n: v.output for n, v in b.variants.items()}
 

@@ -329,8 +329,8 @@ def test_run_trains_an_adapter_and_compares_four_variants(smoke_run, tmp_path, m
     assert re.fullmatch(r"reports/concise-\d{8}-\d{6}", default_run_dir("concise", smoke=False).as_posix())
     assert (run_dir / "results.json").is_file() and (run_dir / "report.html").is_file()
     results = read_results(run_dir)
-    assert results.variants == VARIANTS and results.manifest["adapter"]["key"]
-    system_prompt = results.manifest["suite"]["settings"]["system_prompt"]
+    assert results.variants == VARIANTS and results.manifest.adapter.key
+    system_prompt = results.manifest.suite.settings["system_prompt"]
     for example in results.examples[:3]:
         prompts = {name: output.prompt for name, output in example.variants.items()}
         assert prompts["base"] == prompts["sft"] and system_prompt not in prompts["base"]
@@ -359,8 +359,8 @@ def test_quick_profile_trains_one_epoch_on_the_first_24_examples_and_says_so(smo
     assert main([*harness[1:], "--smoke", "--out", str(out)]) == 0
     results, full = read_results(out), read_results(smoke_run)
     assert [e.id for e in results.examples] == [e.id for e in full.examples[:24]]
-    assert results.manifest["adapter"]["training"]["epochs"] == 1
-    assert results.manifest["decoding"]["max_new_tokens"] == 128
+    assert results.manifest.adapter.training["epochs"] == 1
+    assert results.manifest.decoding["max_new_tokens"] == 128
     assert results.profile == "quick" and "Quick profile" in results.profile_note
     assert json.loads((out / "manifest.json").read_text())["profile"]["name"] == "quick"
     assert escape(results.profile_note) in (out / "report.html").read_text()  # the banner

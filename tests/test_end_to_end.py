@@ -77,7 +77,7 @@ def test_manifest_records_identity_and_prompts(first_run):
 def test_adapter_is_saved_in_peft_format_with_its_manifest(first_run):
     from pathlib import Path
 
-    folder = Path(read_results(first_run).manifest["adapter"]["folder"])
+    folder = Path(read_results(first_run).manifest.adapter.folder)
     assert (folder / "adapter_config.json").is_file() and (folder / "adapter_model.safetensors").is_file()
     manifest = json.loads((folder / "harness_manifest.json").read_text())
     assert {"base_model", "data", "training", "libraries", "adapter_sha256"} <= set(manifest)
@@ -102,10 +102,10 @@ def test_rerun_reuses_the_adapter_and_reproduces_every_number(first_run, tmp_pat
     assert (tmp_path / "junit.xml").is_file() and code == (0 if read_results(tmp_path).gate.passed else 1)
     assert "**Smoke run.**" in (tmp_path / "gate-summary.md").read_text()
     again, first = read_results(tmp_path), read_results(first_run)
-    assert again.manifest["adapter"]["reused"] is True
-    assert all(v["cached"] for v in again.manifest["evaluation"].values())
-    assert not any(v["cached"] for v in first.manifest["evaluation"].values())
-    assert again.manifest["adapter"]["key"] == first.manifest["adapter"]["key"]
+    assert again.manifest.adapter.reused is True
+    assert all(v.cached for v in again.manifest.evaluation.values())
+    assert not any(v.cached for v in first.manifest.evaluation.values())
+    assert again.manifest.adapter.key == first.manifest.adapter.key
     for a, b in zip(again.examples, first.examples, strict=True):
         for name in again.variants:
             assert a.variants[name].output == b.variants[name].output
@@ -140,11 +140,11 @@ def test_exported_adapter_reloads_with_peft_and_gives_the_same_outputs(first_run
     assert "library_name: peft" in card and "Did SFT beat the system prompt?" in card and "Smoke model" in card
     results = read_results(first_run)
     source = resolve_model("unused", smoke=True)
-    ran = results.manifest["numerics"]  # the same precision and quantisation the run evaluated in
+    ran = results.manifest.numerics  # the same precision and quantisation the run evaluated in
     numerics = resolve_numerics(ran["compute_dtype"].removeprefix("torch."), ran["quantization"])
     model = PeftModel.from_pretrained(load_model(source, numerics), dest)
     tokenizer = load_tokenizer(source)
     prompts = [e.variants["sft"].prompt for e in results.examples]
     stops = stop_token_ids(tokenizer, model, "<|im_end|>")
-    outputs = generate(model, tokenizer, prompts, Decoding(**results.manifest["decoding"]), stops)
+    outputs = generate(model, tokenizer, prompts, Decoding(**results.manifest.decoding), stops)
     assert [o.text for o in outputs] == [e.variants["sft"].output.text for e in results.examples]

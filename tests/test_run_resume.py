@@ -39,7 +39,7 @@ def test_interrupted_run_keeps_the_adapter_and_the_rerun_reuses_it(tmp_path, smo
     monkeypatch.undo()
     assert main(["run", str(suite), "--out", str(tmp_path / "second")]) == 0
     results = read_results(tmp_path / "second")
-    assert results.manifest["adapter"]["reused"] is True
+    assert results.manifest.adapter.reused is True
     assert results.smoke is True  # a local copy of the smoke model is still recognised as one
 
 
@@ -47,9 +47,9 @@ def test_plain_lora_without_quantization(tmp_path, smoke_dir):
     suite = _suite(tmp_path, smoke_dir, "none")
     assert main(["run", str(suite), "--out", str(tmp_path / "run")]) == 0
     results = read_results(tmp_path / "run")
-    assert results.manifest["adapter"]["training"]["quantization"] == "none"
-    assert results.manifest["numerics"]["quantization"] == "none"
-    assert results.manifest["adapter"]["stats"]["steps"] == 3
+    assert results.manifest.adapter.training["quantization"] == "none"
+    assert results.manifest.numerics["quantization"] == "none"
+    assert results.manifest.adapter.stats["steps"] == 3
     assert len(results.examples) == 6
 
 
@@ -60,11 +60,11 @@ def test_model_override_and_quick_profile_are_recorded(tmp_path, smoke_dir):
     out = tmp_path / "run"
     assert main(["run", str(suite), "--model", str(smoke_dir), "--profile", "quick", "--out", str(out)]) == 0
     results = read_results(out)
-    assert results.manifest["model"]["name"] == str(smoke_dir)
-    assert results.manifest["suite"]["settings"]["model"] == str(smoke_dir)
+    assert results.manifest.model.name == str(smoke_dir)
+    assert results.manifest.suite.settings["model"] == str(smoke_dir)
     assert results.profile == "quick" and "Quick profile" in results.profile_note
-    assert results.manifest["profile"]["overrides"]["decoding.max_new_tokens"] == 128
-    assert results.manifest["adapter"]["training"]["epochs"] == 1
+    assert results.manifest.profile["overrides"]["decoding.max_new_tokens"] == 128
+    assert results.manifest.adapter.training["epochs"] == 1
     assert "Quick profile" in (out / "report.html").read_text()
 
 

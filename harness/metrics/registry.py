@@ -122,7 +122,7 @@ def statistic(values: list[float], stat: str) -> float | None:
 def summary_rows(results, variants: list[str] | None = None) -> list[tuple[str, list[str]]]:
     """The per-variant summary, one row per metric that shows in it: (label, a cell per variant)."""
     variants = variants or list(results.variants)
-    settings = (results.manifest.get("suite") or {}).get("settings") or {}
+    settings = results.manifest.settings()
     rows = []
     for metric in metrics_for(settings):
         if metric.summary:
