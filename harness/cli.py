@@ -186,9 +186,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         prepared = prepare(load_suite(args.suite), custom_code=not args.no_custom_code)
         checked = check_against_model(prepared)  # gates, context length, adapters trained elsewhere
+        variants = [v.name for v in prepared.suite.variant_specs()]
         print(f"ok: {args.suite}: {len(prepared.train.examples)} train and {len(prepared.eval.examples)} eval "
-              f"examples, {len(prepared.rules)} suite-wide format rules, lexicon {prepared.lexicon.name} "
-              f"{prepared.lexicon.version}; {checked}")
+              f"examples, {len(variants)} variants ({', '.join(variants)}), {len(prepared.rules)} suite-wide "
+              f"format rules, lexicon {prepared.lexicon.name} {prepared.lexicon.version}; {checked}")
         return EXIT_OK
     if args.command == "run":
         from harness.progress import quiet_libraries

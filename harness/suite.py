@@ -10,7 +10,6 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -27,7 +26,7 @@ from pydantic import (
 
 from harness.errors import HarnessError, InputErrors
 from harness.files import sha256_json
-from harness.limits import LimitError, load_yaml, read_bounded
+from harness.suite_file import error_line, read_yaml, yaml_line
 
 
 def _not_a_bool(value: Any) -> Any:
@@ -220,14 +219,23 @@ class ExternalAdapter(Strict):
     revision: str | None = None  # for a hub id
 
 
+# Unions say which member a value is meant to be, so an error names that member's fields only. The tags
+# carry the member's class name in brackets: harness/suite_file.py reads them, and leaves them out of paths.
 def _adapter_kind(value: Any) -> str:
     external = isinstance(value, dict) and "external" in value or isinstance(value, ExternalAdapter)
-    return "adapter[external]" if external else "adapter[trained]"
+    return "adapter[ExternalAdapter]" if external else "adapter[Training]"
+
+
+def _prompt_kind(value: Any) -> str:
+    return "prompt[FewShot]" if isinstance(value, dict | FewShot) else "prompt[str]"
 
 
 # An adapter trained by the suite (the fields of `training:` it changes) or one trained elsewhere.
-AdapterEntry = Annotated[Annotated[ExternalAdapter, Tag("adapter[external]")] | Annotated[
-    Training, Tag("adapter[trained]")], Discriminator(_adapter_kind)]
+AdapterEntry = Annotated[Annotated[ExternalAdapter, Tag("adapter[ExternalAdapter]")] | Annotated[
+    Training, Tag("adapter[Training]")], Discriminator(_adapter_kind)]
+# A prompt arm: none, system or a name from `prompts:` (a string), or few-shot.
+PromptArm = Annotated[Annotated[Annotated[str, Field(min_length=1)], Tag("prompt[str]")] | Annotated[
+    FewShot, Tag("prompt[FewShot]")], Discriminator(_prompt_kind)]
 
 
 class VariantSpec(Strict):
@@ -236,7 +244,7 @@ class VariantSpec(Strict):
     name: NAME
     # None or "none": the user prompt only; "system": the suite's system prompt; a name from `prompts:`;
     # or {few_shot: k}
-    prompt: Annotated[str, Field(min_length=1)] | FewShot | None = None
+    prompt: PromptArm | None = None
     adapter: str | None = None  # None: the base model; a name from `adapters:`
     base_prompt: Literal["no_system", "template_default"] | None = None  # None: the suite's policy
 
@@ -272,7 +280,7 @@ class Suite(Strict):
 
     def line_of(self, *loc: str | int) -> str | None:
         """The YAML line of a field, e.g. line_of("metrics", "format", 2), for errors found after loading."""
-        line = _yaml_line(self._root, list(loc)) if self._root is not None else None
+        line = yaml_line(self._root, list(loc)) if self._root is not None else None
         return str(line) if line else None
 
     def with_overrides(self, overrides: dict[str, Any]) -> Suite:
@@ -287,7 +295,8 @@ class Suite(Strict):
         try:
             suite = Suite.model_validate(raw)
         except ValidationError as exc:
-            raise InputErrors([_error_line(self._path, self._root, err, overrides) for err in exc.errors()]) from None
+            errors = [error_line(self._path, self._root, err, Suite, overrides) for err in exc.errors()]
+            raise InputErrors(errors) from None
         suite._path, suite._root = self._path, self._root
         return suite
 
@@ -342,40 +351,15 @@ def load_suite(path: str | Path, overrides: dict[str, Any] | None = None) -> Sui
     """Read and validate a suite file, then apply `overrides` (see Suite.with_overrides). Raises InputErrors
     with one line per problem; the file's own values are validated before any override replaces them."""
     path = Path(path)
-    raw, root = _read_yaml(path)
+    raw, root = read_yaml(path)
     if not isinstance(raw, dict):
         raise HarnessError("expected a mapping of suite fields at the top level", file=path, where="1")
     try:
         suite = Suite.model_validate(raw)
     except ValidationError as exc:
-        raise InputErrors([_error_line(path, root, err) for err in exc.errors()]) from None
+        raise InputErrors([error_line(path, root, err, Suite) for err in exc.errors()]) from None
     suite._path, suite._root = path.resolve(), root
     return suite.with_overrides(overrides or {})
-
-
-def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
-    try:
-        text = read_bounded(path, "suite")
-    except FileNotFoundError:
-        raise HarnessError("suite file not found", file=path) from None
-    except LimitError as exc:
-        raise HarnessError(str(exc), file=path) from None
-    except UnicodeDecodeError as exc:
-        raise HarnessError(f"cannot read suite file: {exc}; expected UTF-8 text", file=path) from None
-    except OSError as exc:
-        raise HarnessError(f"cannot read suite file: {exc.strerror or exc}", file=path) from None
-    try:
-        return load_yaml(text)
-    except LimitError as exc:
-        raise HarnessError(f"invalid YAML: {exc}", file=path, where=str(exc.line) if exc.line else None) from None
-    except yaml.reader.ReaderError as exc:  # a control character; its message would span two lines
-        raise HarnessError(f"invalid YAML: character #x{exc.character:04x} ({exc.reason}); expected "
-                           "printable text", file=path, where=str(text.count("\n", 0, exc.position) + 1)) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{mark.line + 1}" if mark else None
-        said = " ".join(filter(None, (getattr(exc, "context", None), getattr(exc, "problem", None)))) or str(exc)
-        raise HarnessError(f"invalid YAML: {said}", file=path, where=where) from None
 
 
 def _set_dotted(tree: dict, dotted: str, value: Any) -> None:
@@ -385,65 +369,3 @@ def _set_dotted(tree: dict, dotted: str, value: Any) -> None:
             tree[key] = {}  # a scalar here (or nothing yet): validation names the field
         tree = tree[key]
     tree[leaf] = value
-
-
-def _error_line(path: Path, root: yaml.Node | None, err: dict,
-                overrides: dict[str, Any] | None = None) -> HarnessError:
-    loc = [part for part in err["loc"] if isinstance(part, int) or not _is_pydantic_tag(part)]
-    field = ".".join(str(part) for part in loc) or "(top level)"
-    overridden = next((key for key in overrides or {}
-                       if field == key or field.startswith(key + ".") or key.startswith(field + ".")), None)
-    line = None if overridden else _yaml_line(root, loc)  # an overridden value is not on any line of the file
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        message = f"{field}: unknown key; expected one of: {_allowed_keys(loc[:-1])}"
-    elif kind == "missing":
-        message = f"{field}: required field is missing"
-    else:
-        got = err.get("input")
-        shown = "" if isinstance(got, dict | list) else f" (got {_short(repr(got))})"
-        message = f"{field}: {err['msg'].removeprefix('Value error, ')}{shown}"
-    if overrides:
-        message += f" (set by a command-line option: {overridden})" if overridden else \
-            " (with the command-line options applied)"
-    return HarnessError(message, file=path, where=str(line) if line else None)
-
-
-def _short(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else f"{text[:limit - 15]}... ({len(text):,} characters)"
-
-
-def _is_pydantic_tag(part: str) -> bool:
-    """pydantic inserts union-member tags such as "list[str]" into error locations; they are not fields."""
-    return "[" in part
-
-
-def _yaml_line(root: yaml.Node | None, loc: list) -> int | None:
-    """The line of the deepest YAML node that the error location reaches."""
-    node, line = root, (root.start_mark.line + 1 if root else None)
-    for part in loc:
-        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-            match = next(((k, v) for k, v in node.value if k.value == part), None)
-            if match is None:
-                break
-            line, node = match[0].start_mark.line + 1, match[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
-def _allowed_keys(loc: list) -> str:
-    model: Any = Suite
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        info = model.model_fields.get(part)
-        annotation = getattr(info, "annotation", None)
-        args = getattr(annotation, "__args__", ()) or (annotation,)
-        model = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
-        if model is None:
-            return "(none)"
-    return ", ".join(model.model_fields)

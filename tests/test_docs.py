@@ -59,9 +59,10 @@ GATE_USAGE = "harness run SUITE --gate [...]"
 BASELINE_USAGE = "harness baseline save RUN_DIR --name NAME"
 EXPORT_USAGE = "harness export RUN_DIR DEST [--adapter NAME]"
 GATES_YAML, SUITE_YAML, CUSTOM_YAML = "```yaml gates:", "```yaml name: concise", "```yaml metrics:"
-LAYOUT = "``` harness/ suite.py (schema) → examples.py (data_files.py) → variants.py → checks.py (data and variants)"
+LAYOUT = ("``` harness/ suite.py (schema; suite_file.py) → examples.py (data_files.py) → variants.py → checks.py "
+          "(data and variants)")
 BENCH_SCRIPTS = ("python bench/suites.py", "python bench/real_model.py", "python bench/speed.py",
-                 "bench/report_speed.py", "bench/gpu.sh")
+                 "bench/report_speed.py", "bench/gpu.sh", "python bench/variants.py")
 NOX_SESSIONS = {"README.md": ("nox -s demo", "nox -s tests", "nox -s lint", "nox -s bench"),
                 "docs/results.md": ("nox -s schema",)}
 

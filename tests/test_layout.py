@@ -12,7 +12,7 @@ from conftest import ROOT
 # Stage by stage, as the data flows (README.md, "Layout"); a module may import its own stage and earlier ones.
 STAGES = [
     ("serve every stage", "errors files limits versions progress cache markdown"),
-    ("suite", "suite"),
+    ("suite", "suite_file suite"),
     ("data", "data_files examples"),
     ("variants", "variants"),
     ("input checks", "checks"),

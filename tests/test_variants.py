@@ -153,6 +153,9 @@ def test_a_selection_is_refused_by_compare_unless_it_matches(tmp_path, exported)
     assert main([*common, "--limit", "3", "--out", str(tmp_path / "b")]) == 0
     assert read_results(tmp_path / "a").variants == ["system", "sft"]
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--variants", "sft"]) == 2
+    gate = ["--set-gate", "sft.words not worse than baseline within 5"]
+    assert main(["check", str(tmp_path / "b"), "--baseline", str(tmp_path / "a"), *gate]) == 2
+    assert main(["check", str(tmp_path / "a"), "--baseline", str(tmp_path / "a"), *gate]) == 0
 
 
 @covers("README.md", "harness export RUN DEST --adapter NAME", how=RUN)
