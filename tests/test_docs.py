@@ -14,7 +14,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-import test_variant_checks  # noqa: F401  (these two claim the README's variant snippets)
+import test_registry  # noqa: F401  (these claim the registry's and the variants' snippets)
+import test_variant_checks  # noqa: F401
 import test_variants  # noqa: F401
 import yaml
 from conftest import MINIMAL_SUITE, ROOT, write_suite

@@ -75,6 +75,8 @@ METRICS: tuple[Metric, ...] = (
            lambda v: v.scores.length.words, headline=True, aggregate="median", chart="histogram", summary=True),
     Metric("tokens", "length", "tokens per answer", "tokens", "continuous", "lower",
            lambda v: v.scores.length.tokens, aggregate="median"),
+    Metric("sentences", "length", "sentences per answer", "sentences", "continuous", "lower",
+           lambda v: v.scores.length.sentences, aggregate="median", summary=True),
     Metric("stopped", "length", "stopped on end-of-turn", "share", "binary", "higher",
            lambda v: v.output.stopped, compared=False, chart="rate", summary=True),
     Metric("truncated", "length", "truncated at max_new_tokens", "share", "binary", "lower",
