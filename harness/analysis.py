@@ -6,10 +6,12 @@ from __future__ import annotations
 from harness.compare import compare_variants, specs_for, verdict
 from harness.evaluation import VariantRun
 from harness.metrics.perplexity import summarise
+from harness.metrics.registry import metrics_for
 from harness.results import ExampleResult, Manifest, Results, Selection, VariantInfo, VariantResult
 from harness.scorers import Prepared
 from harness.scoring import PromptTax, VariantSummary, prompt_tax, score_output, summarise_variant
 from harness.smoke import SMOKE_NOTICE
+from harness.tasks import by_task
 from harness.variants import Variant
 
 
@@ -37,12 +39,14 @@ def build_results(prepared: Prepared, variants: list[Variant], runs: dict[str, V
     suite = prepared.suite
     names = [v.name for v in variants]
     primary = [pair for pair in suite.primary_pairs() if pair[0] in names and pair[1] in names]
-    comparisons = compare_variants(records, specs_for(suite.model_dump(mode="json")), names, primary,
-                                   suite.verdict.behaviours)
+    settings = suite.model_dump(mode="json")
+    comparisons = compare_variants(records, specs_for(settings), names, primary, suite.verdict.behaviours)
+    found = verdict(comparisons)
     return Results(suite=suite.name, smoke=smoke, notice=SMOKE_NOTICE if smoke else None, variants=names,
                    grid=[VariantInfo(name=v.name, arm=v.arm, adapter=v.adapter) for v in variants],
                    primary_pairs=primary, selection=selection or Selection(), summary=summary,
-                   verdict=verdict(comparisons), comparisons=comparisons,
+                   verdict=found, comparisons=comparisons,
+                   tasks=by_task(records, metrics_for(settings), names, primary, found),
                    prompt_tax=_prompt_tax(variants, primary, summary), examples=records, manifest=manifest,
                    stage_seconds=stages)
 

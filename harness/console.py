@@ -8,6 +8,7 @@ from rich.table import Table
 from harness.compare import headlines
 from harness.metrics.registry import summary_rows
 from harness.progress import console
+from harness.tasks import flip_sentence
 
 
 def print_summary(results) -> None:
@@ -21,6 +22,11 @@ def print_summary(results) -> None:
     console.print(table)
     print_grid(results.variant_grid())
     print_verdict(results.verdict)
+    flips = [flip_sentence(task, flip) for task in results.tasks for flip in task.flips]
+    if flips:
+        console.print("[bold]Drift across tasks[/] (a primary comparison's winner does worse here):")
+        for line in flips:
+            console.print(f"  {line}", markup=False)
 
 
 def print_grid(grid) -> None:

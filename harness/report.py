@@ -17,9 +17,10 @@ from markupsafe import Markup
 
 from harness import charts
 from harness.compare import Comparison, headline, headlines
-from harness.metrics.registry import METRICS, statistic, summary_rows
+from harness.metrics.registry import METRICS, metrics_for, statistic, summary_rows
 from harness.results import ExampleResult, Manifest, Results, VariantInfo
 from harness.scoring import PromptTax, VariantSummary
+from harness.tasks import flip_sentence
 
 
 @dataclass
@@ -64,6 +65,8 @@ class ReportView:
     grid: Grid | None = None
     diff: tuple[str, str] | None = None  # the columns the examples table diffs by default (A, then B)
     rows: list[tuple[str, list[str]]] = field(default_factory=list)  # the registry's summary, a cell per column
+    task_tables: list = field(default_factory=list)  # (metric label, [(task (n), a cell per column)])
+    task_flips: list[str] = field(default_factory=list)
 
 
 def _environment() -> Environment:
@@ -199,7 +202,19 @@ def view_of_run(results: Results) -> ReportView:
     )
     view.charts = _charts(view, {c: [e.variants[c] for e in results.examples] for c in view.columns})
     view.rows = summary_rows(results)
+    view.task_tables = _task_tables(results)
+    view.task_flips = [flip_sentence(task, flip) for task in results.tasks for flip in task.flips]
     return view
+
+
+def _task_tables(results: Results) -> list:
+    """Each headline metric as a task × variant table (harness/tasks.py)."""
+    metrics = {m.key: m for m in metrics_for(results.manifest.settings())}
+    keys = list(results.tasks[0].values) if results.tasks else []
+    return [(metrics[key].summary_label,
+             [(f"{t.task} ({t.n})", [metrics[key].show(t.values[key].get(c)) for c in results.variants])
+              for t in results.tasks])
+            for key in keys if key in metrics]
 
 
 def view_of_comparison(a: Results, b: Results, label_a: str, label_b: str, variants: list[str],

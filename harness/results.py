@@ -13,10 +13,12 @@ from harness.errors import HarnessError
 from harness.files import write_text_atomic
 from harness.generation import Output
 from harness.scoring import PromptTax, Scores, VariantSummary
+from harness.tasks import TaskBreakdown
 
 # 1.2: comparisons carry their family (primary/secondary), its size and a note. 1.3: the variant grid, the
 # primary pairs, the command-line selection; verdict rows name their pair; the manifest is a typed record.
-SCHEMA_VERSION = "1.3"
+# 1.4: the breakdown by task.
+SCHEMA_VERSION = "1.4"
 LEGACY_GRID = {"base": ("none", None), "system": ("system", None), "sft": ("none", "sft"),
                "sft+system": ("system", "sft")}
 
@@ -179,6 +181,7 @@ class Results(BaseModel):
     verdict: list[BehaviourVerdict]  # per primary comparison and behaviour: did A beat B
     comparisons: list[Comparison]  # every variant pair x metric; Holm within the primary family only
     prompt_tax: PromptTax | None  # None where no variant pair measures it
+    tasks: list[TaskBreakdown] = []  # per `task` value: headline metrics, primary comparisons, flips
     examples: list[ExampleResult]
     manifest: Manifest
     stage_seconds: dict[str, float]

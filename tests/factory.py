@@ -46,8 +46,9 @@ def manifest(weights: str = "w" * 64, eval_hash: str = "e" * 64, decoding: dict 
 def crafted_results(n: int, text: Callable[[int, str], str], nll: Callable[[int, str], float] = lambda i, v: 1.0,
                     rules: list[dict] | None = None, prompt: Callable[[int], str] = lambda i: f"Question {i}?",
                     reference: Callable[[int], str] = lambda i: f"Answer {i}.", stopped: bool = True,
-                    run_manifest: dict | None = None, ids: Callable[[int], str] = lambda i: f"ex-{i:04d}") -> Results:
-    examples = [Example(id=ids(i), prompt=prompt(i), response=reference(i), task="crafted") for i in range(n)]
+                    run_manifest: dict | None = None, ids: Callable[[int], str] = lambda i: f"ex-{i:04d}",
+                    task: Callable[[int], str] = lambda i: "crafted") -> Results:
+    examples = [Example(id=ids(i), prompt=prompt(i), response=reference(i), task=task(i)) for i in range(n)]
     lexicon = parse_lexicon(builtin_lexicon_raw(), "builtin")
     prepared = Prepared(SUITE, ExampleSet(split="train", source="t", examples=examples[:1]),
                         ExampleSet(split="eval", source="e", examples=examples), rules or [], lexicon, {})

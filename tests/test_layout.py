@@ -23,7 +23,7 @@ STAGES = [
     ("scores", "metrics.check_result metrics.sentences metrics.length metrics.filler metrics.json_schemas "
                "metrics.json_checks metrics.text_checks metrics.format_checks metrics.custom metrics.registry "
                "metrics scorers scoring"),
-    ("paired comparisons", "stats compare"),
+    ("paired comparisons", "stats compare tasks"),
     ("results", "results"),
     ("analysis", "analysis"),
     ("gates", "gates"),
