@@ -8,6 +8,7 @@ from rich.table import Table
 from harness.compare import headlines
 from harness.metrics.registry import summary_rows
 from harness.progress import console
+from harness.results import Grid, grid_of
 from harness.tasks import flip_sentence
 
 
@@ -20,7 +21,7 @@ def print_summary(results) -> None:
     for label, cells in summary_rows(results):
         table.add_row(label, *cells)
     console.print(table)
-    print_grid(results.variant_grid())
+    print_grid(grid_of(results.variant_grid()))
     print_verdict(results.verdict)
     flips = [flip_sentence(task, flip) for task in results.tasks for flip in task.flips]
     if flips:
@@ -29,17 +30,14 @@ def print_summary(results) -> None:
             console.print(f"  {line}", markup=False)
 
 
-def print_grid(grid) -> None:
+def print_grid(grid: Grid) -> None:
     """The variants as a table: prompt arms down, adapters across."""
-    arms = list(dict.fromkeys(v.arm for v in grid))
-    adapters = list(dict.fromkeys(v.adapter or "base model" for v in grid))
-    cells = {(v.arm, v.adapter or "base model"): v.name for v in grid}
     table = Table(title="variants: prompt arm × adapter", title_justify="left")
     table.add_column("prompt arm")
-    for adapter in adapters:
+    for adapter in grid.adapters:
         table.add_column(adapter)
-    for arm in arms:
-        table.add_row(arm, *(cells.get((arm, adapter), "–") for adapter in adapters))
+    for arm in grid.arms:
+        table.add_row(arm, *(grid.cells.get((arm, adapter), "–") for adapter in grid.adapters))
     console.print(table)
 
 

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from harness import charts
 from harness.compare import Comparison, headline, headlines
 from harness.metrics.registry import METRICS, metrics_for, statistic, summary_rows
-from harness.results import ExampleResult, Manifest, Results, VariantInfo
+from harness.results import ExampleResult, Grid, Manifest, Results, grid_of
 from harness.scoring import PromptTax, VariantSummary
 from harness.tasks import flip_sentence
 
@@ -32,15 +32,6 @@ class RunPanel:
     adapters: dict[str, dict]  # name -> the manifest's adapter record (training stats, or the external source)
     stage_seconds: dict
     manifest_json: str = ""
-
-
-@dataclass
-class Grid:
-    """The variants as a table: prompt arms down, adapters across; a cell names its variant, or is empty."""
-
-    arms: list[str]
-    adapters: list[str]  # "base model" for variants without an adapter
-    cells: dict[tuple[str, str], str]
 
 
 @dataclass
@@ -177,12 +168,6 @@ def _panel(label: str, results: Results) -> RunPanel:
     adapters = {name: record.model_dump() for name, record in results.manifest.run_adapters().items()}
     return RunPanel(label, results.manifest, adapters, results.stage_seconds,
                     json.dumps(results.manifest.model_dump(mode="json"), indent=2, ensure_ascii=False))
-
-
-def grid_of(variants: list[VariantInfo]) -> Grid:
-    arms = list(dict.fromkeys(v.arm for v in variants))
-    adapters = list(dict.fromkeys(v.adapter or "base model" for v in variants))
-    return Grid(arms, adapters, {(v.arm, v.adapter or "base model"): v.name for v in variants})
 
 
 def view_of_run(results: Results) -> ReportView:

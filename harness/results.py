@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,6 +45,22 @@ class VariantInfo(BaseModel):
     name: str
     arm: str  # "none", "system", a prompt name, "few-shot k=3"
     adapter: str | None  # None: the base model
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The variants as a table: prompt arms down, adapters across; a cell names its variant, or is absent."""
+
+    arms: list[str]
+    adapters: list[str]  # "base model" for variants without an adapter
+    cells: dict[tuple[str, str], str]
+
+
+def grid_of(variants: list[VariantInfo]) -> Grid:
+    """The grid the report and the console show."""
+    arms = list(dict.fromkeys(v.arm for v in variants))
+    adapters = list(dict.fromkeys(v.adapter or "base model" for v in variants))
+    return Grid(arms, adapters, {(v.arm, v.adapter or "base model"): v.name for v in variants})
 
 
 class Selection(BaseModel):
