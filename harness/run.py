@@ -71,7 +71,8 @@ def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False, mo
         limit: int | None = None) -> Path:
     """`adapters`: `--adapter [NAME=]PATH` values; `variants` and `limit`: `--variants` and `--limit`."""
     stages: dict[str, float] = {}
-    suite = load_suite(suite_path, _overrides(suite_path, smoke, model, profile, adapters))
+    given = _adapter_options(suite_path, adapters)
+    suite = load_suite(suite_path, _overrides(smoke, model, profile, given))
     selection = Selection(variants=variants, limit=limit)
     with _stage(stages, "data", "suite and data"):
         prepared = _limited(prepare(suite), limit)
@@ -86,14 +87,14 @@ def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False, mo
                       suite.decoding.max_new_tokens, suite.training.max_length, chosen)
         external = {name: external_adapter(folder, suite.adapter_settings()[name]) for name, folder in
                     _external_folders(suite, chosen, source.folder, source.weights_hash,
-                                      _cli_names(suite, adapters)).items()}
+                                      {name: f"--adapter {text}" for name, (text, _) in given.items()}).items()}
         numerics = resolve_numerics(suite.precision, suite.training.quantization, "evaluation")
     if source.smoke:
         console.print(f"[yellow]{SMOKE_NOTICE}[/]")
     with _stage(stages, "training", "adapters"):
         trained = _trained_adapters(suite, chosen, source, tokenizer, renderer, prepared)
-    adapters = {name: {**external, **trained}[name] for name in suite.adapter_settings()
-                if name in external or name in trained}  # in the suite's order
+    found = {**external, **trained}
+    adapters = {name: found[name] for name in suite.adapter_settings() if name in found}  # in the suite's order
     with _stage(stages, "evaluation", "variants"):
         runs = evaluate_variants(suite, source, tokenizer, renderer, adapters, chosen, prepared.eval, numerics)
     run_dir = out or default_run_dir(suite.name, smoke)
@@ -121,9 +122,12 @@ def _limited(prepared: Prepared, limit: int | None) -> Prepared:
     return replace(prepared, eval=prepared.eval.model_copy(update={"examples": prepared.eval.examples[:limit]}))
 
 
-def _cli_names(suite: Suite, given: list[str] | None) -> dict[str, str]:
-    """Which adapters `--adapter` replaced: name -> the option's text, for error messages."""
-    return {name: f"--adapter {text}" for name, text in (_named(suite, text) for text in given or [])}
+def _adapter_options(suite_path: str | Path, given: list[str] | None) -> dict[str, tuple[str, str]]:
+    """Each `--adapter [NAME=]PATH` as NAME -> (the option's text, PATH); NAME defaults to the suite's first."""
+    if not given:
+        return {}
+    suite = load_suite(suite_path)
+    return {name: (text, path) for text in given for name, path in [_named(suite, text)]}
 
 
 def _named(suite: Suite, text: str) -> tuple[str, str]:
@@ -233,16 +237,13 @@ def _adapter_record(adapter: Adapter) -> dict:
             **{k: adapter.manifest.get(k) for k in ("adapter_sha256", "stats", "training", "numerics", "external")}}
 
 
-def _overrides(suite_path: str | Path, smoke: bool, model: str | None, profile: str | None,
-               adapters: list[str] | None = None) -> dict:
+def _overrides(smoke: bool, model: str | None, profile: str | None,
+               adapters: dict[str, tuple[str, str]] | None = None) -> dict:
     overrides = dict(SMOKE_OVERRIDES if smoke else {})
-    if adapters:
-        suite = load_suite(suite_path)
-        for text in adapters:
-            name, path = _named(suite, text)
-            local = Path(path).expanduser()
-            # A folder is taken from where the command runs; anything else is a hub id.
-            overrides[f"adapters.{name}"] = {"external": str(local.resolve()) if local.exists() else path}
+    for name, (_, path) in (adapters or {}).items():
+        local = Path(path).expanduser()
+        # A folder is taken from where the command runs; anything else is a hub id.
+        overrides[f"adapters.{name}"] = {"external": str(local.resolve()) if local.exists() else path}
     if model is not None:
         overrides.update({"model": model, "revision": None})
     if profile:
