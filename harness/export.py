@@ -68,20 +68,17 @@ def _escaped(value: object) -> str:
     return value if isinstance(value, _Markdown) else markdown.text("" if value is None else value)
 
 
-def model_card(results, name: str | None = None) -> str:
+def model_card(results, name: str) -> str:
     """README.md of the exported adapter. Names, prompts and answers come from suites and models, so each
     is escaped for where it lands (text, code span, fenced block, YAML, Python string): no Markdown or
-    HTML passes through."""
-    adapters = results.manifest.run_adapters()
-    name = name or next(iter(adapters))
+    HTML passes through. `name` is the exported adapter's."""
     env = Environment(loader=PackageLoader("harness", "templates"), autoescape=False, trim_blocks=True,
                       lstrip_blocks=True, finalize=_escaped)
-    env.filters["pct"] = lambda v: "–" if v is None else f"{100 * v:.1f}%"
     env.filters["num"] = lambda v, d=2: "–" if v is None else f"{v:,.{d}f}"
     env.filters["code"] = lambda v, cell=False: _Markdown(markdown.code_span(v, cell))
     env.filters["fenced"] = lambda v, language="": _Markdown(markdown.fenced(v, language))
     env.filters["quoted"] = lambda v: _Markdown(json.dumps(str(v)))  # a YAML or Python string literal
     return env.get_template("model_card.md.j2").render(
-        r=results, m=results.manifest, name=name, a=adapters[name], rows=summary_rows(results),
+        r=results, m=results.manifest, name=name, a=results.manifest.run_adapters()[name], rows=summary_rows(results),
         headlines=[line for line in headlines(results.verdict) if line],
         manifest_json=json.dumps(results.manifest.model_dump(mode="json"), indent=2))
