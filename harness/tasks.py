@@ -71,9 +71,8 @@ def _flips(subset, metrics: list[Metric], verdict: list[BehaviourVerdict],
         if not pairs:
             continue
         delta = sum(x - y for x, y in pairs) / len(pairs)
-        a_better_here = delta < 0 if metric.better == "lower" else delta > 0
-        a_worse_here = delta > 0 if metric.better == "lower" else delta < 0
-        if (row.outcome == "win" and a_worse_here) or (row.outcome == "loss" and a_better_here):
+        advantage = -delta if metric.better == "lower" else delta  # A's, on this task, in the metric's direction
+        if (row.outcome == "win" and advantage < 0) or (row.outcome == "loss" and advantage > 0):
             test = next((c for c in comparisons if (c.a, c.b, c.metric) == (row.a, row.b, row.metric)), None)
             reversed_outcome = "loss" if row.outcome == "win" else "win"
             flips.append(TaskFlip(a=row.a, b=row.b, metric=row.metric, overall=row.outcome, delta=delta,
