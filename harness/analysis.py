@@ -3,33 +3,53 @@ paired comparisons and reads the verdict from the primary ones. No model and no 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from harness.canary import canary_result
 from harness.compare import compare_variants, specs_for, verdict
 from harness.evaluation import VariantRun
 from harness.metrics.perplexity import summarise
 from harness.metrics.registry import metrics_for
+from harness.panel_results import PanelResult, panel_results
+from harness.panels import Condition
 from harness.results import ExampleResult, Manifest, Results, Selection, VariantInfo, VariantResult
 from harness.scorers import Prepared
-from harness.scoring import PromptTax, VariantSummary, prompt_tax, score_output, summarise_variant
+from harness.scoring import PromptTax, Scores, VariantSummary, prompt_tax, score_output, summarise_variant
 from harness.smoke import SMOKE_NOTICE
+from harness.splits import by_split, split_of
 from harness.tasks import by_task
 from harness.variants import Variant
 
 
+@dataclass(frozen=True)
+class PanelRuns:
+    """The panels' passes, for the analysis: the prompting panels' conditions, and every panel pass by job name."""
+
+    conditions: list[Condition]
+    runs: dict[str, VariantRun]
+    document_start: str = ""  # the canary's (harness/canary.py)
+
+
+def _scores(prepared: Prepared, run: VariantRun) -> list[Scores]:
+    return [score_output(example, run.outputs[i], prepared.rules, prepared.lexicon, run.references[i],
+                         {metric: scorer(run.outputs[i].text, example.response)
+                          for metric, scorer in prepared.custom.items()})
+            for i, example in enumerate(prepared.eval.examples)]
+
+
 def build_results(prepared: Prepared, variants: list[Variant], runs: dict[str, VariantRun], smoke: bool,
-                  manifest: Manifest | dict, stages: dict[str, float], selection: Selection | None = None) -> Results:
+                  manifest: Manifest | dict, stages: dict[str, float], selection: Selection | None = None,
+                  panels: PanelRuns | None = None) -> Results:
     examples = prepared.eval.examples
-    per_variant = {
-        name: [score_output(example, run.outputs[i], prepared.rules, prepared.lexicon, run.references[i],
-                            {metric: scorer(run.outputs[i].text, example.response)
-                             for metric, scorer in prepared.custom.items()})
-               for i, example in enumerate(examples)]
-        for name, run in runs.items()
-    }
+    per_variant = {name: _scores(prepared, run) for name, run in runs.items()}
+    train_tasks = {e.task for e in prepared.train.examples if e.task is not None}
+    splits = [split_of(e, train_tasks) for e in examples]
     summary = {name: summarise_variant(runs[name].outputs, scores, summarise(runs[name].references),
                                        runs[name].prompt_tokens)
                for name, scores in per_variant.items()}
     records = [
-        ExampleResult(id=example.id, task=example.task, prompt=example.prompt, reference=example.response,
+        ExampleResult(id=example.id, task=example.task, split=splits[i][0], prompt=example.prompt,
+                      reference=example.response,
                       variants={name: VariantResult(prompt=runs[name].prompts[i],
                                                     prompt_tokens=runs[name].prompt_tokens[i],
                                                     output=runs[name].outputs[i], scores=per_variant[name][i])
@@ -42,13 +62,37 @@ def build_results(prepared: Prepared, variants: list[Variant], runs: dict[str, V
     settings = suite.model_dump(mode="json")
     comparisons = compare_variants(records, specs_for(settings), names, primary, suite.verdict.behaviours)
     found = verdict(comparisons)
-    return Results(suite=suite.name, smoke=smoke, notice=SMOKE_NOTICE if smoke else None, variants=names,
+    metrics = metrics_for(settings)
+    automatic = {e.id for e, (_, auto) in zip(examples, splits, strict=True) if auto}
+    results = Results(suite=suite.name, smoke=smoke, notice=SMOKE_NOTICE if smoke else None, variants=names,
                    grid=[VariantInfo(name=v.name, arm=v.arm, adapter=v.adapter) for v in variants],
                    primary_pairs=primary, selection=selection or Selection(), summary=summary,
                    verdict=found, comparisons=comparisons,
-                   tasks=by_task(records, metrics_for(settings), names, primary, found),
+                   tasks=by_task(records, metrics, names, primary, found),
+                   splits=by_split(records, metrics, names, primary, suite.verdict.behaviours, automatic),
                    prompt_tax=_prompt_tax(variants, primary, summary), examples=records, manifest=manifest,
                    stage_seconds=stages)
+    if panels is not None:
+        results.panels = _panel_results(prepared, variants, runs, panels, metrics, primary)
+        if suite.panels.canary is not None:
+            results.canary = canary_result(suite, panels.document_start, variants, panels.runs)
+    return results
+
+
+def _panel_results(prepared: Prepared, variants: list[Variant], runs: dict[str, VariantRun], panels: PanelRuns,
+                   metrics, primary: list[tuple[str, str]]) -> list[PanelResult]:
+    """Each prompting panel's conditions scored like variants, then summarised and tested."""
+    scored = {}
+    for condition in panels.conditions:
+        run = panels.runs[condition.job.name]
+        scored[condition.job.name] = [
+            VariantResult(prompt=prompt, prompt_tokens=tokens, output=output, scores=scores)
+            for prompt, tokens, output, scores in zip(run.prompts, run.prompt_tokens, run.outputs,
+                                                      _scores(prepared, run), strict=True)]
+    adapters = {v.name: v.adapter for v in variants}
+    return panel_results(panels.conditions, panels.runs, scored,
+                         {name: (adapters[name], run) for name, run in runs.items()}, metrics, primary,
+                         prepared.suite.verdict.behaviours)
 
 
 def _prompt_tax(variants: list[Variant], primary: list[tuple[str, str]],

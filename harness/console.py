@@ -1,5 +1,5 @@
 """The run's results on the console: the per-variant summary (harness/metrics/registry.py's rows), the variant
-grid, and the verdict, each primary comparison's headline first."""
+grid, the verdict, each primary comparison's headline first, and a line per split and panel setting."""
 
 from __future__ import annotations
 
@@ -28,6 +28,20 @@ def print_summary(results) -> None:
         console.print("[bold]Drift across tasks[/] (a primary comparison's winner does worse here):")
         for line in flips:
             console.print(f"  {line}", markup=False)
+    print_panels(results)
+
+
+def print_panels(results) -> None:
+    """One line per split and per panel setting: that part's verdict in a sentence (the report has the rest)."""
+    parts = [(f"split {s.split} ({s.n} examples)", s.verdict) for s in results.splits]
+    parts += [(f"{p.panel}, {'prompt ' if p.panel == 'sensitivity' else ''}{setting}", rows)
+              for p in results.panels for setting, rows in p.verdicts.items()]
+    if results.canary is not None:
+        parts.append(("canary", results.canary.verdict))
+    for label, rows in parts:
+        said = headlines(rows) or ["descriptive figures only (too few examples for a test)"]
+        for line in said:
+            console.print(f"[bold]{label}:[/] " + line, highlight=False)
 
 
 def print_grid(grid: Grid) -> None:

@@ -23,7 +23,7 @@ from harness.metrics.perplexity import ReferenceScore, encode_references, score_
 from harness.models import ModelSource, Numerics, load_model
 from harness.progress import Bar, console, stage
 from harness.prompts import PromptRenderer
-from harness.suite import Suite
+from harness.suite import Decoding, Suite
 from harness.tokens import EncodedPair, encode_prompts
 from harness.training import Adapter
 from harness.variants import Variant
@@ -55,72 +55,115 @@ class VariantRun:
                    [ReferenceScore(**r) for r in raw["references"]], cached=True)
 
 
+@dataclass(frozen=True)
+class Job:
+    """One pass of the model over a list of prompts: a variant's answers, then the perplexity of `targets`
+    after each prompt. The run's variants are jobs; so is each condition of a panel (harness/panels.py)."""
+
+    name: str
+    variant: Variant  # which adapter is active (and, for the record, which prompt arm)
+    prompts: list[str]
+    targets: list[str] | None  # scored after each prompt; None: nothing scored
+    generate: bool = True  # False: reference scoring only (the canary's passages)
+    decoding: Decoding | None = None  # None: the suite's
+    texts: list[str] | None = None  # the targets' plain texts, whose UTF-8 bytes bits-per-byte counts; None: targets
+
+
 @dataclass
 class _Plan:
-    variant: Variant
-    prompts: list[str]
+    job: Job
     pairs: list[EncodedPair]
     key: str
 
 
-def _plans(suite: Suite, source: ModelSource, tokenizer, renderer: PromptRenderer, adapters: dict[str, Adapter],
-           variants: list[Variant], eval_set: ExampleSet, numerics: Numerics) -> list[_Plan]:
+def variant_jobs(suite: Suite, renderer: PromptRenderer, variants: list[Variant], eval_set: ExampleSet) -> list[Job]:
+    """Each variant's job: its rendered prompts, with the eval references scored after them."""
+    targets = reference_targets(suite, renderer, eval_set)
+    texts = [e.response for e in eval_set.examples]
+    return [Job(v.name, v, [renderer.for_variant(v, e.prompt) for e in eval_set.examples], targets, texts=texts)
+            for v in variants]
+
+
+def reference_targets(suite: Suite, renderer: PromptRenderer, eval_set: ExampleSet) -> list[str]:
+    """The references as the chat template renders them after the generation prompt: the same for every
+    variant and every panel condition."""
     include_eot = suite.metrics.perplexity.include_end_of_turn
-    # The reference as the chat template renders it after the generation prompt: the same for every variant.
-    targets = [renderer.target(e.prompt, e.response, e.id, end_of_turn=include_eot) for e in eval_set.examples]
-    plans, scored = [], None
-    for variant in variants:
-        prompts = [renderer.for_variant(variant, e.prompt) for e in eval_set.examples]
-        pairs = encode_references(tokenizer, prompts, targets, "")
-        completions = [p.completion_ids for p in pairs]
-        if scored is not None and completions != scored:
-            bad = next(e.id for e, a, b in zip(eval_set.examples, completions, scored, strict=True) if a != b)
-            raise HarnessError(f"the reference of example {bad!r} tokenises differently after the {variant.name} "
-                               "prompt; perplexities would not be comparable", where="metrics.perplexity")
-        scored = completions
+    return [renderer.target(e.prompt, e.response, e.id, end_of_turn=include_eot) for e in eval_set.examples]
+
+
+def _plans(suite: Suite, source: ModelSource, tokenizer, adapters: dict[str, Adapter], jobs: list[Job],
+           numerics: Numerics) -> list[_Plan]:
+    plans, scored = [], {}
+    for job in jobs:
+        pairs = encode_references(tokenizer, job.prompts, job.targets, "") if job.targets is not None else []
+        if job.targets is not None:
+            # The same references must tokenise the same after every prompt, or their perplexities differ
+            # for a reason that is not the model's.
+            group = sha256_json(job.targets)
+            completions = [p.completion_ids for p in pairs]
+            first = scored.setdefault(group, (job.name, completions))
+            if completions != first[1]:
+                bad = next(i for i, (a, b) in enumerate(zip(completions, first[1], strict=True)) if a != b)
+                raise HarnessError(f"reference {bad + 1} tokenises differently after the {job.name} prompt than "
+                                   f"after the {first[0]} prompt; perplexities would not be comparable",
+                                   where="metrics.perplexity")
         key = sha256_json({
             "recipe": RECIPE, "weights": source.weights_hash, "tokenizer": source.tokenizer_hash,
             "config": source.config_hash, "numerics": numerics.key(),
-            "adapter": adapters[variant.adapter].manifest["adapter_sha256"] if variant.adapter else None,
-            "prompts": prompts, "scored": [p.input_ids for p in pairs],
-            "decoding": suite.decoding.model_dump(mode="json"),
+            "adapter": adapters[job.variant.adapter].manifest["adapter_sha256"] if job.variant.adapter else None,
+            "prompts": job.prompts, "scored": [p.input_ids for p in pairs], "generate": job.generate,
+            "decoding": (job.decoding or suite.decoding).model_dump(mode="json"),
             "perplexity": suite.metrics.perplexity.model_dump(mode="json"), "libraries": library_versions(),
         })[:32]
-        plans.append(_Plan(variant, prompts, pairs, key))
+        plans.append(_Plan(job, pairs, key))
     return plans
 
 
 def evaluate_variants(suite: Suite, source: ModelSource, tokenizer, renderer: PromptRenderer,
                       adapters: dict[str, Adapter], variants: list[Variant], eval_set: ExampleSet,
                       numerics: Numerics) -> dict[str, VariantRun]:
-    """Each variant's prompts, answers and reference scores: from the cache where its key is there, else
-    generated, with the base model and the adapters the missing variants need loaded once."""
-    plans = _plans(suite, source, tokenizer, renderer, adapters, variants, eval_set, numerics)
+    """Each variant's prompts, answers and reference scores (see evaluate_jobs)."""
+    return evaluate_jobs(suite, source, tokenizer, renderer, adapters, variant_jobs(suite, renderer, variants,
+                                                                                    eval_set), numerics)
+
+
+def evaluate_jobs(suite: Suite, source: ModelSource, tokenizer, renderer: PromptRenderer,
+                  adapters: dict[str, Adapter], jobs: list[Job], numerics: Numerics) -> dict[str, VariantRun]:
+    """Each job's run: from the cache where its key is there, else computed, with the base model and the
+    adapters the missing jobs need loaded once. Jobs with the same key (the same prompts on the same
+    adapter) are computed once."""
+    plans = _plans(suite, source, tokenizer, adapters, jobs, numerics)
     folder = open_cache("evaluations")
-    runs = {}
+    done: dict[str, VariantRun] = {}
     for plan in plans:
-        what = f"cached evaluation of {plan.variant.name}"
-        run = read_entry(folder / f"{plan.key}.json", plan.key, _parser(plan), what)
-        if run is not None:
-            runs[plan.variant.name] = run
-    missing = [p for p in plans if p.variant.name not in runs]
-    if runs:
-        console.print(f"[green]evaluation[/] reused from cache for {', '.join(runs)}")
+        if plan.key not in done:
+            what = f"cached evaluation of {plan.job.name}"
+            run = read_entry(folder / f"{plan.key}.json", plan.key, _parser(plan), what)
+            if run is not None:
+                done[plan.key] = run
+    reused = [p.job.name for p in plans if p.key in done]
+    missing = list({p.key: p for p in plans if p.key not in done}.values())
+    if reused:
+        console.print(f"[green]evaluation[/] reused from cache for {_listed(reused)}")
     if missing:
-        needed = list(dict.fromkeys(p.variant.adapter for p in missing if p.variant.adapter))
+        needed = list(dict.fromkeys(p.job.variant.adapter for p in missing if p.job.variant.adapter))
         console.print(f"  loading the base model ({numerics.dtype}, {numerics.device}, quantization "
                       f"{numerics.quantization})" + (f" and adapter(s) {', '.join(needed)}" if needed else "")
-                      + f", once for {len(missing)} variant(s)")
+                      + f", once for {len(missing)} pass(es)")
         model = with_adapters(load_model(source, numerics), {name: adapters[name] for name in needed})
         stop_ids = stop_token_ids(tokenizer, model, renderer.facts.end_of_turn)
         for plan in missing:
-            run = _evaluate(model, tokenizer, plan, suite, stop_ids, eval_set)
+            run = _evaluate(model, tokenizer, plan, suite, stop_ids)
             stored = write_entry(folder / f"{plan.key}.json", plan.key, run.to_json())
-            # Where a concurrent run stored this variant first, its answers are the ones kept, here too.
-            runs[plan.variant.name] = run if stored is None else replace(
+            # Where a concurrent run stored this pass first, its answers are the ones kept, here too.
+            done[plan.key] = run if stored is None else replace(
                 VariantRun.from_json(stored), cached=False, generation_seconds=run.generation_seconds,
                 scoring_seconds=run.scoring_seconds)
-    return {p.variant.name: runs[p.variant.name] for p in plans}
+    return {p.job.name: done[p.key] for p in plans}
+
+
+def _listed(names: list[str], most: int = 8) -> str:
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def with_adapters(base, adapters: dict[str, Adapter]):
@@ -149,28 +192,38 @@ def _switch(model, adapter: str | None):
 
 
 def _parser(plan: _Plan):
+    job = plan.job
+
     def parse(payload: dict) -> VariantRun:
         run = VariantRun.from_json(payload)
-        if run.prompts != plan.prompts or not len(run.outputs) == len(run.references) == len(plan.prompts):
-            raise ValueError("not the prompts of this variant")
+        answers = len(job.prompts) if job.generate else 0
+        scored = len(job.prompts) if job.targets is not None else 0
+        if run.prompts != job.prompts or len(run.outputs) != answers or len(run.references) != scored:
+            raise ValueError("not the prompts of this pass")
         return run
 
     return parse
 
 
-def _evaluate(model, tokenizer, plan: _Plan, suite: Suite, stop_ids: list[int], eval_set: ExampleSet) -> VariantRun:
-    stage(f"variant {plan.variant.name}", f"{len(plan.prompts)} answers, then reference perplexity")
-    with _switch(model, plan.variant.adapter):
-        started = time.perf_counter()
-        with Bar(f"{plan.variant.name} answers", len(plan.prompts)) as progress:
-            outputs = generate(model, tokenizer, plan.prompts, suite.decoding, stop_ids, on_done=progress.advance)
+def _evaluate(model, tokenizer, plan: _Plan, suite: Suite, stop_ids: list[int]) -> VariantRun:
+    job = plan.job
+    what = ("answers" if job.generate else "") + (" then reference perplexity" if job.targets is not None else "")
+    stage(job.name, f"{len(job.prompts)} {what.strip()}")
+    outputs, started = [], time.perf_counter()
+    with _switch(model, job.variant.adapter):
+        if job.generate:
+            with Bar(f"{job.name} answers", len(job.prompts)) as progress:
+                outputs = generate(model, tokenizer, job.prompts, job.decoding or suite.decoding, stop_ids,
+                                   on_done=progress.advance)
         generated = time.perf_counter()
-        nll = score_pairs(model, plan.pairs, tokenizer.pad_token_id, suite.metrics.perplexity.batch_size)
+        nll = (score_pairs(model, plan.pairs, tokenizer.pad_token_id, suite.metrics.perplexity.batch_size)
+               if job.targets is not None else [])
         scored = time.perf_counter()
-    tokens, seconds = sum(o.tokens for o in outputs), generated - started
-    console.print(f"  {plan.variant.name}: {tokens} tokens in {seconds:.1f}s ({tokens / max(seconds, 1e-9):.1f} "
-                  f"tokens/s), reference scoring {scored - generated:.1f}s")
-    references = [ReferenceScore(nll=value, tokens=len(pair.completion_ids), bytes=len(example.response.encode()))
-                  for value, pair, example in zip(nll, plan.pairs, eval_set.examples, strict=True)]
-    return VariantRun(plan.prompts, [len(ids) for ids in encode_prompts(tokenizer, plan.prompts)], outputs,
+    if job.generate:
+        tokens, seconds = sum(o.tokens for o in outputs), generated - started
+        console.print(f"  {job.name}: {tokens} tokens in {seconds:.1f}s ({tokens / max(seconds, 1e-9):.1f} "
+                      f"tokens/s), reference scoring {scored - generated:.1f}s")
+    references = [ReferenceScore(nll=value, tokens=len(pair.completion_ids), bytes=len(text.encode()))
+                  for value, pair, text in zip(nll, plan.pairs, job.texts or job.targets or [], strict=True)]
+    return VariantRun(job.prompts, [len(ids) for ids in encode_prompts(tokenizer, job.prompts)], outputs,
                       references, generation_seconds=generated - started, scoring_seconds=scored - generated)

@@ -2,7 +2,7 @@
 
 Three row shapes: prompt/response; instruction/input/output (input joined after a blank line); and
 TRL-style `messages` (one user turn, then one assistant turn). A `fields` mapping in the suite names other
-columns. Rows of a local file may hold only the keys of their shape plus `id`, `task` and `rules`, so that a
+columns. Rows of a local file may hold only the keys of their shape plus `id`, `task`, `split` and `rules`, so that a
 typo (`rule`, `respnse`) is an error rather than data silently dropped; a `datasets` source may carry other
 columns, which are ignored. Every problem names the file, the line or row, and the field.
 """
@@ -35,6 +35,7 @@ class Example(BaseModel):
     response: str
     rules: list[dict[str, Any]] = []
     task: str | None = None
+    split: str | None = None  # a named eval split (e.g. shifted); None: marked by harness/splits.py
 
 
 class ExampleSet(BaseModel):
@@ -139,9 +140,9 @@ def _shape(row: dict, fields: FieldMap) -> _Shape:
 
 def _row_to_example(row: dict, fields: FieldMap, strict: bool, default_id: str) -> Example:
     shape = _shape(row, fields)
-    id_key, rules_key = fields.id or "id", fields.rules or "rules"
+    id_key, rules_key, split_key = fields.id or "id", fields.rules or "rules", fields.split or "split"
     if strict:
-        _refuse_unknown_keys(row, shape.key_names() + [id_key, "task", rules_key])
+        _refuse_unknown_keys(row, shape.key_names() + [id_key, "task", rules_key, split_key])
     if shape.messages:
         prompt, response = _from_messages(row[shape.messages])
     else:
@@ -149,11 +150,17 @@ def _row_to_example(row: dict, fields: FieldMap, strict: bool, default_id: str) 
         extra = _text(row, shape.input, required=False) if shape.input else ""
         prompt = f"{prompt}\n\n{extra}" if extra.strip() else prompt
         response = _text(row, shape.response, required=True)
-    task = row.get("task")
-    if task is not None and not isinstance(task, str):
-        raise ValueError(f"field 'task': expected a string, got {type(task).__name__}")
+    task, split = _label(row, "task"), _label(row, split_key)
     return Example(id=_example_id(row.get(id_key), id_key, default_id), prompt=prompt, response=response,
-                   rules=_rules(row.get(rules_key), rules_key), task=task)
+                   rules=_rules(row.get(rules_key), rules_key), task=task, split=split)
+
+
+def _label(row: dict, key: str) -> str | None:
+    """A row's `task` or `split`: a name, or absent."""
+    value = row.get(key)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ValueError(f"field {key!r}: expected a non-empty string, got {value!r}")
+    return value
 
 
 def _refuse_unknown_keys(row: dict, allowed: list[str]) -> None:

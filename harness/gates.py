@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 
 from harness.errors import HarnessError
-from harness.metrics.registry import CORPUS, STATS, Metric, metrics_for, statistic
+from harness.metrics.registry import CANARY, CORPUS, STATS, Metric, metrics_for, statistic
 from harness.results import GateReport, GateResult
 from harness.stats import paired_test
 
@@ -73,8 +73,28 @@ class Gate:
 
 
 def metric_specs(custom: list[dict]) -> dict[str, Metric]:
-    """Every metric a gate may name (harness/metrics/registry.py), with the suite's custom ones."""
-    return {metric.key: metric for metric in metrics_for({"metrics": {"custom": custom}})}
+    """Every metric a gate may name (harness/metrics/registry.py): the answers' metrics, the suite's custom
+    ones and the canary panel's."""
+    return {metric.key: metric for metric in [*metrics_for({"metrics": {"custom": custom}}), *CANARY]}
+
+
+def _rows(results, spec: Metric) -> list:
+    """The items a metric is read from: the eval examples, or a panel's own items."""
+    if spec.panel == "canary":
+        return results.canary.items if results.canary is not None else []
+    return results.examples
+
+
+def _missing(results, spec: Metric, variants: list[str]) -> str | None:
+    """Why a gate cannot read its metric from these results, or None."""
+    if spec.panel == "canary":
+        if results.canary is None:
+            return "the run has no canary panel (panels: {canary: {}} in the suite)"
+        absent = [v for v in variants if v not in results.canary.variants]
+        if absent:
+            return (f"the canary panel ran on {', '.join(results.canary.variants)}, not on {', '.join(absent)} "
+                    "(it runs on variants with no prompt arm)")
+    return None
 
 
 def suite_gate_errors(suite) -> list[HarnessError]:
@@ -152,7 +172,10 @@ def _aggregate(results, variant: str, metric: str, stat: str, specs: dict[str, M
     corpus = {m.key: m for m in CORPUS}
     if metric in corpus:
         return corpus[metric].value(results.summary[variant])
-    return statistic(specs[metric].values([e.variants[variant] for e in results.examples]), stat)
+    spec = specs[metric]
+    if _missing(results, spec, [variant]):
+        return None
+    return statistic(spec.values([e.variants[variant] for e in _rows(results, spec)]), stat)
 
 
 def evaluate_gate(gate: Gate, results, specs: dict[str, Metric], baseline=None) -> GateResult:
@@ -164,8 +187,12 @@ def evaluate_gate(gate: Gate, results, specs: dict[str, Metric], baseline=None) 
             reference = _aggregate(results, gate.ref_variant, gate.ref_metric, gate.ref_stat, specs)
             bound = None if reference is None else gate.factor * reference + gate.offset
         if measured is None or bound is None:
+            missing = [_missing(results, specs[m], [v]) for v, m in ((gate.variant, gate.metric),
+                                                                     (gate.ref_variant, gate.ref_metric))
+                       if v is not None and m in specs]
             return GateResult(gate=gate.text, kind=gate.kind, passed=False, measured=measured, bound=bound,
-                              detail="no values to measure (e.g. no format rules in this suite)")
+                              detail=next(filter(None, missing),
+                                          "no values to measure (e.g. no format rules in this suite)"))
         passed = OPERATORS[gate.op](measured, bound)
         return GateResult(gate=gate.text, kind=gate.kind, passed=passed, measured=measured, bound=bound,
                           detail=f"{gate.variant}.{gate.metric}.{gate.stat} = {measured:.4g}, needs {gate.op} "
@@ -175,6 +202,10 @@ def evaluate_gate(gate: Gate, results, specs: dict[str, Metric], baseline=None) 
 
 def _non_inferiority(gate: Gate, results, specs: dict[str, Metric], baseline) -> GateResult:
     spec = specs[gate.metric]
+    missing = _missing(results, spec, [gate.variant] + ([gate.ref_variant] if gate.kind == "paired" else []))
+    if missing:
+        return GateResult(gate=gate.text, kind=gate.kind, passed=False, measured=None, bound=-gate.margin,
+                          detail=missing)
     if gate.kind == "baseline":
         if baseline is None:
             return GateResult(gate=gate.text, kind=gate.kind, passed=False, measured=None, bound=-gate.margin,
@@ -183,11 +214,15 @@ def _non_inferiority(gate: Gate, results, specs: dict[str, Metric], baseline) ->
             return GateResult(gate=gate.text, kind=gate.kind, passed=False, measured=None, bound=-gate.margin,
                               detail=f"the baseline has no variant {gate.variant!r} (it ran "
                                      f"{', '.join(baseline.variants)})")
-        other = {e.id: e for e in baseline.examples}
-        pairs = [(e.variants[gate.variant], other[e.id].variants[gate.variant]) for e in results.examples]
+        if _missing(baseline, spec, [gate.variant]):
+            return GateResult(gate=gate.text, kind=gate.kind, passed=False, measured=None, bound=-gate.margin,
+                              detail=f"the baseline: {_missing(baseline, spec, [gate.variant])}")
+        other = {e.id: e for e in _rows(baseline, spec)}
+        pairs = [(e.variants[gate.variant], other[e.id].variants[gate.variant]) for e in _rows(results, spec)
+                 if e.id in other]
         against = f"baseline {gate.variant}"
     else:
-        pairs = [(e.variants[gate.variant], e.variants[gate.ref_variant]) for e in results.examples]
+        pairs = [(e.variants[gate.variant], e.variants[gate.ref_variant]) for e in _rows(results, spec)]
         against = gate.ref_variant
     kept = [(spec.value(x), spec.value(y)) for x, y in pairs]
     kept = [(x, y) for x, y in kept if x is not None and y is not None]

@@ -118,7 +118,7 @@ def detect_template(tokenizer) -> TemplateFacts:
 def _system_turn(tokenizer, before: str, between: str) -> SystemTurn | None:
     """Split the system turn by analogy with the user turn: the same opening marker, role 'system'."""
     role_at = before.rfind("system")
-    specials = [t for t in _special_strings(tokenizer) if t in before[:role_at]]
+    specials = [t for t in special_strings(tokenizer) if t in before[:role_at]]
     marker = max(specials, key=lambda t: before.rfind(t, 0, role_at), default=None)
     if role_at < 0 or marker is None:
         return None
@@ -138,7 +138,7 @@ def _cannot_cut() -> HarnessError:
                         "automatically; set base_prompt: template_default to keep it", where="base_prompt")
 
 
-def _special_strings(tokenizer) -> list[str]:
+def special_strings(tokenizer) -> list[str]:
     added = [t.content for t in tokenizer.added_tokens_decoder.values()]
     return sorted(set(added) | set(tokenizer.all_special_tokens), key=len, reverse=True)
 
@@ -148,7 +148,7 @@ def end_of_turn_token(tokenizer, variables: dict | None = None) -> str:
     variables = variables if variables is not None else template_variables(tokenizer)
     rendered = _render(tokenizer, _messages(USER_PROBE, reply=REPLY_PROBE), variables, generation_prompt=False)
     suffix = rendered[rendered.index(REPLY_PROBE) + len(REPLY_PROBE):].lstrip(" ")
-    token = next((t for t in _special_strings(tokenizer) if suffix.startswith(t)), None)
+    token = next((t for t in special_strings(tokenizer) if suffix.startswith(t)), None)
     if token is None:
         if tokenizer.eos_token is None:
             raise HarnessError("cannot find the end-of-turn token of the chat template", where="model")

@@ -18,6 +18,7 @@ from markupsafe import Markup
 from harness import charts
 from harness.compare import Comparison, headline, headlines
 from harness.metrics.registry import METRICS, metrics_for, statistic, summary_rows
+from harness.report_panels import Section, sections_of
 from harness.results import ExampleResult, Grid, Manifest, Results, grid_of
 from harness.scoring import PromptTax, VariantSummary
 from harness.tasks import flip_sentence
@@ -58,6 +59,7 @@ class ReportView:
     rows: list[tuple[str, list[str]]] = field(default_factory=list)  # the registry's summary, a cell per column
     task_tables: list = field(default_factory=list)  # (metric label, [(task (n), a cell per column)])
     task_flips: list[str] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)  # distribution shift and the panels
 
 
 def _environment() -> Environment:
@@ -189,6 +191,7 @@ def view_of_run(results: Results) -> ReportView:
     view.rows = summary_rows(results)
     view.task_tables = _task_tables(results)
     view.task_flips = [flip_sentence(task, flip) for task in results.tasks for flip in task.flips]
+    view.sections = sections_of(results)
     return view
 
 

@@ -9,17 +9,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from harness.canary import CanaryResult
 from harness.compare import BehaviourVerdict, Comparison
 from harness.errors import HarnessError
 from harness.files import write_text_atomic
 from harness.generation import Output
+from harness.panel_results import PanelResult
 from harness.scoring import PromptTax, Scores, VariantSummary
+from harness.splits import SplitBreakdown
 from harness.tasks import TaskBreakdown
 
 # 1.2: comparisons carry their family (primary/secondary), its size and a note. 1.3: the variant grid, the
 # primary pairs, the command-line selection; verdict rows name their pair; the manifest is a typed record.
-# 1.4: the breakdown by task.
-SCHEMA_VERSION = "1.4"
+# 1.4: the breakdown by task. 1.5: the splits (distribution shift), the prompting panels and the canary.
+SCHEMA_VERSION = "1.5"
 LEGACY_GRID = {"base": ("none", None), "system": ("system", None), "sft": ("none", "sft"),
                "sft+system": ("system", "sft")}
 
@@ -34,6 +37,7 @@ class VariantResult(BaseModel):
 class ExampleResult(BaseModel):
     id: str
     task: str | None
+    split: str | None = None  # in_distribution, shifted or the row's own (harness/splits.py); None before 1.5
     prompt: str
     reference: str
     variants: dict[str, VariantResult]
@@ -199,6 +203,9 @@ class Results(BaseModel):
     comparisons: list[Comparison]  # every variant pair x metric; Holm within the primary family only
     prompt_tax: PromptTax | None  # None where no variant pair measures it
     tasks: list[TaskBreakdown] = []  # per `task` value: headline metrics, primary comparisons, flips
+    splits: list[SplitBreakdown] = []  # per split (in_distribution, shifted): headline metrics and verdict
+    panels: list[PanelResult] = []  # persistence, truncation, sensitivity (harness/panel_results.py)
+    canary: CanaryResult | None = None  # the collateral-damage panel (harness/canary.py)
     examples: list[ExampleResult]
     manifest: Manifest
     stage_seconds: dict[str, float]

@@ -13,11 +13,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from harness.analysis import build_results
+from harness import canary
+from harness.analysis import PanelRuns, build_results
 from harness.console import print_summary
 from harness.data_files import raise_all
 from harness.errors import HarnessError
-from harness.evaluation import VariantRun, evaluate_variants
+from harness.evaluation import Job, VariantRun, evaluate_jobs, reference_targets, variant_jobs
 from harness.external import external_adapter, locate, problems
 from harness.files import write_json_atomic, write_text_atomic
 from harness.gates import suite_gate_errors
@@ -31,6 +32,8 @@ from harness.models import (
     tokenizer_at,
     weights_hash,
 )
+from harness.panel_checks import canary_problem, exchanges
+from harness.panels import Condition, conditions
 from harness.progress import console, stage
 from harness.prompts import PromptRenderer, check_context, model_context
 from harness.report import render_report
@@ -58,10 +61,10 @@ SMOKE_OVERRIDES = {
 # Named profiles shrink a suite for a first look; the results, the report and the manifest say which ran.
 PROFILES = {
     "quick": {
-        "note": "Quick profile: 1 training epoch, the first 24 eval examples, at most 128 new tokens per answer. "
-                "A first look in minutes on a CPU, not the suite's full measurement.",
+        "note": "Quick profile: 1 training epoch, the first 24 eval examples, at most 128 new tokens per answer, "
+                "no panels. A first look in minutes on a CPU, not the suite's full measurement.",
         "overrides": {"training.epochs": 1, "training.max_steps": None, "data.eval.limit": 24,
-                      "decoding.max_new_tokens": 128},
+                      "decoding.max_new_tokens": 128, "panels": {}},
     },
 }
 
@@ -78,6 +81,9 @@ def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False, mo
         prepared = _limited(prepare(suite), limit)
         raise_all(suite_gate_errors(suite))
         chosen = select(resolve(suite, prepared.train, prepared.eval), variants)
+        if suite.panels.canary is not None and (problem := canary_problem(chosen)):
+            raise HarnessError(problem + " (--variants chose which run)" if variants else problem, file=suite.path,
+                               where=suite.line_of("panels", "canary"))
     with _stage(stages, "model", f"model {'(smoke)' if smoke else suite.model}"):
         source = resolve_model(suite.model, suite.revision, suite_dir=suite.path.parent, smoke=smoke,
                                announce=lambda line: console.print(f"  {line}"))
@@ -95,14 +101,19 @@ def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False, mo
         trained = _trained_adapters(suite, chosen, source, tokenizer, renderer, prepared)
     found = {**external, **trained}
     adapters = {name: found[name] for name in suite.adapter_settings() if name in found}  # in the suite's order
-    with _stage(stages, "evaluation", "variants"):
-        runs = evaluate_variants(suite, source, tokenizer, renderer, adapters, chosen, prepared.eval, numerics)
+    with _stage(stages, "evaluation", "variants and panels"):
+        jobs, found = _jobs(suite, renderer, chosen, prepared, model_context(source.folder))
+        done = evaluate_jobs(suite, source, tokenizer, renderer, adapters, jobs, numerics)
+        runs = {v.name: done[v.name] for v in chosen}
+        panels = PanelRuns(found, {name: run for name, run in done.items() if name not in runs},
+                           canary.document_start(tokenizer))
     run_dir = out or default_run_dir(suite.name, smoke)
     with staged_run_folder(run_dir) as staging:
         write_generations(runs, prepared.eval.examples, staging, source.smoke)  # kept even if scoring fails
+        write_panel_generations(panels.runs, staging, source.smoke)
         manifest = _manifest(suite, prepared, source, adapters, chosen, runs, numerics, renderer, profile, selection)
         with _stage(stages, "scoring", "scores and paired statistics"), _rule_errors(suite):
-            results = build_results(prepared, chosen, runs, source.smoke, manifest, stages, selection)
+            results = build_results(prepared, chosen, runs, source.smoke, manifest, stages, selection, panels)
         results.stage_seconds = dict(stages)
         if profile:
             results.profile, results.profile_note = profile, PROFILES[profile]["note"]
@@ -111,6 +122,40 @@ def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False, mo
     print_summary(results)
     console.print(f"[bold green]report[/] {run_dir / 'report.html'}")
     return run_dir
+
+
+def _jobs(suite: Suite, renderer: PromptRenderer, chosen: list[Variant], prepared: Prepared,
+          context: int | None) -> tuple[list[Job], list[Condition]]:
+    """Every pass of the model this run makes: the variants, then each panel's conditions; the panels' extra
+    cost is said before any of it runs, and a panel prompt that overflows the model's context stops the run."""
+    targets = reference_targets(suite, renderer, prepared.eval)
+    turns = exchanges(suite) if suite.panels.persistence or suite.panels.truncation else []
+    found = conditions(suite, renderer, chosen, prepared.eval, targets, turns)
+    extra = canary.jobs(suite, renderer, chosen) if suite.panels.canary is not None else []
+    jobs = variant_jobs(suite, renderer, chosen, prepared.eval)
+    seen = {(j.variant.adapter, tuple(j.prompts)) for j in jobs}
+    for panel in dict.fromkeys(c.panel for c in found):
+        fresh = {(c.job.variant.adapter, tuple(c.job.prompts)): c.job for c in found if c.panel == panel}
+        fresh = [job for key, job in fresh.items() if key not in seen]
+        seen.update((j.variant.adapter, tuple(j.prompts)) for j in fresh)
+        lengths = {job.name: _prompt_lengths(renderer, job) for job in fresh}
+        longest = max((max(n) for n in lengths.values() if n), default=0)
+        if context is not None and longest + suite.decoding.max_new_tokens > context:
+            name = max(lengths, key=lambda job: max(lengths[job], default=0))
+            raise HarnessError(f"panels.{panel}: a prompt of {name} is {longest} tokens; with decoding.max_new_tokens"
+                               f" = {suite.decoding.max_new_tokens} that is over the model's context of {context} "
+                               "tokens; expected fewer turns or shorter exchanges", file=suite.path,
+                               where=suite.line_of("panels", panel))
+        console.print(f"  panel {panel}: {len(fresh)} more pass(es), {sum(len(j.prompts) for j in fresh):,} answers "
+                      f"from {sum(sum(n) for n in lengths.values()):,} prompt tokens")
+    if extra:
+        console.print(f"  panel canary: {len(extra) // 2} model(s) x ({len(extra[0].prompts)} passages scored + "
+                      f"{len(extra[1].prompts)} questions answered)")
+    return jobs + [c.job for c in found] + extra, found
+
+
+def _prompt_lengths(renderer: PromptRenderer, job: Job) -> list[int]:
+    return [len(ids) for ids in renderer.tokenizer(list(job.prompts), add_special_tokens=False)["input_ids"]]
 
 
 def _limited(prepared: Prepared, limit: int | None) -> Prepared:
@@ -268,6 +313,18 @@ def write_generations(runs: dict[str, VariantRun], examples, run_dir: Path, smok
              for name, run in runs.items()
              for example, prompt, output in zip(examples, run.prompts, run.outputs, strict=True)]
     write_text_atomic(run_dir / "generations.jsonl", "".join(lines))
+
+
+def write_panel_generations(runs: dict[str, VariantRun], run_dir: Path, smoke: bool) -> None:
+    """Every panel pass's answers, by job name (e.g. persistence/3/system), in panels.jsonl."""
+    if not any(run.outputs for run in runs.values()):
+        return
+    marker = {"smoke_model": True} if smoke else {}
+    lines = [json.dumps({"pass": name, "index": i, "prompt": prompt, **output.model_dump(), **marker},
+                        ensure_ascii=False) + "\n"
+             for name, run in runs.items() if run.outputs
+             for i, (prompt, output) in enumerate(zip(run.prompts, run.outputs, strict=True))]
+    write_text_atomic(run_dir / "panels.jsonl", "".join(lines))
 
 
 def write_run(results: Results, run_dir: Path) -> None:

@@ -68,6 +68,7 @@ class FieldMap(Strict):
     response: str | None = None
     id: str | None = None
     rules: str | None = None
+    split: str | None = None  # an eval row's named split, e.g. shifted (harness/splits.py)
 
 
 class DataSource(Strict):
@@ -249,6 +250,44 @@ class VariantSpec(Strict):
     base_prompt: Literal["no_system", "template_default"] | None = None  # None: the suite's policy
 
 
+class Persistence(Strict):
+    """The eval prompts asked as turn N of a conversation of neutral exchanges (harness/panels.py)."""
+
+    turns: Annotated[list[whole(1, 16)], Field(min_length=1, max_length=8)] = [1, 3, 6]
+
+
+class Truncation(Strict):
+    """The `turns`-deep conversation, left-truncated to each token budget as a serving stack does."""
+
+    budgets: Annotated[list[whole(16, 131_072)], Field(min_length=1, max_length=8)] = [512, 256, 128]
+    turns: whole(2, 16) = 6
+
+
+class Sensitivity(Strict):
+    """Each phrasing of the system prompt, on the base model and on each adapter."""
+
+    prompts: Annotated[list[NAME], Field(min_length=2, max_length=16)]  # "system" or names from `prompts:`
+
+
+class Canary(Strict):
+    """What the adapter may have damaged: general-text perplexity and short factual QA (harness/canary.py)."""
+
+    passages: whole(1, 100_000) | None = None  # the first N shipped passages; None: all
+    questions: whole(1, 100_000) | None = None  # the first N shipped questions; None: all
+    max_new_tokens: whole(1, 512) = 24
+
+
+class Panels(Strict):
+    """The seed's claims, each an opt-in measurement over the suite's variants (README, "Panels")."""
+
+    persistence: Persistence | None = None
+    truncation: Truncation | None = None
+    sensitivity: Sensitivity | None = None
+    canary: Canary | None = None
+    # JSONL of {user, assistant} rows: the earlier turns of persistence and truncation; None: built in
+    exchanges: Annotated[str, AfterValidator(_not_blank)] | None = None
+
+
 class Suite(Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=100)]
     description: str = ""
@@ -270,6 +309,7 @@ class Suite(Strict):
     variants: Annotated[list[VariantSpec], Field(min_length=1, max_length=32)] | None = None
     # The verdict's pairs (A against B); None: each adapter's user-only variant against `system`
     comparisons: Annotated[list[tuple[NAME, NAME]], Field(min_length=1, max_length=16)] | None = None
+    panels: Panels = Panels()
 
     _path: Path = PrivateAttr(default=Path("suite.yaml"))
     _root: Any = PrivateAttr(default=None)  # the YAML node tree, for the line numbers of later errors

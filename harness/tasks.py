@@ -36,23 +36,36 @@ class TaskBreakdown(BaseModel):
     flips: list[TaskFlip]
 
 
+def grouped(examples, label: str) -> list[tuple[str, list]]:
+    """The examples by a label (`task`, `split`), in order of first appearance; none where no example has
+    the label or every one has the same."""
+    values = list(dict.fromkeys(getattr(e, label) for e in examples if getattr(e, label) is not None))
+    if len(values) < 2:
+        return []
+    return [(value, [e for e in examples if getattr(e, label) == value]) for value in values]
+
+
+def headline_values(subset, headline: list[Metric], names: list[str]) -> dict[str, dict[str, float | None]]:
+    """Each headline metric's summary statistic per variant over `subset`."""
+    return {m.key: {name: statistic(m.values([e.variants[name] for e in subset]), m.aggregate) for name in names}
+            for m in headline}
+
+
+def paired_of(subset, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], list[tuple]]:
+    return {(a, b): [(e.variants[a], e.variants[b]) for e in subset] for a, b in pairs}
+
+
 def by_task(examples, metrics: list[Metric], names: list[str], primary: list[tuple[str, str]],
             verdict: list[BehaviourVerdict]) -> list[TaskBreakdown]:
     """One breakdown per task value, in order of first appearance; none where no example names a task or
     every one names the same."""
-    tasks = list(dict.fromkeys(e.task for e in examples if e.task is not None))
-    if len(tasks) < 2:
-        return []
     headline = [m for m in metrics if m.headline]
     found = []
-    for task in tasks:
-        subset = [e for e in examples if e.task == task]
-        values = {m.key: {name: statistic(m.values([e.variants[name] for e in subset]), m.aggregate)
-                          for name in names} for m in headline}
+    for task, subset in grouped(examples, "task"):
+        values = headline_values(subset, headline, names)
         comparisons = []
         if len(subset) >= MIN_EXAMPLES:
-            paired = {(a, b): [(e.variants[a], e.variants[b]) for e in subset] for a, b in primary}
-            comparisons = compare(paired, headline, primary_pairs=())  # each a family of one
+            comparisons = compare(paired_of(subset, primary), headline, primary_pairs=())  # each a family of one
         found.append(TaskBreakdown(task=task, n=len(subset), values=values, comparisons=comparisons,
                                    flips=_flips(subset, headline, verdict, comparisons)))
     return found

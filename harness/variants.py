@@ -93,7 +93,7 @@ def problems(suite: Suite, train: ExampleSet | None, eval_set: ExampleSet | None
     errors: list[HarnessError] = []
 
     def error(message: str, *loc: str | int) -> None:
-        errors.append(HarnessError(f"{'.'.join(_loc(loc))}: {message}", file=suite.path,
+        errors.append(HarnessError(f"{field_path(loc)}: {message}", file=suite.path,
                                    where=suite.line_of(*loc)))
 
     for name in suite.prompts:
@@ -136,14 +136,15 @@ def problems(suite: Suite, train: ExampleSet | None, eval_set: ExampleSet | None
     return errors
 
 
-def _loc(loc: tuple) -> list[str]:
+def field_path(loc: tuple) -> str:
+    """A field's location as a suite writes it: ('variants', 2, 'prompt') -> variants[2].prompt."""
     parts: list[str] = []
     for part in loc:
         if isinstance(part, int):
             parts[-1] += f"[{part}]"
         else:
-            parts.append(part)
-    return parts
+            parts.append(str(part))
+    return ".".join(parts)
 
 
 def select(variants: list[Variant], names: list[str] | None) -> list[Variant]:

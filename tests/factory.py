@@ -47,8 +47,11 @@ def crafted_results(n: int, text: Callable[[int, str], str], nll: Callable[[int,
                     rules: list[dict] | None = None, prompt: Callable[[int], str] = lambda i: f"Question {i}?",
                     reference: Callable[[int], str] = lambda i: f"Answer {i}.", stopped: bool = True,
                     run_manifest: dict | None = None, ids: Callable[[int], str] = lambda i: f"ex-{i:04d}",
-                    task: Callable[[int], str] = lambda i: "crafted") -> Results:
-    examples = [Example(id=ids(i), prompt=prompt(i), response=reference(i), task=task(i)) for i in range(n)]
+                    task: Callable[[int], str] = lambda i: "crafted",
+                    split: Callable[[int], str | None] = lambda i: None) -> Results:
+    """The training set is the first example alone, so an eval task other than task(0) is marked shifted."""
+    examples = [Example(id=ids(i), prompt=prompt(i), response=reference(i), task=task(i), split=split(i))
+                for i in range(n)]
     lexicon = parse_lexicon(builtin_lexicon_raw(), "builtin")
     prepared = Prepared(SUITE, ExampleSet(split="train", source="t", examples=examples[:1]),
                         ExampleSet(split="eval", source="e", examples=examples), rules or [], lexicon, {})

@@ -231,7 +231,7 @@ def test_a_column_misnamed_in_every_row_is_reported_once(tmp_path):
     _dataset(rows).to_parquet(str(tmp_path / "d.parquet"))
     lines = _eval_error_lines(tmp_path, "d.parquet", lambda path: None)
     assert lines == [f"{tmp_path / 'd.parquet'}:row 0: unknown key 'rule' (did you mean 'rules'?); expected only: "
-                     "prompt, response, id, task, rules (and 49 more rows like it)"]
+                     "prompt, response, id, task, rules, split (and 49 more rows like it)"]
 
 
 @pytest.mark.parametrize("name, make", [

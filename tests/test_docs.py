@@ -14,6 +14,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+import test_canary  # noqa: F401
+import test_panels  # noqa: F401
 import test_registry  # noqa: F401  (these claim the registry's and the variants' snippets)
 import test_variant_checks  # noqa: F401
 import test_variants  # noqa: F401
@@ -61,7 +63,7 @@ BASELINE_USAGE = "harness baseline save RUN_DIR --name NAME"
 EXPORT_USAGE = "harness export RUN_DIR DEST [--adapter NAME]"
 GATES_YAML, SUITE_YAML, CUSTOM_YAML = "```yaml gates:", "```yaml name: concise", "```yaml metrics:"
 LAYOUT = ("``` harness/ suite.py (schema; suite_file.py) → examples.py (data_files.py) → variants.py → checks.py "
-          "(data and variants)")
+          "(data and variants;")
 BENCH_SCRIPTS = ("python bench/suites.py", "python bench/real_model.py", "python bench/speed.py",
                  "bench/report_speed.py", "bench/gpu.sh", "python bench/variants.py")
 NOX_SESSIONS = {"README.md": ("nox -s demo", "nox -s tests", "nox -s lint", "nox -s bench"),
@@ -348,7 +350,12 @@ def test_concise_suite_runs_whole(smoke_run):
 
     suite = load_suite(CONCISE)
     assert (suite.training.epochs, suite.decoding.max_new_tokens) == (2, 192)
-    assert len(read_results(smoke_run).examples) == 72
+    results = read_results(smoke_run)
+    assert len(results.examples) == 117
+    # The last 45 ask for tasks the training set lacks: marked shifted, each split with its own verdict.
+    assert [(s.split, s.n, s.automatic) for s in results.splits] == [("in_distribution", 72, 0), ("shifted", 45, 45)]
+    assert [p.panel for p in results.panels] == ["persistence", "truncation", "sensitivity"]
+    assert results.canary is not None and results.canary.variants == ["base", "sft"]
 
 
 @covers("README.md", "harness run suites/concise.yaml", how=RUN)
@@ -371,7 +378,7 @@ def test_quick_profile_trains_one_epoch_on_the_first_24_examples_and_says_so(smo
 @covers("README.md", VALIDATE_USAGE, how=RUN)
 def test_validate_checks_a_suite_without_a_model_and_refuses_custom_code_on_request(tmp_path, capsys, no_model):
     code, output = cli(command(VALIDATE_USAGE, {"SUITE": CONCISE}, set()), capsys)
-    assert code == 0 and output.startswith(f"ok: {CONCISE}: 248 train and 72 eval examples"), output
+    assert code == 0 and output.startswith(f"ok: {CONCISE}: 248 train and 117 eval examples"), output
     suite = custom_metrics_suite(tmp_path)
     code, output = cli(command(VALIDATE_USAGE, {"SUITE": suite}, set()), capsys)  # runs the suite's Python
     assert code == 0, output

@@ -38,9 +38,9 @@ def test_run_folder_has_everything(first_run):
     results = read_results(first_run)
     assert results.schema_version == SCHEMA_VERSION
     assert results.variants == ["base", "system", "sft", "sft+system"]
-    assert len(results.examples) == 72
+    assert len(results.examples) == 117
     generations = (first_run / "generations.jsonl").read_text().splitlines()
-    assert len(generations) == 4 * 72 and all(json.loads(line)["smoke_model"] for line in generations)
+    assert len(generations) == 4 * 117 and all(json.loads(line)["smoke_model"] for line in generations)
     assert "randomly initialised" in json.loads((first_run / "manifest.json").read_text())["notice"]
     assert not list(first_run.glob(".*.tmp"))
 

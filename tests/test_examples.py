@@ -70,7 +70,8 @@ P, R = {"prompt": "p"}, {"response": "r"}
 # (row, what the error line must say): every class of bad row
 BAD_ROWS = {
     "key_typo_rule": ({**P, **R, "rule": [{"check": "json"}]},
-                      ["unknown key 'rule' (did you mean 'rules'?); expected only: prompt, response, id, task, rules"]),
+                      ["unknown key 'rule' (did you mean 'rules'?); expected only: prompt, response, id, task, "
+                       "rules, split"]),
     "key_typo_respnse": ({**P, "respnse": "r"}, ["unknown key 'respnse' (did you mean 'response'?)"]),
     "both_keys_misspelt": ({"promt": "p", "respnse": "r"},
                            ["expected keys 'prompt' and 'response', or 'instruction' and 'output', or 'messages'; "
@@ -89,7 +90,8 @@ BAD_ROWS = {
     "id_list": ({**P, **R, "id": [1]}, ["field 'id': expected a string or an integer, got list"]),
     "id_bool": ({**P, **R, "id": True}, ["field 'id': expected a string or an integer, got bool"]),
     "id_blank": ({**P, **R, "id": " "}, ["field 'id' is blank"]),
-    "task_number": ({**P, **R, "task": 3}, ["field 'task': expected a string, got int"]),
+    "task_number": ({**P, **R, "task": 3}, ["field 'task': expected a non-empty string, got 3"]),
+    "split_blank": ({**P, **R, "split": " "}, ["field 'split': expected a non-empty string, got ' '"]),
     "rules_object": ({**P, **R, "rules": {"check": "words"}}, ["field 'rules': expected a list of objects"]),
     "rule_without_check": ({**P, **R, "rules": [{"at_most": 3}]}, ["each with a 'check' key"]),
     "messages_not_list": ({"messages": "hi"}, ["field 'messages': expected a non-empty list"]),
@@ -131,7 +133,8 @@ def test_with_a_field_mapping_the_mapped_keys_are_the_allowed_ones(tmp_path):
     body = MINIMAL_SUITE.replace("eval: {path: eval.jsonl}",
                                  "eval: {path: eval.jsonl, fields: {prompt: question, response: answer}}")
     rows = [{"question": "q", "answer": "a", "category": "x"}]
-    with pytest.raises(InputErrors, match="unknown key 'category'; expected only: question, answer, id, task, rules"):
+    expected = "unknown key 'category'; expected only: question, answer, id, task, rules, split"
+    with pytest.raises(InputErrors, match=expected):
         load_examples(load_suite(write_suite(tmp_path, body, rows, rows)), "eval")
 
 

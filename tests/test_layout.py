@@ -15,19 +15,19 @@ STAGES = [
     ("suite", "suite_file suite"),
     ("data", "data_files examples"),
     ("variants", "variants"),
-    ("input checks", "checks"),
+    ("input checks", "panel_checks checks"),
     ("model", "smoke gguf models"),
     ("prompts", "tokens prompts"),
     ("adapters", "adapter_folder training external"),
-    ("generations", "generation metrics.perplexity evaluation"),
+    ("generations", "generation metrics.perplexity evaluation panels"),
     ("scores", "metrics.check_result metrics.sentences metrics.length metrics.filler metrics.json_schemas "
                "metrics.json_checks metrics.text_checks metrics.format_checks metrics.custom metrics.registry "
                "metrics scorers scoring"),
-    ("paired comparisons", "stats compare tasks"),
+    ("paired comparisons", "stats compare tasks splits panel_results canary"),
     ("results", "results"),
     ("analysis", "analysis"),
     ("gates", "gates"),
-    ("outputs", "charts report console export gate_outputs run_folder baselines"),
+    ("outputs", "charts report_panels report console export gate_outputs run_folder baselines"),
     ("wiring", "run runs cli __main__ __init__"),
 ]
 RANK = {module: rank for rank, (_, modules) in enumerate(STAGES) for module in modules.split()}

@@ -33,7 +33,7 @@ def test_interrupted_run_keeps_the_adapter_and_the_rerun_reuses_it(tmp_path, smo
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("harness.run.evaluate_variants", interrupted)
+    monkeypatch.setattr("harness.run.evaluate_jobs", interrupted)
     assert main(["run", str(suite), "--out", str(tmp_path / "first")]) == 130
     assert not (tmp_path / "first" / "results.json").exists()
     monkeypatch.undo()

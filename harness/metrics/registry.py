@@ -33,6 +33,7 @@ class Metric:
     chart: Literal["histogram", "rate", "box"] | None = None
     summary: bool = False  # a row of the per-variant summary (console, report, model card)
     digits: int = 1
+    panel: str | None = None  # a panel's metric (e.g. canary): its values come from that panel's items
 
     @property
     def primary(self) -> bool:
@@ -93,6 +94,16 @@ METRICS: tuple[Metric, ...] = (
            lambda v: v.scores.filler.per_100_words, digits=2),
     Metric("reference_nll", "fit", "reference NLL per token", "nats per token", "continuous", "lower",
            lambda v: v.scores.perplexity.mean_nll, headline=True, chart="box", digits=3),
+)
+# The canary panel's metrics (harness/canary.py): read from its items, not from the eval examples; gates name
+# them like any other (`sft.canary_nll not worse than base within 0.05`).
+CANARY: tuple[Metric, ...] = (
+    Metric("canary_nll", "general text", "general-text NLL per token", "nats per token", "continuous", "lower",
+           lambda s: s.nll, headline=True, digits=3, panel="canary"),
+    Metric("canary_exact", "factual QA", "factual QA exact match", "share", "binary", "higher",
+           lambda s: s.exact, headline=True, panel="canary"),
+    Metric("canary_contains", "factual QA", "factual QA answer contained", "share", "binary", "higher",
+           lambda s: s.contains, panel="canary"),
 )
 CORPUS: tuple[CorpusMetric, ...] = (
     CorpusMetric("perplexity", "reference perplexity", "lower", lambda s: s.perplexity),
