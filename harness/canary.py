@@ -83,8 +83,15 @@ def questions(settings: Canary) -> list[dict]:
     return _rows("qa.jsonl")[: settings.questions]
 
 
+# The document separator of GPT-2's vocabulary, kept by Qwen2.5 and SmolLM2 (whose BOS is a chat marker).
+END_OF_TEXT = "<|endoftext|>"
+
+
 def document_start(tokenizer) -> str:
-    """The token each passage is scored after: the model's BOS token, else its EOS token."""
+    """The token each passage is scored after, as after a document boundary in pre-training: <|endoftext|>
+    where the vocabulary has it, else the BOS token, else the EOS token."""
+    if END_OF_TEXT in tokenizer.get_vocab():
+        return END_OF_TEXT
     return tokenizer.bos_token or tokenizer.eos_token
 
 

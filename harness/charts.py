@@ -210,7 +210,9 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
 
 
-def line_chart(title: str, series: dict[str, list[tuple[float, float]]], x_label: str, y_label: str) -> Markup:
+def line_chart(title: str, series: dict[str, list[tuple[float, float]]], x_label: str, y_label: str,
+               x_name: str = "step") -> Markup:
+    """Lines through (x, y) points, one per series; `x_name` names x in each point's tooltip."""
     points = [p for ps in series.values() for p in ps]
     if not points:
         return _frame(title, ['<text class="tick" x="100" y="100">no data</text>'], x_label, y_label)
@@ -236,7 +238,7 @@ def line_chart(title: str, series: dict[str, list[tuple[float, float]]], x_label
         for x, y in ps:
             px, py = xy(x, y)
             body.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.2" fill="{colour(s + 1)}">'
-                        f'<title>{escape(name)} step {x:g}: {y:.4g}</title></circle>')
+                        f'<title>{escape(name)} {x_name} {x:g}: {y:.4g}</title></circle>')
     for value in _steps(x_max):
         px, _ = xy(value, y_min)
         body.append(f'<text class="tick" x="{px:.1f}" y="{TICK_Y}" text-anchor="middle">{value:g}</text>')

@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
                      "(recorded; compare and baseline gates need the same selection)")
     run.add_argument("--limit", type=_positive, metavar="N",
                      help="evaluate only the first N eval examples (recorded, like --variants)")
+    run.add_argument("--panels", metavar="NAMES|none",
+                     help="run only these of the suite's panels (e.g. canary), or none (recorded in the manifest)")
     run.add_argument("--no-custom-code", action="store_true", help=NO_CUSTOM_CODE)
     run.add_argument("--gate", dest="run_gate", action="store_true",
                      help="check the gates after the run (implied by any of the gate options below)")
@@ -209,7 +211,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
             refuse_custom_code(load_suite(args.suite))
         run_dir = run(args.suite, out=args.out, smoke=args.smoke, model=args.model, profile=args.profile,
-                      adapters=args.adapters, variants=args.variants, limit=args.limit)
+                      adapters=args.adapters, variants=args.variants, limit=args.limit,
+                       panels=args.panels)
         return _check(run_dir, args) if args.run_gate else EXIT_OK
     if args.command == "report":
         from harness.runs import rerender

@@ -8,7 +8,8 @@ and variant, and tested where the seed's claim is a comparison. No model and no 
   prompt?), and the spread of each headline metric across phrasings, per model.
 
 Each panel's cost counts only the passes it adds: a condition whose prompts and adapter equal a variant's
-(e.g. persistence at turn 1) reuses that variant's answers.
+(e.g. persistence at turn 1), or an earlier panel's (truncation to a budget the whole conversation fits in,
+persistence at that turn), reuses those answers.
 """
 
 from __future__ import annotations
@@ -83,11 +84,12 @@ def panel_results(conditions: list[Condition], runs: dict[str, VariantRun], scor
     """`scored` holds each condition's results by job name; `variant_runs` each variant's adapter and run,
     to tell which conditions cost a pass."""
     headline = [m for m in metrics if m.headline]
+    paid = {(adapter, tuple(run.prompts)) for adapter, run in variant_runs.values()}  # grows panel by panel
     found = []
     for panel in dict.fromkeys(c.panel for c in conditions):
         mine = [c for c in conditions if c.panel == panel]
         points = [_point(c, runs[c.job.name], scored[c.job.name], headline) for c in mine]
-        result = PanelResult(panel=panel, claim=CLAIMS[panel], cost=_cost(mine, runs, variant_runs), points=points)
+        result = PanelResult(panel=panel, claim=CLAIMS[panel], cost=_cost(mine, runs, paid), points=points)
         if panel == "sensitivity":
             result.spreads = _spreads(points, headline)
             result.verdicts = _adapter_gains(mine, scored, headline, behaviours)
@@ -105,9 +107,8 @@ def _point(condition: Condition, run: VariantRun, results: list[VariantResult], 
                       system_kept=sum(kept) / len(kept) if kept else None)
 
 
-def _cost(conditions: list[Condition], runs: dict[str, VariantRun],
-          variant_runs: dict[str, tuple[str | None, VariantRun]]) -> PanelCost:
-    seen = {(adapter, tuple(run.prompts)) for adapter, run in variant_runs.values()}
+def _cost(conditions: list[Condition], runs: dict[str, VariantRun], seen: set) -> PanelCost:
+    """The passes these conditions add to those `seen` (the variants', and earlier panels'), which it extends."""
     passes = generations = prompt_tokens = generated = 0
     for condition in conditions:
         run, job = runs[condition.job.name], condition.job

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.errors import HarnessError
 from harness.evaluation import Job
 from harness.examples import ExampleSet
-from harness.prompts import PromptRenderer, special_strings
+from harness.prompts import PromptRenderer
 from harness.suite import Suite
 from harness.variants import Shot, Variant, system_text
 
@@ -50,15 +51,26 @@ def conditions(suite: Suite, renderer: PromptRenderer, variants: list[Variant], 
         for n in panels.persistence.turns:
             for v in variants:
                 prompts = [_at_turn(renderer, v, e.prompt, turns, n) for e in eval_set.examples]
+                _check_system_first(suite, v, prompts[0], turns[: n - 1], "persistence")
                 found.append(Condition("persistence", f"turn {n}", n, v.name,
                                        job(f"persistence/{n}/{v.name}", v, prompts)))
     if panels.truncation:
         depth = panels.truncation.turns
         for budget in panels.truncation.budgets:
             for v in variants:
-                cut = [truncate(renderer, _at_turn(renderer, v, e.prompt, turns, depth), e.prompt, budget)
-                       for e in eval_set.examples]
-                kept = tuple(v.system in prompt for prompt in cut) if v.system else None
+                cut = []
+                for e in eval_set.examples:
+                    whole = _at_turn(renderer, v, e.prompt, turns, depth)
+                    _check_system_first(suite, v, whole, turns[: depth - 1], "truncation")
+                    start = renderer.final_turn_start(whole, v.system, (*v.shots, *turns[: depth - 1]), v.base_prompt)
+                    if start is None:
+                        raise HarnessError("panels.truncation: the chat template renders the conversation before the "
+                                           "last user turn differently from the start of the whole conversation, so "
+                                           "the last turn cannot be kept whole; expected a template that renders "
+                                           "turns one after another (or no truncation panel for this model)",
+                                           file=suite.path, where=suite.line_of("panels", "truncation"))
+                    cut.append(truncate(renderer.tokenizer, whole, start, budget))
+                kept = tuple(v.system.strip() in prompt for prompt in cut) if v.system else None
                 found.append(Condition("truncation", f"{budget} tokens", budget, v.name,
                                        job(f"truncation/{budget}/{v.name}", v, cut), kept))
     if panels.sensitivity:
@@ -78,15 +90,28 @@ def _at_turn(renderer: PromptRenderer, variant: Variant, user: str, turns: list[
     return renderer.conversation(user, variant.system, (*variant.shots, *turns[: n - 1]), variant.base_prompt)
 
 
-def truncate(renderer: PromptRenderer, prompt: str, user: str, budget: int) -> str:
-    """`prompt` cut from the left to its last `budget` tokens, at a token boundary; never into the final
-    user turn (its opening marker included), which is kept whole however long it is."""
-    encoded = renderer.tokenizer(prompt, add_special_tokens=False, return_offsets_mapping=True)
-    offsets = encoded["offset_mapping"]
+def _check_system_first(suite: Suite, variant: Variant, prompt: str, exchanges: list[Shot], panel: str) -> None:
+    """The system prompt must come before the earlier turns: a template that writes it into the last user turn
+    (Mistral's) restates it each call, which is not what these panels test."""
+    if not variant.system or not exchanges:
+        return
+    if not -1 < prompt.find(variant.system.strip()) < prompt.find(exchanges[0].prompt.strip()):
+        raise HarnessError(f"panels.{panel}: the model's chat template does not put the system prompt at the start "
+                           "of the conversation (it writes it into a later user turn), so this panel would not test "
+                           "a prompt said once; expected a template with a system turn first", file=suite.path,
+                           where=suite.line_of("panels", panel))
+
+
+def truncate(tokenizer, prompt: str, final_turn: int, budget: int) -> str:
+    """`prompt` cut from the left to at most `budget` tokens, at a token boundary, but never after
+    `final_turn` (where the last user turn starts): that turn is kept whole however long it is."""
+    offsets = tokenizer(prompt, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
     if len(offsets) <= budget:
         return prompt
-    start = offsets[len(offsets) - budget][0]
-    content = prompt.rfind(user)
-    turn = max((prompt.rfind(marker, 0, content) for marker in special_strings(renderer.tokenizer)), default=-1)
-    final_turn = turn if turn >= 0 else content
-    return prompt[min(start, final_turn):]
+    index = len(offsets) - budget
+    start = min(offsets[index][0], final_turn)
+    # Cut text can tokenise longer than the tokens it came from (a word loses its leading space): step on.
+    while start < final_turn and len(tokenizer(prompt[start:], add_special_tokens=False)["input_ids"]) > budget:
+        index += 1
+        start = min(offsets[index][0], final_turn)
+    return prompt[start:]

@@ -83,11 +83,14 @@ def _render(tokenizer, messages: list[dict], variables: dict, generation_prompt:
                                          **variables)
 
 
-def _messages(user: str, system: str | None = None, reply: str | None = None, shots=()) -> list[dict]:
-    """A conversation: system message, few-shot turns (objects with .prompt and .response), user, reply."""
+def _messages(user: str | None, system: str | None = None, reply: str | None = None, shots=()) -> list[dict]:
+    """A conversation: system message, few-shot turns (objects with .prompt and .response), user, reply.
+    `user` None: the conversation before the final user turn."""
     turns = [{"role": "system", "content": system}] if system is not None else []
     for shot in shots:
         turns += [{"role": "user", "content": shot.prompt}, {"role": "assistant", "content": shot.response}]
+    if user is None:
+        return turns
     turns.append({"role": "user", "content": user})
     return turns + ([{"role": "assistant", "content": reply}] if reply is not None else [])
 
@@ -118,7 +121,7 @@ def detect_template(tokenizer) -> TemplateFacts:
 def _system_turn(tokenizer, before: str, between: str) -> SystemTurn | None:
     """Split the system turn by analogy with the user turn: the same opening marker, role 'system'."""
     role_at = before.rfind("system")
-    specials = [t for t in special_strings(tokenizer) if t in before[:role_at]]
+    specials = [t for t in _special_strings(tokenizer) if t in before[:role_at]]
     marker = max(specials, key=lambda t: before.rfind(t, 0, role_at), default=None)
     if role_at < 0 or marker is None:
         return None
@@ -138,7 +141,7 @@ def _cannot_cut() -> HarnessError:
                         "automatically; set base_prompt: template_default to keep it", where="base_prompt")
 
 
-def special_strings(tokenizer) -> list[str]:
+def _special_strings(tokenizer) -> list[str]:
     added = [t.content for t in tokenizer.added_tokens_decoder.values()]
     return sorted(set(added) | set(tokenizer.all_special_tokens), key=len, reverse=True)
 
@@ -148,7 +151,7 @@ def end_of_turn_token(tokenizer, variables: dict | None = None) -> str:
     variables = variables if variables is not None else template_variables(tokenizer)
     rendered = _render(tokenizer, _messages(USER_PROBE, reply=REPLY_PROBE), variables, generation_prompt=False)
     suffix = rendered[rendered.index(REPLY_PROBE) + len(REPLY_PROBE):].lstrip(" ")
-    token = next((t for t in special_strings(tokenizer) if suffix.startswith(t)), None)
+    token = next((t for t in _special_strings(tokenizer) if suffix.startswith(t)), None)
     if token is None:
         if tokenizer.eos_token is None:
             raise HarnessError("cannot find the end-of-turn token of the chat template", where="model")
@@ -173,22 +176,45 @@ class PromptRenderer:
     def _render(self, messages: list[dict], generation_prompt: bool = True) -> str:
         return _render(self.tokenizer, messages, self.facts.variables, generation_prompt)
 
-    def conversation(self, user: str, system: str | None = None, shots=(), base_prompt: str | None = None) -> str:
+    def conversation(self, user: str | None, system: str | None = None, shots=(),
+                     base_prompt: str | None = None) -> str:
         """The prompt for `user` after an optional system prompt and few-shot turns, ending in the generation
-        prompt, with the template's default system turn kept or cut as `base_prompt` (default: the suite's) says."""
+        prompt, with the template's default system turn kept or cut as `base_prompt` (default: the suite's) says.
+        `user` None: the same conversation up to the final user turn, without it (see final_turn_start)."""
         facts, turn = self.facts, self.facts.turn
+        ask = user is not None
         if facts.default_system is None:
-            return self._render(_messages(user, system, shots=shots))
+            return self._render(_messages(user, system, shots=shots), ask)
         if (base_prompt or self.base_prompt) == "template_default":
             content = DEFAULT_SEPARATOR.join(p for p in (facts.default_prompt, system) if p)
-            return self._render(_messages(user, content if system is not None else None, shots=shots))
+            return self._render(_messages(user, content if system is not None else None, shots=shots), ask)
         if turn is None:
             raise _cannot_cut()
         if system is None:
-            rendered = self._render(_messages(user, shots=shots))
+            rendered = self._render(_messages(user, shots=shots), ask)
             return turn.lead + _after(rendered, turn.lead + turn.opener + facts.default_system + turn.closer)
-        rendered = self._render(_messages(user, system, shots=shots))
+        rendered = self._render(_messages(user, system, shots=shots), ask)
         return turn.lead + turn.opener + _after(rendered, turn.lead + turn.opener + turn.header)
+
+    def final_turn_start(self, prompt: str, system: str | None, shots, base_prompt: str | None) -> int | None:
+        """Where the final user turn (its opening marker included) starts in `prompt`, a conversation()
+        rendering of that history; None where the template renders the history differently on its own (the
+        final turn cannot then be told apart)."""
+        if not shots and system is None:
+            return None
+        try:
+            history = self.conversation(None, system, shots, base_prompt)
+        except Exception:  # templates raise their own types for a conversation ending in an assistant turn
+            return None
+        # A template may close a conversation that ends on an assistant turn (Phi-3's <|endoftext|>): drop
+        # trailing special tokens until the history is the prompt's beginning.
+        specials = _special_strings(self.tokenizer)
+        while not prompt.startswith(history):
+            shorter = next((history[: -len(t)] for t in specials if history.endswith(t)), history.rstrip())
+            if shorter == history:
+                return None
+            history = shorter
+        return len(history) if len(history) < len(prompt) else None
 
     def render(self, user: str, system: bool) -> str:
         """The prompt with or without the suite's system prompt (the `base` and `system` arms)."""

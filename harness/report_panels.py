@@ -50,16 +50,16 @@ def outcome_cell(row: BehaviourVerdict | None, metric: Metric | None) -> Markup:
         f"{scale * row.ci_high:+.3g}")
 
 
-def _verdict_table(caption: str, verdicts: dict[str, list[BehaviourVerdict]], metrics: dict[str, Metric]) -> Table:
-    """Rows: each comparison and behaviour; columns: the settings."""
+def _verdict_table(caption: str, verdicts: dict[str, list[BehaviourVerdict]], metrics: dict[str, Metric],
+                   who=lambda row, setting: f"{row.a} vs {row.b}") -> Table:
+    """Rows: each comparison (as `who` names it) and behaviour; columns: the settings."""
     settings = list(verdicts)
-    keys = list(dict.fromkeys((r.a, r.b, r.metric) for rows in verdicts.values() for r in rows))
+    keys = list(dict.fromkeys((who(r, s), r.metric) for s, rows in verdicts.items() for r in rows))
     rows = []
-    for a, b, metric in keys:
-        cells = [outcome_cell(next((r for r in verdicts[s] if (r.a, r.b, r.metric) == (a, b, metric)), None),
+    for name, metric in keys:
+        cells = [outcome_cell(next((r for r in verdicts[s] if (who(r, s), r.metric) == (name, metric)), None),
                               metrics.get(metric)) for s in settings]
-        label = metrics[metric].label if metric in metrics else metric
-        rows.append([f"{a} vs {b}: {label}", *cells])
+        rows.append([f"{name}: {metrics[metric].label if metric in metrics else metric}", *cells])
     return Table(caption, ["comparison", *settings], rows)
 
 
@@ -102,17 +102,19 @@ def panel_sections(results, metrics: dict[str, Metric]) -> list[Section]:
                 rows.append(["range across phrasings", *[metric.show(spreads[m].range) for m in models]])
                 rows.append(["worst phrasing", *[spreads[m].worst or "–" for m in models]])
                 section.tables.append(Table(metric.summary_label, ["system prompt", *models], rows))
-            section.tables.append(_verdict_table("Each adapter against the base model under the same prompt",
-                                                 panel.verdicts, metrics))
+            section.tables.append(_verdict_table(
+                "Each adapter against the base model under the same prompt", panel.verdicts, metrics,
+                who=lambda row, setting: f"{row.a.removesuffix('+' + setting)} vs base"))
         else:
             variants = list(dict.fromkeys(p.variant for p in panel.points))
             for key in keys:
                 metric = metrics[key]
                 series = {v: [(p.x, p.values[key]) for p in panel.points if p.variant == v and p.values[key]
                               is not None] for v in variants}
-                x_label = "turn of the eval prompt" if panel.panel == "persistence" else "token budget"
+                x_label, x_name = (("turn of the eval prompt", "turn") if panel.panel == "persistence" else
+                                   ("token budget", "budget"))
                 section.charts.append(charts.line_chart(metric.summary_label.capitalize(), series, x_label,
-                                                        metric.unit))
+                                                        metric.unit, x_name))
             settings = list(dict.fromkeys(p.setting for p in panel.points))
             rows = []
             for v in variants:

@@ -71,19 +71,25 @@ PROFILES = {
 
 def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False, model: str | None = None,
         profile: str | None = None, adapters: list[str] | None = None, variants: list[str] | None = None,
-        limit: int | None = None) -> Path:
-    """`adapters`: `--adapter [NAME=]PATH` values; `variants` and `limit`: `--variants` and `--limit`."""
+        limit: int | None = None, panels: str | None = None) -> Path:
+    """`adapters`: `--adapter [NAME=]PATH` values; `variants`, `limit` and `panels`: `--variants`, `--limit`
+    and `--panels`."""
     stages: dict[str, float] = {}
     given = _adapter_options(suite_path, adapters)
     suite = load_suite(suite_path, _overrides(smoke, model, profile, given))
+    suite = suite.with_overrides(_panel_choice(suite, panels))
     selection = Selection(variants=variants, limit=limit)
     with _stage(stages, "data", "suite and data"):
         prepared = _limited(prepare(suite), limit)
         raise_all(suite_gate_errors(suite))
         chosen = select(resolve(suite, prepared.train, prepared.eval), variants)
         if suite.panels.canary is not None and (problem := canary_problem(chosen)):
-            raise HarnessError(problem + " (--variants chose which run)" if variants else problem, file=suite.path,
-                               where=suite.line_of("panels", "canary"))
+            if not variants:
+                raise HarnessError(problem, file=suite.path, where=suite.line_of("panels", "canary"))
+            # --variants chose a subset the canary cannot compare: the rest of the run goes on without it.
+            console.print(f"[yellow]canary panel skipped[/]: {problem.removeprefix('panels.canary: ')}")
+            suite = suite.with_overrides({"panels.canary": None})
+            prepared = replace(prepared, suite=suite)
     with _stage(stages, "model", f"model {'(smoke)' if smoke else suite.model}"):
         source = resolve_model(suite.model, suite.revision, suite_dir=suite.path.parent, smoke=smoke,
                                announce=lambda line: console.print(f"  {line}"))
@@ -133,18 +139,21 @@ def _jobs(suite: Suite, renderer: PromptRenderer, chosen: list[Variant], prepare
     found = conditions(suite, renderer, chosen, prepared.eval, targets, turns)
     extra = canary.jobs(suite, renderer, chosen) if suite.panels.canary is not None else []
     jobs = variant_jobs(suite, renderer, chosen, prepared.eval)
+    reference = [len(ids) for ids in renderer.tokenizer(targets, add_special_tokens=False)["input_ids"]]
     seen = {(j.variant.adapter, tuple(j.prompts)) for j in jobs}
     for panel in dict.fromkeys(c.panel for c in found):
         fresh = {(c.job.variant.adapter, tuple(c.job.prompts)): c.job for c in found if c.panel == panel}
         fresh = [job for key, job in fresh.items() if key not in seen]
         seen.update((j.variant.adapter, tuple(j.prompts)) for j in fresh)
         lengths = {job.name: _prompt_lengths(renderer, job) for job in fresh}
-        longest = max((max(n) for n in lengths.values() if n), default=0)
-        if context is not None and longest + suite.decoding.max_new_tokens > context:
-            name = max(lengths, key=lambda job: max(lengths[job], default=0))
-            raise HarnessError(f"panels.{panel}: a prompt of {name} is {longest} tokens; with decoding.max_new_tokens"
-                               f" = {suite.decoding.max_new_tokens} that is over the model's context of {context} "
-                               "tokens; expected fewer turns or shorter exchanges", file=suite.path,
+        # Each prompt with the longer of its answer (max_new_tokens) and its scored reference must fit.
+        need = {name: max((n + max(suite.decoding.max_new_tokens, t) for n, t in zip(ns, reference, strict=True)),
+                          default=0) for name, ns in lengths.items()}
+        if context is not None and need and max(need.values()) > context:
+            name = max(need, key=need.get)
+            raise HarnessError(f"panels.{panel}: a prompt of {name} with its answer or reference is {need[name]} "
+                               f"tokens, over the model's context of {context} tokens; expected fewer turns, "
+                               "shorter exchanges or fewer decoding.max_new_tokens", file=suite.path,
                                where=suite.line_of("panels", panel))
         console.print(f"  panel {panel}: {len(fresh)} more pass(es), {sum(len(j.prompts) for j in fresh):,} answers "
                       f"from {sum(sum(n) for n in lengths.values()):,} prompt tokens")
@@ -156,6 +165,20 @@ def _jobs(suite: Suite, renderer: PromptRenderer, chosen: list[Variant], prepare
 
 def _prompt_lengths(renderer: PromptRenderer, job: Job) -> list[int]:
     return [len(ids) for ids in renderer.tokenizer(list(job.prompts), add_special_tokens=False)["input_ids"]]
+
+
+def _panel_choice(suite: Suite, given: str | None) -> dict:
+    """`--panels NAMES|none` as overrides that turn the suite's other panels off."""
+    if given is None:
+        return {}
+    declared = [name for name in ("persistence", "truncation", "sensitivity", "canary")
+                if getattr(suite.panels, name) is not None]
+    names = [] if given.strip() == "none" else [n.strip() for n in given.split(",") if n.strip()]
+    unknown = [n for n in names if n not in declared]
+    if unknown or (not names and given.strip() != "none"):
+        raise HarnessError(f"--panels {given}: expected none, or names from the suite's panels "
+                           f"({', '.join(declared) or 'it declares none'})")
+    return {f"panels.{name}": None for name in declared if name not in names}
 
 
 def _limited(prepared: Prepared, limit: int | None) -> Prepared:

@@ -81,6 +81,7 @@ def test_each_adapter_is_compared_with_the_base_on_the_same_items():
     assert values["canary_exact"]["base"] == 0.0
     rows = {v.metric: v for v in result.verdict if v.a == "sft"}
     assert rows["canary_nll"].outcome == "loss" and rows["canary_exact"].outcome == "win"
+    assert rows["canary_contains"].outcome == "tie" and rows["canary_nll"].family_size == 3  # the same facts
 
 
 def _with_canary(extra_nll: float):
@@ -127,5 +128,5 @@ GATES = "``` sft.canary_nll not worse than base within 0.05"
 def test_the_documented_canary_gates_parse_and_hold_when_the_adapter_costs_nothing():
     specs = metric_specs([])
     gates = [parse_gate(line, specs, ["base", "sft"]) for line in snippet("docs/panels.md", GATES).splitlines()]
-    assert [g.metric for g in gates] == ["canary_nll", "canary_exact"]
+    assert [g.metric for g in gates] == ["canary_nll", "canary_exact", "canary_contains"]
     assert all(evaluate_gate(g, _with_canary(0.0), specs).passed for g in gates)

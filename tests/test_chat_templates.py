@@ -210,3 +210,27 @@ def test_templates_without_dates_get_no_pinned_date(smoke_tokenizer):
 def test_gemma_2_system_variants_are_a_clear_error(smoke_tokenizer):
     with pytest.raises(HarnessError, match="rejects a system message"):
         PromptRenderer(tokenizer_for(smoke_tokenizer, "gemma-2"), PROMPT, "no_system")
+
+
+@pytest.mark.parametrize("name", WITH_SYSTEM)
+def test_truncation_keeps_each_templates_last_turn_whole_and_refuses_a_late_system_prompt(smoke_tokenizer, name):
+    from harness.panel_checks import exchanges
+    from harness.panels import conditions
+    from harness.suite import Suite
+    from harness.variants import Variant
+
+    renderer = PromptRenderer(tokenizer_for(smoke_tokenizer, name), PROMPT, "no_system")
+    suite = Suite.model_validate({"name": "t", "model": "m", "system_prompt": PROMPT, "panels": {
+        "truncation": {"turns": 3, "budgets": [16]}}, "data": {"train": {"path": "t"}, "eval": {"path": "e"}}})
+    question = f"{QUESTION} Think of two apples and two more apples on a table, then count them all."  # > 16 tokens
+    examples = ExampleSet(split="eval", source="e", examples=[Example(id="q", prompt=question, response=ANSWER)])
+    variant = Variant(name="system", arm="system", system=PROMPT, shots=(), adapter=None, base_prompt="no_system")
+    if name == "mistral-v0.3":  # writes the system prompt into the last user turn: not a prompt said once
+        with pytest.raises(HarnessError, match="does not put the system prompt at the start"):
+            conditions(suite, renderer, [variant], examples, ["t"], exchanges(suite))
+        return
+    (condition,) = conditions(suite, renderer, [variant], examples, ["t"], exchanges(suite))
+    cut = condition.job.prompts[0]
+    alone = renderer.render(question, system=False)  # the last turn as the template writes it first
+    assert PROMPT not in cut and question in cut
+    assert alone.endswith(cut) and cut.lstrip().startswith(("<|", "<start", "[INST]")), cut

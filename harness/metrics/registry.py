@@ -100,10 +100,12 @@ METRICS: tuple[Metric, ...] = (
 CANARY: tuple[Metric, ...] = (
     Metric("canary_nll", "general text", "general-text NLL per token", "nats per token", "continuous", "lower",
            lambda s: s.nll, headline=True, digits=3, panel="canary"),
-    Metric("canary_exact", "factual QA", "factual QA exact match", "share", "binary", "higher",
+    # Exact match also rewards answering in the asked form; "contained" tells a forgotten fact from a right
+    # answer in a sentence, so a change of format alone moves the first and not the second.
+    Metric("canary_exact", "factual QA, exact", "factual QA exact match", "share", "binary", "higher",
            lambda s: s.exact, headline=True, panel="canary"),
-    Metric("canary_contains", "factual QA", "factual QA answer contained", "share", "binary", "higher",
-           lambda s: s.contains, panel="canary"),
+    Metric("canary_contains", "factual recall", "factual QA answer contained", "share", "binary", "higher",
+           lambda s: s.contains, headline=True, panel="canary"),
 )
 CORPUS: tuple[CorpusMetric, ...] = (
     CorpusMetric("perplexity", "reference perplexity", "lower", lambda s: s.perplexity),
