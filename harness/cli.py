@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
                      "(recorded; compare and baseline gates need the same selection)")
     run.add_argument("--limit", type=_positive, metavar="N",
                      help="evaluate only the first N eval examples (recorded, like --variants)")
-    run.add_argument("--panels", metavar="NAMES|none",
+    run.add_argument("--panels", metavar="NAMES",
                      help="run only these of the suite's panels (e.g. canary), or none (recorded in the manifest)")
     run.add_argument("--no-custom-code", action="store_true", help=NO_CUSTOM_CODE)
     run.add_argument("--gate", dest="run_gate", action="store_true",

