@@ -81,4 +81,5 @@ def model_card(results, name: str) -> str:
     return env.get_template("model_card.md.j2").render(
         r=results, m=results.manifest, name=name, a=results.manifest.run_adapters()[name], rows=summary_rows(results),
         headlines=[line for line in headlines(results.verdict) if line],
+        canary=[v for v in results.canary.verdict if v.a == name] if results.canary else [],
         manifest_json=json.dumps(results.manifest.model_dump(mode="json"), indent=2))

@@ -130,3 +130,12 @@ def test_the_documented_canary_gates_parse_and_hold_when_the_adapter_costs_nothi
     gates = [parse_gate(line, specs, ["base", "sft"]) for line in snippet("docs/panels.md", GATES).splitlines()]
     assert [g.metric for g in gates] == ["canary_nll", "canary_exact", "canary_contains"]
     assert all(evaluate_gate(g, _with_canary(0.0), specs).passed for g in gates)
+
+
+def test_the_model_card_carries_the_canary_of_the_exported_adapter():
+    from harness.export import model_card
+
+    card = model_card(_with_canary(0.2), "sft")
+    section = card[card.index("## Collateral damage (canary)"):card.index("## Suite and training")]
+    assert "general text: no: base beat sft" in section and "written for this project" in section
+    assert "## Collateral damage" not in model_card(crafted_results(10, lambda i, v: "w"), "sft")
