@@ -80,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("run_dir", type=Path)
     export.add_argument("dest", type=Path)
     export.add_argument("--adapter", help="which of the run's adapters (default: its first, e.g. sft)")
+    export.add_argument("--merge", action="store_true",
+                        help="also write the adapter merged into a float32 copy of its base (DEST/merged), checked "
+                        "against the adapter on its base by greedy answers to the eval prompts")
     return parser
 
 
@@ -235,6 +238,6 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "export":
         from harness.export import export
 
-        print(export(args.run_dir, args.dest, args.adapter))
+        print(export(args.run_dir, args.dest, args.adapter, args.merge))
         return EXIT_OK
     raise AssertionError(args.command)

@@ -13,6 +13,7 @@ from harness.adapter_folder import files_sha256
 from harness.compare import headlines
 from harness.errors import HarnessError
 from harness.files import write_text_atomic
+from harness.merge import MergeCheck, merge, variant_of
 from harness.metrics.registry import summary_rows
 from harness.run_folder import read_run, refuse_folder, staged_folder
 
@@ -23,9 +24,10 @@ def _nothing(name: str) -> bool:
     return False  # DEST is new or empty: export replaces no file it finds there
 
 
-def export(run_dir: Path, dest: Path, name: str | None = None) -> Path:
+def export(run_dir: Path, dest: Path, name: str | None = None, merged: bool = False) -> Path:
     """Copy the run's adapter `name` (default: its first) to DEST (a new or empty folder) with base model and
-    revision, and a model card."""
+    revision, and a model card; with `merged`, also the adapter merged into its base, in DEST/merged
+    (harness/merge.py)."""
     dest = Path(dest)
     refuse_folder(dest, _nothing, "DEST")
     results = read_run(run_dir)
@@ -55,7 +57,8 @@ def export(run_dir: Path, dest: Path, name: str | None = None) -> Path:
             config["base_model_name_or_path"] = model.name  # the hub id, not this machine's cache path
             config["revision"] = model.revision
         write_text_atomic(staging / "adapter_config.json", json.dumps(config, indent=2) + "\n")
-        write_text_atomic(staging / "README.md", model_card(results, name))
+        check = merge(results, name, source, staging / "merged") if merged else None
+        write_text_atomic(staging / "README.md", model_card(results, name, check))
     return dest
 
 
@@ -68,7 +71,7 @@ def _escaped(value: object) -> str:
     return value if isinstance(value, _Markdown) else markdown.text("" if value is None else value)
 
 
-def model_card(results, name: str) -> str:
+def model_card(results, name: str, merged: MergeCheck | None = None) -> str:
     """README.md of the exported adapter. Names, prompts and answers come from suites and models, so each
     is escaped for where it lands (text, code span, fenced block, YAML, Python string): no Markdown or
     HTML passes through. `name` is the exported adapter's."""
@@ -78,8 +81,10 @@ def model_card(results, name: str) -> str:
     env.filters["code"] = lambda v, cell=False: _Markdown(markdown.code_span(v, cell))
     env.filters["fenced"] = lambda v, language="": _Markdown(markdown.fenced(v, language))
     env.filters["quoted"] = lambda v: _Markdown(json.dumps(str(v)))  # a YAML or Python string literal
+    variant = variant_of(results, name)
     return env.get_template("model_card.md.j2").render(
         r=results, m=results.manifest, name=name, a=results.manifest.run_adapters()[name], rows=summary_rows(results),
         headlines=[line for line in headlines(results.verdict) if line],
-        canary=[v for v in results.canary.verdict if v.a == name] if results.canary else [],
+        canary=[v for v in results.canary.verdict if v.a == name] if results.canary else [], merged=merged,
+        variant=variant, example=(results.manifest.prompting.get("example") or {}).get(variant),
         manifest_json=json.dumps(results.manifest.model_dump(mode="json"), indent=2))

@@ -60,7 +60,7 @@ COMPARE_USAGE = "harness compare RUN_A RUN_B [--variants sft,sft+system] [--forc
 CHECK_USAGE = "harness check RUN_DIR [--baseline RUN_DIR|NAME] [--set-gate EXPR] [--force]"
 GATE_USAGE = "harness run SUITE --gate [...]"
 BASELINE_USAGE = "harness baseline save RUN_DIR --name NAME"
-EXPORT_USAGE = "harness export RUN_DIR DEST [--adapter NAME]"
+EXPORT_USAGE = "harness export RUN_DIR DEST [--adapter NAME] [--merge]"
 GATES_YAML, SUITE_YAML, CUSTOM_YAML = "```yaml gates:", "```yaml name: concise", "```yaml metrics:"
 LAYOUT = ("``` harness/ suite.py (schema; suite_file.py) → examples.py (data_files.py) → variants.py → checks.py "
           "(data and variants;")
@@ -523,6 +523,7 @@ def test_export_writes_an_adapter_peft_loads_with_a_model_card(smoke_run, smoke_
     assert code == 0, output
     card = (dest / "README.md").read_text()
     assert "library_name: peft" in card and "Did SFT beat the system prompt?" in card
+    assert "### Merged" in card and (dest / "merged" / "config.json").is_file()  # --merge
     assert isinstance(PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(smoke_dir), dest), PeftModel)
     code, output = cli(command(EXPORT_USAGE, {"RUN_DIR": smoke_run, "DEST": dest}, set()), capsys)
     assert code == 2 and "DEST" in output, output  # a new or empty folder only

@@ -27,7 +27,7 @@ STAGES = [
     ("results", "results"),
     ("analysis", "analysis"),
     ("gates", "gates"),
-    ("outputs", "charts report_panels report console export gate_outputs run_folder baselines"),
+    ("outputs", "charts report_panels report console merge export gate_outputs run_folder baselines"),
     ("wiring", "run runs cli __main__ __init__"),
 ]
 RANK = {module: rank for rank, (_, modules) in enumerate(STAGES) for module in modules.split()}
