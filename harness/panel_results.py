@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from harness.compare import BehaviourVerdict, compare, verdict
 from harness.metrics.registry import Metric, statistic
+from harness.panels import new_passes
 from harness.tasks import MIN_EXAMPLES
 
 if TYPE_CHECKING:  # records of the stages before; this module only reads them
@@ -84,7 +85,8 @@ def panel_results(conditions: list[Condition], runs: dict[str, VariantRun], scor
     """`scored` holds each condition's results by job name; `variant_runs` each variant's adapter and run,
     to tell which conditions cost a pass."""
     headline = [m for m in metrics if m.headline]
-    paid = {(adapter, tuple(run.prompts)) for adapter, run in variant_runs.values()}  # grows panel by panel
+    # Each variant's pass (as panels.pass_key reads it); grows panel by panel.
+    paid = {(adapter, tuple(run.prompts)) for adapter, run in variant_runs.values()}
     found = []
     for panel in dict.fromkeys(c.panel for c in conditions):
         mine = [c for c in conditions if c.panel == panel]
@@ -109,18 +111,10 @@ def _point(condition: Condition, run: VariantRun, results: list[VariantResult], 
 
 def _cost(conditions: list[Condition], runs: dict[str, VariantRun], seen: set) -> PanelCost:
     """The passes these conditions add to those `seen` (the variants', and earlier panels'), which it extends."""
-    passes = generations = prompt_tokens = generated = 0
-    for condition in conditions:
-        run, job = runs[condition.job.name], condition.job
-        key = (job.variant.adapter, tuple(job.prompts))
-        if key in seen:
-            continue
-        seen.add(key)
-        passes += 1
-        generations += len(run.outputs)
-        prompt_tokens += sum(run.prompt_tokens)
-        generated += sum(o.tokens for o in run.outputs)
-    return PanelCost(passes=passes, generations=generations, prompt_tokens=prompt_tokens, generated_tokens=generated)
+    fresh = [runs[c.job.name] for c in new_passes(conditions, seen)]
+    return PanelCost(passes=len(fresh), generations=sum(len(r.outputs) for r in fresh),
+                     prompt_tokens=sum(sum(r.prompt_tokens) for r in fresh),
+                     generated_tokens=sum(o.tokens for r in fresh for o in r.outputs))
 
 
 def _family(paired: dict[tuple[str, str], list[tuple]], headline: list[Metric],

@@ -56,20 +56,11 @@ def conditions(suite: Suite, renderer: PromptRenderer, variants: list[Variant], 
                                        job(f"persistence/{n}/{v.name}", v, prompts)))
     if panels.truncation:
         depth = panels.truncation.turns
+        # The whole conversation and where its last turn starts, per variant and example: the same at every budget.
+        wholes = {v.name: _whole_conversations(suite, renderer, v, eval_set, turns[: depth - 1]) for v in variants}
         for budget in panels.truncation.budgets:
             for v in variants:
-                cut = []
-                for e in eval_set.examples:
-                    whole = _at_turn(renderer, v, e.prompt, turns, depth)
-                    _check_system_first(suite, v, whole, turns[: depth - 1], "truncation")
-                    start = renderer.final_turn_start(whole, v.system, (*v.shots, *turns[: depth - 1]), v.base_prompt)
-                    if start is None:
-                        raise HarnessError("panels.truncation: the chat template renders the conversation before the "
-                                           "last user turn differently from the start of the whole conversation, so "
-                                           "the last turn cannot be kept whole; expected a template that renders "
-                                           "turns one after another (or no truncation panel for this model)",
-                                           file=suite.path, where=suite.line_of("panels", "truncation"))
-                    cut.append(truncate(renderer.tokenizer, whole, start, budget))
+                cut = [truncate(renderer.tokenizer, whole, start, budget) for whole, start in wholes[v.name]]
                 kept = tuple(v.system.strip() in prompt for prompt in cut) if v.system else None
                 found.append(Condition("truncation", f"{budget} tokens", budget, v.name,
                                        job(f"truncation/{budget}/{v.name}", v, cut), kept))
@@ -83,6 +74,41 @@ def conditions(suite: Suite, renderer: PromptRenderer, variants: list[Variant], 
                 found.append(Condition("sensitivity", name, None, adapter or "base",
                                        job(f"sensitivity/{name}/{adapter or 'base'}", v, prompts)))
     return found
+
+
+def _whole_conversations(suite: Suite, renderer: PromptRenderer, v: Variant, eval_set: ExampleSet,
+                         earlier: list[Shot]) -> list[tuple[str, int]]:
+    """Each eval prompt after `earlier` exchanges, with where its last user turn starts."""
+    found = []
+    for index, e in enumerate(eval_set.examples):
+        whole = renderer.conversation(e.prompt, v.system, (*v.shots, *earlier), v.base_prompt)
+        if index == 0:
+            _check_system_first(suite, v, whole, earlier, "truncation")
+        start = renderer.final_turn_start(whole, v.system, (*v.shots, *earlier), v.base_prompt)
+        if start is None:
+            raise HarnessError("panels.truncation: the chat template renders the conversation before the last user "
+                               "turn differently from the start of the whole conversation, so the last turn cannot "
+                               "be kept whole; expected a template that renders turns one after another (or no "
+                               "truncation panel for this model)", file=suite.path,
+                               where=suite.line_of("panels", "truncation"))
+        found.append((whole, start))
+    return found
+
+
+def pass_key(job: Job) -> tuple:
+    """What makes two jobs one pass of the model: the adapter and the prompts."""
+    return job.variant.adapter, tuple(job.prompts)
+
+
+def new_passes(conditions: list[Condition], seen: set) -> list[Condition]:
+    """The conditions whose pass is neither in `seen` (the variants', earlier panels') nor earlier in the list,
+    each pass once; `seen` grows by them. A panel's cost is these."""
+    fresh = []
+    for condition in conditions:
+        if (key := pass_key(condition.job)) not in seen:
+            seen.add(key)
+            fresh.append(condition)
+    return fresh
 
 
 def _at_turn(renderer: PromptRenderer, variant: Variant, user: str, turns: list[Shot], n: int) -> str:

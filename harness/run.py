@@ -33,7 +33,7 @@ from harness.models import (
     weights_hash,
 )
 from harness.panel_checks import canary_problem, exchanges
-from harness.panels import Condition, conditions
+from harness.panels import Condition, conditions, new_passes, pass_key
 from harness.progress import console, stage
 from harness.prompts import PromptRenderer, check_context, model_context
 from harness.report import render_report
@@ -140,11 +140,9 @@ def _jobs(suite: Suite, renderer: PromptRenderer, chosen: list[Variant], prepare
     extra = canary.jobs(suite, renderer, chosen) if suite.panels.canary is not None else []
     jobs = variant_jobs(suite, renderer, chosen, prepared.eval)
     reference = [len(ids) for ids in renderer.tokenizer(targets, add_special_tokens=False)["input_ids"]]
-    seen = {(j.variant.adapter, tuple(j.prompts)) for j in jobs}
+    seen = {pass_key(j) for j in jobs}
     for panel in dict.fromkeys(c.panel for c in found):
-        fresh = {(c.job.variant.adapter, tuple(c.job.prompts)): c.job for c in found if c.panel == panel}
-        fresh = [job for key, job in fresh.items() if key not in seen]
-        seen.update((j.variant.adapter, tuple(j.prompts)) for j in fresh)
+        fresh = [c.job for c in new_passes([c for c in found if c.panel == panel], seen)]
         lengths = {job.name: _prompt_lengths(renderer, job) for job in fresh}
         # Each prompt with the longer of its answer (max_new_tokens) and its scored reference must fit.
         need = {name: max((n + max(suite.decoding.max_new_tokens, t) for n, t in zip(ns, reference, strict=True)),
@@ -171,8 +169,7 @@ def _panel_choice(suite: Suite, given: str | None) -> dict:
     """`--panels NAMES|none` as overrides that turn the suite's other panels off."""
     if given is None:
         return {}
-    declared = [name for name in ("persistence", "truncation", "sensitivity", "canary")
-                if getattr(suite.panels, name) is not None]
+    declared = suite.panels.declared()
     names = [] if given.strip() == "none" else [n.strip() for n in given.split(",") if n.strip()]
     unknown = [n for n in names if n not in declared]
     if unknown or (not names and given.strip() != "none"):
