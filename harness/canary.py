@@ -141,7 +141,7 @@ def canary_result(suite: Suite, start: str, variants: list[Variant], runs: dict[
               for m in CANARY}
     base = names[0]
     paired = {(v, base): [(item.variants[v], item.variants[base]) for item in items] for v in names[1:]}
-    own = [run for name, run in runs.items() if name.startswith("canary/")]
+    own = [runs[f"canary/{kind}/{v}"] for v in names for kind in ("passages", "questions")]
     cost = CanaryCost(passes=len(own), generations=sum(len(r.outputs) for r in own),
                       prompt_tokens=sum(sum(r.prompt_tokens) for r in own if r.outputs),
                       generated_tokens=sum(o.tokens for r in own for o in r.outputs),

@@ -142,9 +142,10 @@ def evaluate_jobs(suite: Suite, source: ModelSource, tokenizer, renderer: Prompt
             if run is not None:
                 done[plan.key] = run
     reused = [p.job.name for p in plans if p.key in done]
-    missing = []  # each key once, under the first job that asked for it
+    missing, queued = [], set()  # each key once, under the first job that asked for it
     for plan in plans:
-        if plan.key not in done and all(plan.key != other.key for other in missing):
+        if plan.key not in done and plan.key not in queued:
+            queued.add(plan.key)
             missing.append(plan)
     if reused:
         console.print(f"[green]evaluation[/] reused from cache for {_listed(reused)}")

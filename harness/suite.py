@@ -287,6 +287,10 @@ class Panels(Strict):
     # JSONL of {user, assistant} rows: the earlier turns of persistence and truncation; None: built in
     exchanges: Annotated[str, AfterValidator(_not_blank)] | None = None
 
+    def declared(self) -> list[str]:
+        """The panels this suite runs, in their order here."""
+        return [name for name in type(self).model_fields if name != "exchanges" and getattr(self, name) is not None]
+
 
 class Suite(Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=100)]
