@@ -3,15 +3,17 @@ paired comparisons and reads the verdict from the primary ones. No model and no 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from harness.canary import canary_result
 from harness.compare import compare_variants, specs_for, verdict
+from harness.data_size import DataSizeResult, Fraction, TrainedFraction, curves
 from harness.evaluation import VariantRun
 from harness.metrics.perplexity import summarise
 from harness.metrics.registry import metrics_for
 from harness.panel_results import PanelResult, panel_results
 from harness.panels import Condition
+from harness.precision import QuantisationCheck
 from harness.results import ExampleResult, Manifest, Results, Selection, VariantInfo, VariantResult
 from harness.scorers import Prepared
 from harness.scoring import PromptTax, Scores, VariantSummary, prompt_tax, score_output, summarise_variant
@@ -28,6 +30,9 @@ class PanelRuns:
     conditions: list[Condition]
     runs: dict[str, VariantRun]
     document_start: str = ""  # the canary's (harness/canary.py)
+    quantisation: QuantisationCheck | None = None  # NF4 against the unquantised base (harness/precision.py)
+    fractions: list[Fraction] = field(default_factory=list)  # the data-size curve's passes (harness/data_size.py)
+    adapters: dict = field(default_factory=dict)  # every adapter loaded, by name: the suite's and the smaller ones
 
 
 def _scores(prepared: Prepared, run: VariantRun) -> list[Scores]:
@@ -76,19 +81,54 @@ def build_results(prepared: Prepared, variants: list[Variant], runs: dict[str, V
         results.panels = _panel_results(prepared, variants, runs, panels, metrics, primary)
         if suite.panels.canary is not None:
             results.canary = canary_result(suite, panels.document_start, variants, panels.runs)
+        results.quantisation = panels.quantisation
+        results.data_size = _data_size(prepared, variants, runs, panels, metrics)
     return results
+
+
+def _results(prepared: Prepared, run: VariantRun) -> list[VariantResult]:
+    """A pass's answers scored like a variant's, one per eval example."""
+    return [VariantResult(prompt=prompt, prompt_tokens=tokens, output=output, scores=scores)
+            for prompt, tokens, output, scores in zip(run.prompts, run.prompt_tokens, run.outputs,
+                                                      _scores(prepared, run), strict=True)]
+
+
+def _data_size(prepared: Prepared, variants: list[Variant], runs: dict[str, VariantRun], panels: PanelRuns,
+               metrics) -> DataSizeResult | None:
+    """Each adapter's curve over its training fractions (1: the adapter itself) against the prompting variants."""
+    if not panels.fractions:
+        return None
+    behaviours = prepared.suite.verdict.behaviours
+    headline = [m for m in metrics if m.headline and m.panel is None and (behaviours is None or m.behaviour in
+                                                                          behaviours)]
+    prompting = {v.name: _results(prepared, runs[v.name]) for v in variants if v.adapter is None}
+    found, trained = [], []
+    for adapter in dict.fromkeys(f.adapter for f in panels.fractions):
+        mine = [f for f in panels.fractions if f.adapter == adapter]
+        sizes = [(f.fraction, _trained_on(panels.adapters[f.loaded_as]), _results(prepared, panels.runs[f.job.name]))
+                 for f in mine]
+        sizes.append((1.0, _trained_on(panels.adapters[adapter]), _results(prepared, runs[mine[0].variant])))
+        found += curves(adapter, sizes, prompting, headline)
+        for fraction, name in [(f.fraction, f.loaded_as) for f in mine] + [(1.0, adapter)]:
+            record = panels.adapters[name]
+            stats = record.manifest.get("stats") or {}
+            trained.append(TrainedFraction(adapter=adapter, fraction=fraction, examples=_trained_on(record),
+                                           key=record.key, reused=record.reused, seconds=stats.get("seconds"),
+                                           steps=stats.get("steps"),
+                                           best_validation_loss=(stats.get("validation") or {}).get("best_loss")))
+    return DataSizeResult(adapters=trained, curves=found)
+
+
+def _trained_on(adapter) -> int:
+    data = adapter.manifest.get("data") or {}
+    return int(data.get("trained_on", data.get("train_examples", 0)))
 
 
 def _panel_results(prepared: Prepared, variants: list[Variant], runs: dict[str, VariantRun], panels: PanelRuns,
                    metrics, primary: list[tuple[str, str]]) -> list[PanelResult]:
     """Each prompting panel's conditions scored like variants, then summarised and tested."""
-    scored = {}
-    for condition in panels.conditions:
-        run = panels.runs[condition.job.name]
-        scored[condition.job.name] = [
-            VariantResult(prompt=prompt, prompt_tokens=tokens, output=output, scores=scores)
-            for prompt, tokens, output, scores in zip(run.prompts, run.prompt_tokens, run.outputs,
-                                                      _scores(prepared, run), strict=True)]
+    scored = {condition.job.name: _results(prepared, panels.runs[condition.job.name])
+              for condition in panels.conditions}
     adapters = {v.name: v.adapter for v in variants}
     return panel_results(panels.conditions, panels.runs, scored,
                          {name: (adapters[name], run) for name, run in runs.items()}, metrics, primary,

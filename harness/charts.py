@@ -216,20 +216,7 @@ def line_chart(title: str, series: dict[str, list[tuple[float, float]]], x_label
     points = [p for ps in series.values() for p in ps]
     if not points:
         return _frame(title, ['<text class="tick" x="100" y="100">no data</text>'], x_label, y_label)
-    x_max = max(x for x, _ in points) or 1.0
-    y_min, y_max = min(y for _, y in points), max(y for _, y in points)
-    span = (y_max - y_min) or 1.0
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-
-    def xy(x: float, y: float) -> tuple[float, float]:
-        return LEFT + plot_w * x / x_max, TOP + plot_h - plot_h * (y - y_min) / span
-
-    body = []
-    for i in range(5):
-        value = y_min + span * i / 4
-        _, gy = xy(0, value)
-        body.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{gy:.1f}" y2="{gy:.1f}"/>'
-                    f'<text class="tick" x="{LEFT - 4}" y="{gy + 3:.1f}" text-anchor="end">{value:.3g}</text>')
+    xy, body = _plot(max(x for x, _ in points), [y for _, y in points])
     for s, (name, ps) in enumerate(series.items()):
         path = " ".join(f"{'M' if i == 0 else 'L'}{px:.1f},{py:.1f}" for i, (px, py) in
                         enumerate(xy(x, y) for x, y in ps))
@@ -239,14 +226,70 @@ def line_chart(title: str, series: dict[str, list[tuple[float, float]]], x_label
             px, py = xy(x, y)
             body.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.2" fill="{colour(s + 1)}">'
                         f'<title>{escape(name)} {x_name} {x:g}: {y:.4g}</title></circle>')
-    for value in _steps(x_max):
-        px, _ = xy(value, y_min)
+    for value in _steps(max(x for x, _ in points) or 1.0):
+        px, _ = xy(value, 0)
         body.append(f'<text class="tick" x="{px:.1f}" y="{TICK_Y}" text-anchor="middle">{value:g}</text>')
     # The lines are colour(1), colour(2), ...: the grey of colour(0) is for base variants in the other charts.
     return _frame(title, body, x_label, y_label, _legend(list(series), first=1) if len(series) > 1 else ("", 0))
+
+
+def _plot(x_max: float, ys: list[float]):
+    """The plot's mapping from (x, y) to the page, x from 0 and y over the range of `ys`, and its five
+    horizontal grid lines with their values."""
+    y_min, span = min(ys), (max(ys) - min(ys)) or 1.0
+    x_max = x_max or 1.0
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def xy(x: float, y: float) -> tuple[float, float]:
+        return LEFT + plot_w * x / x_max, TOP + plot_h - plot_h * (y - y_min) / span
+
+    grid = []
+    for i in range(5):
+        value = y_min + span * i / 4
+        _, gy = xy(0, value)
+        grid.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{gy:.1f}" y2="{gy:.1f}"/>'
+                    f'<text class="tick" x="{LEFT - 4}" y="{gy + 3:.1f}" text-anchor="end">{value:.3g}</text>')
+    return xy, grid
 
 
 def _steps(x_max: float) -> list[float]:
     """At most 6 distinct whole-number ticks from 0 to x_max (steps are whole)."""
     step = max(1, math.ceil(x_max / 5))
     return [float(v) for v in range(0, int(x_max) + 1, step)]
+
+
+def curve_with_bands(title: str, points: list[tuple[float, float, float, float]],
+                     bands: dict[str, tuple[float, float, float]], x_label: str, y_label: str,
+                     curve_name: str = "adapter") -> Markup:
+    """One curve of (x, value, CI low, CI high) points with error bars, over horizontal bands (value, CI low,
+    CI high) that span the whole x axis: the data-size curve against the prompting variants."""
+    if not points:
+        return _frame(title, ['<text class="tick" x="100" y="100">no data</text>'], x_label, y_label)
+    ys = [y for _, value, low, high in points for y in (value, low, high)]
+    x_max = max(x for x, *_ in points) or 1.0
+    xy, body = _plot(x_max, ys + [y for band in bands.values() for y in band])
+    plot_w = WIDTH - LEFT - RIGHT
+    for b, (name, (value, low, high)) in enumerate(bands.items()):
+        _, top = xy(0, high)
+        _, bottom = xy(0, low)
+        _, mid = xy(0, value)
+        tip = f"{escape(name)}: {value:.4g} (95% CI {low:.4g} to {high:.4g})"
+        body.append(f'<rect x="{LEFT}" y="{top:.1f}" width="{plot_w}" height="{max(bottom - top, 0.5):.1f}" '
+                    f'fill="{colour(b + 2)}" fill-opacity="0.12"><title>{tip}</title></rect>'
+                    f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{mid:.1f}" y2="{mid:.1f}" stroke="{colour(b + 2)}" '
+                    f'stroke-dasharray="4 3"><title>{tip}</title></line>')
+    path = " ".join(f"{'M' if i == 0 else 'L'}{px:.1f},{py:.1f}" for i, (px, py) in
+                    enumerate(xy(x, value) for x, value, *_ in points))
+    body.append(f'<path d="{path}" fill="none" stroke="{colour(1)}" stroke-width="1.5"/>')
+    for x, value, low, high in points:
+        px, py = xy(x, value)
+        _, top = xy(x, high)
+        _, bottom = xy(x, low)
+        body.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{top:.1f}" y2="{bottom:.1f}" stroke="{colour(1)}"/>'
+                    f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{colour(1)}"><title>{escape(curve_name)}, '
+                    f'{x:g} training examples: {value:.4g} (95% CI {low:.4g} to {high:.4g})</title></circle>')
+    for value in _steps(x_max):
+        px, _ = xy(value, 0)
+        body.append(f'<text class="tick" x="{px:.1f}" y="{TICK_Y}" text-anchor="middle">{value:g}</text>')
+    # The legend's colours follow the drawing: the curve is colour(1), band b is colour(b + 2).
+    return _frame(title, body, x_label, y_label, _legend([curve_name, *bands], first=1))

@@ -42,6 +42,14 @@ def print_panels(results) -> None:
         said = headlines(rows) or ["descriptive figures only (too few examples for a test)"]
         for line in said:
             console.print(f"[bold]{label}:[/] " + line, highlight=False)
+    if results.data_size is not None:
+        for curve in results.data_size.curves:
+            console.print(f"[bold]data size:[/] {curve.sentence}", highlight=False)
+    if (check := results.quantisation) is not None:
+        console.print(f"[bold]quantisation:[/] the base model's reference NLL per token is {check.nll_ratio:.3f}x "
+                      f"in NF4, {check.agreement:.0%} of its answers identical", highlight=False)
+        for warning in check.warnings:
+            console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
 
 def print_grid(grid: Grid) -> None:

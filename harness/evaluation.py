@@ -20,7 +20,7 @@ from harness.examples import ExampleSet
 from harness.files import sha256_json
 from harness.generation import Output, generate, stop_token_ids
 from harness.metrics.perplexity import ReferenceScore, encode_references, score_pairs
-from harness.models import ModelSource, Numerics, load_model
+from harness.models import ModelSource, Numerics, load_model, release_memory
 from harness.progress import Bar, console, stage
 from harness.prompts import PromptRenderer
 from harness.suite import Decoding, Suite
@@ -67,6 +67,7 @@ class Job:
     generate: bool = True  # False: reference scoring only (the canary's passages)
     decoding: Decoding | None = None  # None: the suite's
     texts: list[str] | None = None  # the targets' plain texts, whose UTF-8 bytes bits-per-byte counts; None: targets
+    numerics: Numerics | None = None  # how the base model is held for this pass; None: evaluate_jobs' own
 
 
 @dataclass
@@ -74,6 +75,7 @@ class _Plan:
     job: Job
     pairs: list[EncodedPair]
     key: str
+    numerics: Numerics
 
 
 def variant_jobs(suite: Suite, renderer: PromptRenderer, variants: list[Variant], eval_set: ExampleSet) -> list[Job]:
@@ -107,15 +109,16 @@ def _plans(suite: Suite, source: ModelSource, tokenizer, adapters: dict[str, Ada
                 raise HarnessError(f"reference {bad + 1} tokenises differently after the {job.name} prompt than "
                                    f"after the {first[0]} prompt; perplexities would not be comparable",
                                    where="metrics.perplexity")
+        held = job.numerics or numerics
         key = sha256_json({
             "recipe": RECIPE, "weights": source.weights_hash, "tokenizer": source.tokenizer_hash,
-            "config": source.config_hash, "numerics": numerics.key(),
+            "config": source.config_hash, "numerics": held.key(),
             "adapter": adapters[job.variant.adapter].manifest["adapter_sha256"] if job.variant.adapter else None,
             "prompts": job.prompts, "scored": [p.input_ids for p in pairs], "generate": job.generate,
             "decoding": (job.decoding or suite.decoding).model_dump(mode="json"),
             "perplexity": suite.metrics.perplexity.model_dump(mode="json"), "libraries": library_versions(),
         })[:32]
-        plans.append(_Plan(job, pairs, key))
+        plans.append(_Plan(job, pairs, key, held))
     return plans
 
 
@@ -149,20 +152,25 @@ def evaluate_jobs(suite: Suite, source: ModelSource, tokenizer, renderer: Prompt
             missing.append(plan)
     if reused:
         console.print(f"[green]evaluation[/] reused from cache for {_listed(reused)}")
-    if missing:
-        needed = list(dict.fromkeys(p.job.variant.adapter for p in missing if p.job.variant.adapter))
-        console.print(f"  loading the base model ({numerics.dtype}, {numerics.device}, quantization "
-                      f"{numerics.quantization})" + (f" and adapter(s) {', '.join(needed)}" if needed else "")
-                      + f", once for {len(missing)} pass(es)")
-        model = with_adapters(load_model(source, numerics), {name: adapters[name] for name in needed})
+    # One load of the base per way of holding it (evaluation.precision, the quantisation check).
+    for way in dict.fromkeys(tuple(p.numerics.key().items()) for p in missing):
+        group = [p for p in missing if tuple(p.numerics.key().items()) == way]
+        held = group[0].numerics
+        needed = list(dict.fromkeys(p.job.variant.adapter for p in group if p.job.variant.adapter))
+        console.print(f"  loading the base model ({held.dtype}, {held.device}, quantization "
+                      f"{held.quantization})" + (f" and adapter(s) {', '.join(needed)}" if needed else "")
+                      + f", once for {len(group)} pass(es)")
+        model = with_adapters(load_model(source, held), {name: adapters[name] for name in needed})
         stop_ids = stop_token_ids(tokenizer, model, renderer.facts.end_of_turn)
-        for plan in missing:
+        for plan in group:
             run = _evaluate(model, tokenizer, plan, suite, stop_ids)
             stored = write_entry(folder / f"{plan.key}.json", plan.key, run.to_json())
             # Where a concurrent run stored this pass first, its answers are the ones kept, here too.
             done[plan.key] = run if stored is None else replace(
                 VariantRun.from_json(stored), cached=False, generation_seconds=run.generation_seconds,
                 scoring_seconds=run.scoring_seconds)
+        del model
+        release_memory()
     return {p.job.name: done[p.key] for p in plans}
 
 

@@ -15,6 +15,7 @@ from harness.errors import HarnessError
 from harness.files import write_text_atomic
 from harness.merge import MergeCheck, merge, variant_of
 from harness.metrics.registry import summary_rows
+from harness.precision import precision_lines
 from harness.run_folder import read_run, refuse_folder, staged_folder
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
@@ -87,4 +88,5 @@ def model_card(results, name: str, merged: MergeCheck | None = None) -> str:
         headlines=[line for line in headlines(results.verdict) if line],
         canary=[v for v in results.canary.verdict if v.a == name] if results.canary else [], merged=merged,
         variant=variant, example=(results.manifest.prompting.get("example") or {}).get(variant),
+        precision=precision_lines(results.manifest),
         manifest_json=json.dumps(results.manifest.model_dump(mode="json"), indent=2))

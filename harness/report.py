@@ -18,6 +18,7 @@ from markupsafe import Markup
 from harness import charts
 from harness.compare import Comparison, headline, headlines
 from harness.metrics.registry import METRICS, metrics_for, statistic, summary_rows
+from harness.precision import precision_lines
 from harness.report_panels import Section, sections_of
 from harness.results import ExampleResult, Grid, Manifest, Results, grid_of
 from harness.scoring import PromptTax, VariantSummary
@@ -33,6 +34,7 @@ class RunPanel:
     adapters: dict[str, dict]  # name -> the manifest's adapter record (training stats, or the external source)
     stage_seconds: dict
     manifest_json: str = ""
+    precision: list[str] = field(default_factory=list)  # which precision each variant ran in (precision_lines)
 
 
 @dataclass
@@ -140,10 +142,16 @@ def _charts(view: ReportView, by_column: dict[str, list]) -> dict[str, Markup]:
         made["filler"] = charts.grouped_bars("Outputs with filler, by category", categories,
                                              {c: [summary[c].filler_by_category[k] for k in categories]
                                               for c in cols}, "share of outputs")
-    losses = {(f"{run.label} · {name}" if len(view.runs) > 1 else name):
-              [(p["step"], p["loss"]) for p in (record.get("stats") or {}).get("loss_curve", [])]
-              for run in view.runs for name, record in run.adapters.items()}
-    made["loss"] = charts.line_chart("Training loss", {k: v for k, v in losses.items() if v}, "step", "loss")
+    losses = {}
+    for run in view.runs:
+        for name, record in run.adapters.items():
+            label = f"{run.label} · {name}" if len(view.runs) > 1 else name
+            stats = record.get("stats") or {}
+            losses[f"{label} train"] = [(p["step"], p["loss"]) for p in stats.get("loss_curve", [])]
+            held = (stats.get("validation") or {}).get("curve", [])
+            losses[f"{label} validation"] = [(p["step"], p["loss"]) for p in held if p["loss"] is not None]
+    made["loss"] = charts.line_chart("Training and validation loss", {k: v for k, v in losses.items() if v},
+                                     "step", "loss (nats per label token)")
     return made
 
 
@@ -169,7 +177,8 @@ def _families(comparisons: list[Comparison]) -> tuple[list[Comparison], list, bo
 def _panel(label: str, results: Results) -> RunPanel:
     adapters = {name: record.model_dump() for name, record in results.manifest.run_adapters().items()}
     return RunPanel(label, results.manifest, adapters, results.stage_seconds,
-                    json.dumps(results.manifest.model_dump(mode="json"), indent=2, ensure_ascii=False))
+                    json.dumps(results.manifest.model_dump(mode="json"), indent=2, ensure_ascii=False),
+                    precision_lines(results.manifest))
 
 
 def view_of_run(results: Results) -> ReportView:

@@ -17,6 +17,8 @@ from harness.metrics.registry import CANARY, Metric, metrics_for
 
 TITLES = {"persistence": "Persistence over turns", "truncation": "Truncation",
           "sensitivity": "Prompt sensitivity"}
+QUANTISATION_CLAIM = ("\"If it breaks in 4-bit, skip it\": an adapter trained on an NF4 base learned against that "
+                      "base, and ships onto an unquantised one. The base model runs on both, on the eval prompts.")
 SHIFT_CLAIM = ("SFT does not handle distribution shift: the verdict asked again on the examples whose task the "
                "training set lacks (or that a row marks shifted), beside the in-distribution ones.")
 
@@ -153,8 +155,58 @@ def _canary(canary) -> Section:
     return section
 
 
+def quantisation_section(check) -> Section:
+    """The base model on the NF4 base against the unquantised base (harness/precision.py)."""
+    section = Section("quantisation", "Quantisation tolerance", QUANTISATION_CLAIM,
+                      f"Cost: the base model's {check.n} answers on the NF4 base, one more pass.")
+    rows = [["reference NLL per token", f"{check.nll_nf4:.4f}", f"{check.nll_full:.4f}",
+             f"{check.nll_ratio:.3f}× (warning above {check.thresholds['nll_ratio']:g}×)"],
+            ["identical answers" + ("" if check.greedy else " (sampled: differences by chance too)"), "–", "–",
+             f"{check.agreement:.0%} of {check.n} (warning below {check.thresholds['agreement']:.0%})"]]
+    section.tables.append(Table(f"The base model, {check.compute_dtype} compute", ["measure", "NF4", "unquantised",
+                                                                                   "NF4 against unquantised"], rows))
+    section.notes = check.warnings or ["Within both thresholds: NF4 moves this base model little on these prompts."]
+    return section
+
+
+def data_size_section(result, metrics: dict[str, Metric]) -> Section:
+    """The data-size curve: each headline metric against training examples, the prompting variants as bands."""
+    trained = [a for a in result.adapters if a.fraction < 1 and not a.reused]
+    cost = (f"Cost: {len(trained)} more adapter(s) trained ({sum(a.seconds or 0 for a in trained):,.0f} s) and "
+            f"{sum(a.fraction < 1 for a in result.adapters)} more pass(es) of the model.")
+    section = Section("data-size", "How much data SFT needs", result.claim, cost)
+    for curve in result.curves:
+        metric = metrics.get(curve.metric)
+        scale = 100.0 if metric is not None and metric.kind == "binary" else 1.0
+        points = [(p.examples, scale * p.mean, scale * p.ci_low, scale * p.ci_high) for p in curve.points
+                  if p.mean is not None]
+        bands = {b.variant: (scale * b.mean, scale * b.ci_low, scale * b.ci_high) for b in curve.bands
+                 if b.mean is not None}
+        unit = "%" if scale == 100.0 else (metric.unit if metric is not None else "")
+        section.charts.append(charts.curve_with_bands(f"{curve.label.capitalize()} (mean, 95% CI)", points, bands,
+                                                      "training examples", unit, curve.adapter))
+        show = metric.show if metric is not None else (lambda v: f"{v:.3g}")
+        rows = [[f"{p.examples} ({p.fraction:.0%})", show(p.mean), _delta(p, scale)] for p in curve.points]
+        section.tables.append(Table(f"{curve.adapter}: {curve.label}, against {curve.best or '–'}",
+                                    ["training examples", "mean", f"paired against {curve.best or '–'}"], rows))
+        section.notes.append(curve.sentence)
+    return section
+
+
+def _delta(point, scale: float) -> Markup:
+    if point.outcome is None:
+        return Markup("–")
+    said = {"win": "better", "loss": "worse", "tie": "tie"}[point.outcome]
+    unit = " pts" if scale == 100.0 else ""
+    return Markup('<span class="badge {}">{}</span> {}{} <span class="muted">[{}, {}]</span>').format(
+        point.outcome, said, f"{scale * point.delta:+.3g}", unit, f"{scale * point.delta_low:+.3g}",
+        f"{scale * point.delta_high:+.3g}")
+
+
 def sections_of(results) -> list[Section]:
     metrics = {m.key: m for m in metrics_for(results.manifest.settings())}
     shift = shift_section(results, metrics)
-    return ([shift] if shift else []) + panel_sections(results, metrics)
+    check = [quantisation_section(results.quantisation)] if results.quantisation is not None else []
+    size = [data_size_section(results.data_size, metrics)] if results.data_size is not None else []
+    return ([shift] if shift else []) + panel_sections(results, metrics) + size + check
 

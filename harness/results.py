@@ -11,10 +11,12 @@ from pydantic import BaseModel, ConfigDict
 
 from harness.canary import CanaryResult
 from harness.compare import BehaviourVerdict, Comparison
+from harness.data_size import DataSizeResult
 from harness.errors import HarnessError
 from harness.files import write_text_atomic
 from harness.generation import Output
 from harness.panel_results import PanelResult
+from harness.precision import QuantisationCheck
 from harness.scoring import PromptTax, Scores, VariantSummary
 from harness.splits import SplitBreakdown
 from harness.tasks import TaskBreakdown
@@ -22,7 +24,8 @@ from harness.tasks import TaskBreakdown
 # 1.2: comparisons carry their family (primary/secondary), its size and a note. 1.3: the variant grid, the
 # primary pairs, the command-line selection; verdict rows name their pair; the manifest is a typed record.
 # 1.4: the breakdown by task. 1.5: the splits (distribution shift), the prompting panels and the canary.
-SCHEMA_VERSION = "1.5"
+# 1.6: each variant's precision, the quantisation check, held-out loss in the adapters' stats, the data-size curve.
+SCHEMA_VERSION = "1.6"
 LEGACY_GRID = {"base": ("none", None), "system": ("system", None), "sft": ("none", "sft"),
                "sft+system": ("system", "sft")}
 
@@ -109,7 +112,8 @@ class AdapterRecord(Record):
     folder: str
     reused: bool
     adapter_sha256: str  # every adapter_* file, by name and bytes: part of every cache key that uses it
-    stats: dict[str, Any] | None = None  # steps, loss curve, tokens per second ({} for an external adapter)
+    stats: dict[str, Any] | None = None  # steps, loss curves, tokens per second ({} for an external adapter)
+    data: dict[str, Any] | None = None  # the rows it learned from: trained_on, held_out, fraction (1.6)
     training: dict[str, Any] | None = None  # the training settings it was trained with (None: external)
     numerics: dict[str, Any] | None = None
     external: ExternalRecord | None = None
@@ -136,6 +140,7 @@ class EvaluationRecord(Record):
     generation_seconds: float
     generated_tokens: int
     scoring_seconds: float
+    numerics: dict[str, Any] | None = None  # how the base was held: device, compute dtype, quantisation (1.6)
 
 
 class Manifest(Record):
@@ -151,6 +156,7 @@ class Manifest(Record):
     decoding: dict[str, Any]  # harness/suite.py's Decoding, every field
     numerics: dict[str, Any] | None = None  # device, compute dtype, base quantisation, and why
     profile: dict[str, Any] | None = None
+    evaluation_precision: str | None = None  # evaluation.precision: full or training (None: before 1.6)
     evaluation: dict[str, EvaluationRecord] = {}
     prompting: dict[str, Any]  # the template's default system turn, the policy, each variant's rendered prompt
     lexicon: dict[str, Any]
@@ -206,6 +212,8 @@ class Results(BaseModel):
     splits: list[SplitBreakdown] = []  # per split (in_distribution, shifted): headline metrics and verdict
     panels: list[PanelResult] = []  # persistence, truncation, sensitivity (harness/panel_results.py)
     canary: CanaryResult | None = None  # the collateral-damage panel (harness/canary.py)
+    quantisation: QuantisationCheck | None = None  # NF4 against the unquantised base (harness/precision.py)
+    data_size: DataSizeResult | None = None  # the data-size curve (harness/data_size.py)
     examples: list[ExampleResult]
     manifest: Manifest
     stage_seconds: dict[str, float]

@@ -17,6 +17,7 @@ from harness import canary
 from harness.analysis import PanelRuns, build_results
 from harness.console import print_summary
 from harness.data_files import raise_all
+from harness.data_size import fraction_jobs, loaded_name, wanted
 from harness.errors import HarnessError
 from harness.evaluation import Job, VariantRun, evaluate_jobs, reference_targets, variant_jobs
 from harness.external import external_adapter, locate, problems
@@ -28,12 +29,12 @@ from harness.models import (
     available_folder,
     load_tokenizer,
     resolve_model,
-    resolve_numerics,
     tokenizer_at,
     weights_hash,
 )
 from harness.panel_checks import canary_problem, exchanges
 from harness.panels import Condition, conditions, new_passes, pass_key
+from harness.precision import check_jobs, check_result, nf4_adapters, training_numerics, variant_numerics, with_numerics
 from harness.progress import console, stage
 from harness.prompts import PromptRenderer, check_context, model_context
 from harness.report import render_report
@@ -55,6 +56,7 @@ SMOKE_OVERRIDES = {
     "training.lora": {"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": "all-linear"},
     "decoding.max_new_tokens": 48,
     "decoding.batch_size": 32,
+    "training.data_fractions": None,  # each fraction would train 160 steps more
 }
 
 
@@ -62,9 +64,10 @@ SMOKE_OVERRIDES = {
 PROFILES = {
     "quick": {
         "note": "Quick profile: 1 training epoch, the first 24 eval examples, at most 128 new tokens per answer, "
-                "no panels. A first look in minutes on a CPU, not the suite's full measurement.",
+                "no panels and no data-size curve. A first look in minutes on a CPU, not the suite's full "
+                "measurement.",
         "overrides": {"training.epochs": 1, "training.max_steps": None, "data.eval.limit": 24,
-                      "decoding.max_new_tokens": 128, "panels": {}},
+                      "decoding.max_new_tokens": 128, "panels": {}, "training.data_fractions": None},
     },
 }
 
@@ -100,19 +103,21 @@ def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False, mo
         external = {name: external_adapter(folder, suite.adapter_settings()[name]) for name, folder in
                     _external_folders(suite, chosen, source.folder, source.weights_hash,
                                       {name: f"--adapter {text}" for name, (text, _) in given.items()}).items()}
-        numerics = resolve_numerics(suite.precision, suite.training.quantization, "evaluation")
+        numerics = variant_numerics(suite, None)  # the base model's; each variant's is in the manifest
     if source.smoke:
         console.print(f"[yellow]{SMOKE_NOTICE}[/]")
     with _stage(stages, "training", "adapters"):
         trained = _trained_adapters(suite, chosen, source, tokenizer, renderer, prepared)
+        smaller = _smaller_adapters(suite, chosen, source, tokenizer, renderer, prepared)
     found = {**external, **trained}
     adapters = {name: found[name] for name in suite.adapter_settings() if name in found}  # in the suite's order
     with _stage(stages, "evaluation", "variants and panels"):
-        jobs, found = _jobs(suite, renderer, chosen, prepared, model_context(source.folder))
-        done = evaluate_jobs(suite, source, tokenizer, renderer, adapters, jobs, numerics)
+        jobs, found, fractions = _jobs(suite, renderer, chosen, prepared, model_context(source.folder))
+        done = evaluate_jobs(suite, source, tokenizer, renderer, {**adapters, **smaller}, jobs, numerics)
         runs = {v.name: done[v.name] for v in chosen}
+        checked = ("quantisation/nf4" in done) and check_result(done, numerics, not suite.decoding.do_sample)
         panels = PanelRuns(found, {name: run for name, run in done.items() if name not in runs},
-                           canary.document_start(tokenizer))
+                           canary.document_start(tokenizer), checked or None, fractions, {**adapters, **smaller})
     run_dir = out or default_run_dir(suite.name, smoke)
     with staged_run_folder(run_dir) as staging:
         write_generations(runs, prepared.eval.examples, staging, source.smoke)  # kept even if scoring fails
@@ -131,7 +136,7 @@ def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False, mo
 
 
 def _jobs(suite: Suite, renderer: PromptRenderer, chosen: list[Variant], prepared: Prepared,
-          context: int | None) -> tuple[list[Job], list[Condition]]:
+          context: int | None) -> tuple[list[Job], list[Condition], list]:
     """Every pass of the model this run makes: the variants, then each panel's conditions; the panels' extra
     cost is said before any of it runs, and a panel prompt that overflows the model's context stops the run."""
     targets = reference_targets(suite, renderer, prepared.eval)
@@ -158,7 +163,15 @@ def _jobs(suite: Suite, renderer: PromptRenderer, chosen: list[Variant], prepare
     if extra:
         console.print(f"  panel canary: {len(extra) // 2} model(s) x ({len(extra[0].prompts)} passages scored + "
                       f"{len(extra[1].prompts)} questions answered)")
-    return jobs + [c.job for c in found] + extra, found
+    if quantised := nf4_adapters(suite, chosen):
+        extra += check_jobs(suite, renderer, prepared.eval)
+        console.print(f"  quantisation check ({', '.join(quantised)} trained on an NF4 base): the base model's "
+                      f"{len(prepared.eval.examples)} answers on the NF4 base and on the unquantised one")
+    if fractions := fraction_jobs(suite, chosen, {job.name: job for job in jobs}):
+        extra += [f.job for f in fractions]
+        console.print(f"  data size: {len(fractions)} more pass(es), one per smaller adapter, "
+                      f"{len(fractions) * len(prepared.eval.examples):,} answers")
+    return with_numerics(suite, jobs + [c.job for c in found] + extra), found, fractions
 
 
 def _prompt_lengths(renderer: PromptRenderer, job: Job) -> list[int]:
@@ -169,13 +182,19 @@ def _panel_choice(suite: Suite, given: str | None) -> dict:
     """`--panels NAMES|none` as overrides that turn the suite's other panels off."""
     if given is None:
         return {}
-    declared = suite.panels.declared()
+    sized = [name for name, entry in suite.adapter_settings().items()
+             if not isinstance(entry, ExternalAdapter) and entry.data_fractions]
+    declared = suite.panels.declared() + (["data_size"] if sized else [])
     names = [] if given.strip() == "none" else [n.strip() for n in given.split(",") if n.strip()]
     unknown = [n for n in names if n not in declared]
     if unknown or (not names and given.strip() != "none"):
         raise HarnessError(f"--panels {given}: expected none, or names from the suite's panels "
                            f"({', '.join(declared) or 'it declares none'})")
-    return {f"panels.{name}": None for name in declared if name not in names}
+    off = {f"panels.{name}": None for name in declared if name not in names and name != "data_size"}
+    if sized and "data_size" not in names:  # training.data_fractions, and any adapter's own
+        off.update({"training.data_fractions": None, **{f"adapters.{name}.data_fractions": None for name in sized
+                                                        if suite.adapters and name in suite.adapters}})
+    return off
 
 
 def _limited(prepared: Prepared, limit: int | None) -> Prepared:
@@ -241,10 +260,23 @@ def _trained_adapters(suite: Suite, chosen: list[Variant], source: ModelSource, 
             continue
         stage(f"adapter {name}")
         trained[name] = train_or_reuse(source, tokenizer, renderer, prepared.train, entry,
-                                       resolve_numerics(suite.precision, entry.quantization, "training"))
+                                       training_numerics(suite, name))
     if not trained:
         console.print("  no variant needs an adapter trained by this suite: nothing to train")
     return trained
+
+
+def _smaller_adapters(suite: Suite, chosen: list[Variant], source: ModelSource, tokenizer,
+                      renderer: PromptRenderer, prepared: Prepared) -> dict[str, Adapter]:
+    """The data-size curve's adapters (training.data_fractions), by the name each is loaded under."""
+    found = {}
+    for name, (_, fractions) in wanted(suite, chosen).items():
+        for fraction in fractions:
+            stage(f"adapter {name} on {fraction:.0%} of the training rows (data size)")
+            found[loaded_name(name, fraction)] = train_or_reuse(
+                source, tokenizer, renderer, prepared.train, suite.adapter_settings()[name],
+                training_numerics(suite, name), fraction)
+    return found
 
 
 def check_against_model(prepared: Prepared) -> str:
@@ -285,9 +317,12 @@ def _manifest(suite, prepared: Prepared, source, adapters: dict[str, Adapter], c
         "decoding": suite.decoding.model_dump(mode="json"),
         "numerics": numerics.describe(),
         **({"profile": {"name": profile, "overrides": PROFILES[profile]["overrides"]}} if profile else {}),
-        "evaluation": {name: {"cached": r.cached, "generation_seconds": round(r.generation_seconds, 3),
-                              "generated_tokens": sum(o.tokens for o in r.outputs),
-                              "scoring_seconds": round(r.scoring_seconds, 3)} for name, r in runs.items()},
+        "evaluation_precision": suite.evaluation.precision,
+        "evaluation": {v.name: {"cached": runs[v.name].cached,
+                                "generation_seconds": round(runs[v.name].generation_seconds, 3),
+                                "generated_tokens": sum(o.tokens for o in runs[v.name].outputs),
+                                "scoring_seconds": round(runs[v.name].scoring_seconds, 3),
+                                "numerics": variant_numerics(suite, v.adapter).key()} for v in chosen},
         "prompting": renderer.describe(chosen),
         "lexicon": {"name": prepared.lexicon.name, "version": prepared.lexicon.version},
         "libraries": library_versions(),
@@ -299,7 +334,8 @@ def _manifest(suite, prepared: Prepared, source, adapters: dict[str, Adapter], c
 
 def _adapter_record(adapter: Adapter) -> dict:
     return {"key": adapter.key, "folder": str(adapter.folder), "reused": adapter.reused,
-            **{k: adapter.manifest.get(k) for k in ("adapter_sha256", "stats", "training", "numerics", "external")}}
+            **{k: adapter.manifest.get(k) for k in ("adapter_sha256", "stats", "training", "numerics", "external",
+                                                    "data")}}
 
 
 def _overrides(smoke: bool, model: str | None, profile: str | None,

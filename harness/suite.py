@@ -103,6 +103,23 @@ class Lora(Strict):
                                                       Field(min_length=1)] = "all-linear"
 
 
+class Validation(Strict):
+    """Held-out loss during training (harness/validation.py): a seeded slice of the training rows, never
+    trained on, scored every `every_steps` steps."""
+
+    fraction: real(ge=0.0, le=0.5) = 0.1  # of the training rows; 0: no validation
+    max_examples: whole(4, 100_000) = 64
+    every_steps: whole(1, 1_000_000) | None = None  # None: about 10 evaluations over the training
+    patience: whole(1, 100) = 3  # evaluations in a row, each above the one before, that flag overfitting
+    early_stopping: bool = False  # stop where overfitting is flagged, and keep the best evaluation's adapter
+
+
+def _fractions(value: list[float] | None) -> list[float] | None:
+    if value is not None and len(set(value)) != len(value):
+        raise ValueError("each fraction may be named once")
+    return sorted(value) if value is not None else None
+
+
 class Training(Strict):
     lora: Lora = Lora()
     learning_rate: real(gt=0.0, le=1.0) = 2e-4
@@ -122,6 +139,10 @@ class Training(Strict):
     weight_decay: real(ge=0.0, le=1.0) = 0.0
     gradient_checkpointing: bool = False
     seed: SEED = 42
+    validation: Validation = Validation()
+    # One more adapter per fraction below 1 of the training rows, for the data-size curve (harness/data_size.py)
+    data_fractions: Annotated[list[real(gt=0.0, le=1.0)], Field(min_length=1, max_length=8),
+                              AfterValidator(_fractions)] | None = None
 
 
 class Decoding(Strict):
@@ -135,6 +156,12 @@ class Decoding(Strict):
     repetition_penalty: real(gt=0.0, le=10.0) = 1.0
     batch_size: whole(1, 1024) = 16
     seed: SEED = 0
+
+
+class Evaluation(Strict):
+    # full: every variant on the unquantised base, in `precision`, as an adapter ships (a bf16 server, a merged
+    # model); training: on the base as training held it (NF4 under QLoRA), which measures training, not shipping
+    precision: Literal["full", "training"] = "full"
 
 
 class FormatRule(Strict):
@@ -303,6 +330,7 @@ class Suite(Strict):
     data: Data
     training: Training = Training()
     decoding: Decoding = Decoding()
+    evaluation: Evaluation = Evaluation()
     metrics: Metrics = Metrics()
     verdict: Verdict = Verdict()
     gates: list[str] = []  # see harness/gates.py for the grammar

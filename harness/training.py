@@ -27,11 +27,11 @@ from harness.prompts import PromptRenderer
 from harness.smoke import SMOKE_NOTICE
 from harness.suite import Training
 from harness.tokens import encode_pair
+from harness.validation import IGNORE_INDEX, fraction_of, held_out, slice_note, watcher
 from harness.versions import library_versions
 
-IGNORE_INDEX = -100
 # Part of the adapter cache key: bump when the training code changes what it produces for the same inputs.
-RECIPE = 4
+RECIPE = 5  # 5: a validation slice held out of the training rows
 
 
 @dataclass(frozen=True)
@@ -56,25 +56,49 @@ def tokenize_training_set(train: ExampleSet, renderer: PromptRenderer, tokenizer
     return rows
 
 
-def adapter_key(source: ModelSource, rows: list[dict], settings: Training, numerics: Numerics) -> str:
+@dataclass(frozen=True)
+class Rows:
+    """The tokenised training rows an adapter learns from, and the held-out rows it is validated on."""
+
+    fit: list[dict]
+    held: list[dict]
+    fraction: float  # of the rows left after the validation slice
+    note: str | None  # why there is no validation slice, where there is none
+
+
+def training_rows(train: ExampleSet, renderer: PromptRenderer, tokenizer, settings: Training,
+                  fraction: float = 1.0) -> Rows:
+    """The validation slice first (harness/validation.py), then `fraction` of the rest, nested."""
+    rows = tokenize_training_set(train, renderer, tokenizer, settings)
+    held = held_out(len(rows), settings.validation, settings.seed)
+    rest = [i for i in range(len(rows)) if i not in set(held)]
+    fit = rest if fraction >= 1 else fraction_of(rest, fraction, settings.seed)
+    return Rows([rows[i] for i in fit], [rows[i] for i in held], fraction,
+                slice_note(len(rows), len(held), settings.validation))
+
+
+def adapter_key(source: ModelSource, rows: Rows, settings: Training, numerics: Numerics) -> str:
     return sha256_json({
         "recipe": RECIPE,
         "weights": source.weights_hash,
         "config": source.config_hash,
         "numerics": numerics.key(),
         "micro_batch_tokens": micro_batch_tokens(settings, numerics),
-        "tokenized_train": sha256_json(rows),
-        "training": settings.model_dump(mode="json"),
+        "tokenized_train": sha256_json(rows.fit),
+        "tokenized_validation": sha256_json(rows.held),
+        # The fractions name other adapters: this one's key is the same with or without them.
+        "training": settings.model_dump(mode="json", exclude={"data_fractions"}),
         "libraries": library_versions(),
     })[:24]
 
 
 def train_or_reuse(source: ModelSource, tokenizer, renderer: PromptRenderer, train: ExampleSet,
-                   settings: Training, numerics: Numerics) -> Adapter:
-    """The adapter for these inputs: reused from the cache when its files and manifest check out against
-    their hashes, trained otherwise. Under the entry's lock, so a concurrent run training the same adapter
-    is waited for, and its adapter reused."""
-    rows = tokenize_training_set(train, renderer, tokenizer, settings)
+                   settings: Training, numerics: Numerics, fraction: float = 1.0) -> Adapter:
+    """The adapter for these inputs (trained on `fraction` of the rows left after the validation slice):
+    reused from the cache when its files and manifest check out against their hashes, trained otherwise.
+    Under the entry's lock, so a concurrent run training the same adapter is waited for, and its adapter
+    reused."""
+    rows = training_rows(train, renderer, tokenizer, settings, fraction)
     key = adapter_key(source, rows, settings, numerics)
     final = open_cache("adapters") / key
     with entry_lock(final, f"waiting for another run that is training the same adapter ({key})"):
@@ -87,12 +111,14 @@ def train_or_reuse(source: ModelSource, tokenizer, renderer: PromptRenderer, tra
 
 
 def _train_into_cache(source: ModelSource, tokenizer, renderer: PromptRenderer, train: ExampleSet,
-                      rows: list[dict], settings: Training, numerics: Numerics, final: Path) -> Adapter:
+                      rows: Rows, settings: Training, numerics: Numerics, final: Path) -> Adapter:
     key = final.name
     budget = micro_batch_tokens(settings, numerics)
     length = f"{settings.max_steps} steps" if settings.max_steps else f"{settings.epochs:g} epoch(s)"
     cut = f"micro-batches of at most {budget} tokens" if budget else "whole batches"
-    console.print(f"  {len(rows)} examples, {length}, batch {settings.batch_size} ({cut}), "
+    share = f" ({rows.fraction:.0%} of the rows)" if rows.fraction < 1 else ""
+    held = f", {len(rows.held)} held out for validation" if rows.held else f" ({rows.note})" if rows.note else ""
+    console.print(f"  {len(rows.fit)} examples{share}{held}, {length}, batch {settings.batch_size} ({cut}), "
                   f"LoRA r={settings.lora.r}, {numerics.dtype} on {numerics.device}, quantization "
                   f"{numerics.quantization}; starting the trainer")
     staging = staging_dir(final)
@@ -104,7 +130,8 @@ def _train_into_cache(source: ModelSource, tokenizer, renderer: PromptRenderer, 
             "adapter_sha256": adapter_folder.files_sha256(staging),
             "base_model": source.identity(),
             "data": {"train_sha256": train.content_hash, "train_examples": len(train.examples),
-                     "tokenized_sha256": sha256_json(rows), "source": train.source},
+                     "trained_on": len(rows.fit), "held_out": len(rows.held), "fraction": rows.fraction,
+                     "tokenized_sha256": sha256_json(rows.fit), "source": train.source},
             "training": settings.model_dump(mode="json"),
             "numerics": numerics.describe(),
             "prompting": renderer.describe(),
@@ -156,7 +183,7 @@ def split_batch(batch: dict, budget: int | None) -> list[dict]:
              for name, value in batch.items()} for rows in groups]
 
 
-def _train(source: ModelSource, tokenizer, rows: list[dict], settings: Training, numerics: Numerics,
+def _train(source: ModelSource, tokenizer, rows: Rows, settings: Training, numerics: Numerics,
            out: Path) -> dict:
     """Trains in this process, then trims the heap (release_memory), so that evaluation does not start on
     top of training's freed but kept activations."""
@@ -166,7 +193,7 @@ def _train(source: ModelSource, tokenizer, rows: list[dict], settings: Training,
         release_memory()
 
 
-def _fit(source: ModelSource, tokenizer, rows: list[dict], settings: Training, numerics: Numerics,
+def _fit(source: ModelSource, tokenizer, data: Rows, settings: Training, numerics: Numerics,
          out: Path) -> dict:
     from datasets import Dataset
     from peft import LoraConfig, prepare_model_for_kbit_training
@@ -177,10 +204,14 @@ def _fit(source: ModelSource, tokenizer, rows: list[dict], settings: Training, n
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=settings.gradient_checkpointing)
     lora = LoraConfig(r=settings.lora.r, lora_alpha=settings.lora.alpha, lora_dropout=settings.lora.dropout,
                       target_modules=settings.lora.target_modules, bias="none", task_type="CAUSAL_LM")
+    rows, budget = data.fit, micro_batch_tokens(settings, numerics)
+    # Held-out rows score without gradients: several times the training budget of tokens fits per pass.
+    watch = watcher(data.held, settings.validation, tokenizer.pad_token_id, settings.batch_size,
+                    budget * 4 if budget else None) if data.held else None
     trainer = _trainer_class()(model=model, args=_config(settings, numerics, out),
                                train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
-                               peft_config=lora, callbacks=[training_callback()])
-    trainer.token_budget = micro_batch_tokens(settings, numerics)
+                               peft_config=lora, callbacks=[training_callback(), *([watch] if watch else [])])
+    trainer.token_budget = budget
     base = trainer.model.get_base_model()
     trainer.recompute_long_rows = (trainer.token_budget is not None and not settings.gradient_checkpointing
                                    and base.supports_gradient_checkpointing)
@@ -198,6 +229,8 @@ def _fit(source: ModelSource, tokenizer, rows: list[dict], settings: Training, n
     started = time.perf_counter()
     result = trainer.train()
     seconds = time.perf_counter() - started
+    if watch is not None:
+        watch.keep_best(trainer.model)
     trainer.model.save_pretrained(out)
     losses = [{"step": e["step"], "loss": e["loss"]} for e in trainer.state.log_history if "loss" in e]
     trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
@@ -214,6 +247,7 @@ def _fit(source: ModelSource, tokenizer, rows: list[dict], settings: Training, n
         "forward_passes": trainer.forward_passes,
         "tokens_per_second": round(padding.real / seconds, 1) if seconds else None,
         "real_token_fraction": padding.fraction(),
+        "validation": watch.record(result.global_step) if watch else {"examples": 0, "note": data.note},
     }
 
 

@@ -32,7 +32,12 @@ def manifest(weights: str = "w" * 64, eval_hash: str = "e" * 64, decoding: dict 
                     "training": SUITE.training.model_dump(),
                     "stats": {"steps": 10, "epochs": 1.0, "seconds": 1.5, "final_loss": 1.2, "trainable_parameters": 9,
                               "tokens_seen": 100, "loss_tokens_seen": 40, "device": "cpu", "real_token_fraction": 0.9,
-                              "loss_curve": [{"step": i, "loss": 3.0 - 0.2 * i} for i in range(1, 11)]}},
+                              "loss_curve": [{"step": i, "loss": 3.0 - 0.2 * i} for i in range(1, 11)],
+                              "validation": {"examples": 8, "every_steps": 2, "patience": 3, "best_step": 4,
+                                             "best_loss": 1.9, "early_stopping": False, "stopped_at": None,
+                                             "kept_step": 10, "overfitting": {"from_step": 4, "flagged_step": 10},
+                                             "curve": [{"step": 2 * i, "loss": v} for i, v in
+                                                       enumerate([3.1, 2.4, 1.9, 2.0, 2.1, 2.2])]}}},
         "data": {"train_sha256": "d" * 64, "eval_sha256": eval_hash, "train_examples": 5, "eval_examples": 5},
         "decoding": decoding or SUITE.decoding.model_dump(),
         "prompting": {"template_default_system_prompt": None, "base_prompt_policy": "no_system", "end_of_turn": "<e>",

@@ -71,6 +71,9 @@ def test_manifest_records_identity_and_prompts(first_run):
     stats = manifest["adapter"]["stats"]
     assert stats["steps"] > 0 and stats["loss_curve"] and stats["trainable_parameters"] > 0
     assert stats["real_token_fraction"] > 0.6  # dynamic padding, length-grouped batches
+    held = stats["validation"]  # a tenth of concise's 248 training rows, scored from step 0
+    assert held["examples"] == 25 and held["curve"][0]["step"] == 0 and len(held["curve"]) >= 10
+    assert manifest["adapter"]["data"]["held_out"] == 25 and manifest["adapter"]["data"]["trained_on"] == 223
     assert set(manifest["libraries"]) >= {"torch", "transformers", "peft", "trl", "bitsandbytes"}
     results = read_results(first_run)
     example = results.examples[0]

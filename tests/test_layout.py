@@ -18,12 +18,12 @@ STAGES = [
     ("input checks", "panel_checks checks"),
     ("model", "smoke gguf models"),
     ("prompts", "tokens prompts"),
-    ("adapters", "adapter_folder training external"),
-    ("generations", "generation metrics.perplexity evaluation panels"),
+    ("adapters", "adapter_folder validation training external"),
+    ("generations", "generation metrics.perplexity evaluation panels precision"),
     ("scores", "metrics.check_result metrics.sentences metrics.length metrics.filler metrics.json_schemas "
                "metrics.json_checks metrics.text_checks metrics.format_checks metrics.custom metrics.registry "
                "metrics scorers scoring"),
-    ("paired comparisons", "stats compare tasks splits panel_results canary"),
+    ("paired comparisons", "stats compare tasks splits panel_results canary data_size"),
     ("results", "results"),
     ("analysis", "analysis"),
     ("gates", "gates"),

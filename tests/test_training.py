@@ -11,7 +11,7 @@ from harness.examples import Example, ExampleSet
 from harness.models import resolve_model, resolve_numerics
 from harness.prompts import PromptRenderer
 from harness.suite import Training
-from harness.training import IGNORE_INDEX, _train, adapter_key, split_batch, tokenize_training_set
+from harness.training import IGNORE_INDEX, Rows, _train, adapter_key, split_batch, tokenize_training_set, training_rows
 
 
 def _set(*pairs):
@@ -56,19 +56,22 @@ def test_adapter_key_follows_content_not_names(smoke_dir, smoke_tokenizer, tmp_p
     import shutil
 
     renderer = PromptRenderer(smoke_tokenizer, "S", "no_system")
-    rows = tokenize_training_set(_set(("Hi?", "Hello.")), renderer, smoke_tokenizer, Training())
+    rows = training_rows(_set(("Hi?", "Hello.")), renderer, smoke_tokenizer, Training())
     copy_dir = tmp_path / "renamed-model"
     shutil.copytree(smoke_dir, copy_dir)
     original, renamed = resolve_model(str(smoke_dir)), resolve_model(str(copy_dir))
     cpu = resolve_numerics("float32", "none")
     key = adapter_key(original, rows, Training(), cpu)
     assert adapter_key(renamed, rows, Training(), cpu) == key
-    changed = tokenize_training_set(_set(("Hi?", "Hello!")), renderer, smoke_tokenizer, Training())
+    changed = training_rows(_set(("Hi?", "Hello!")), renderer, smoke_tokenizer, Training())
     assert adapter_key(original, changed, Training(), cpu) != key
     assert adapter_key(original, rows, Training(learning_rate=1e-3), cpu) != key
     # Precision and micro-batching change what is trained, so they change the key.
     assert adapter_key(original, rows, Training(), resolve_numerics("bfloat16", "none")) != key
     assert adapter_key(original, rows, Training(micro_batch_tokens=64), cpu) != key
+    # The fractions name other adapters; this one is the same adapter with or without them.
+    assert adapter_key(original, rows, Training(data_fractions=[0.5, 1.0]), cpu) == key
+    assert adapter_key(original, Rows(rows.fit, rows.fit, 1.0, None), Training(), cpu) != key  # what it is validated on
 
 
 def _batch(lengths, width=None):
@@ -107,7 +110,7 @@ def test_cutting_batches_by_tokens_does_not_change_what_is_learned(smoke_dir, sm
     for budget in (10_000, 24):  # a whole batch in one pass, and cut into pieces
         settings = Training(max_steps=2, batch_size=8, micro_batch_tokens=budget,
                             lora={"r": 4, "alpha": 8, "dropout": 0.0})
-        rows = tokenize_training_set(_set(*pairs), renderer, smoke_tokenizer, settings)
+        rows = Rows(tokenize_training_set(_set(*pairs), renderer, smoke_tokenizer, settings), [], 1.0, None)
         stats = _train(source, smoke_tokenizer, rows, settings, numerics, tmp_path / str(budget))
         weights.append(load_file(tmp_path / str(budget) / "adapter_model.safetensors"))
         passes.append(stats["forward_passes"])
