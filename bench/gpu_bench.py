@@ -97,6 +97,7 @@ data:
   eval: {{path: {ROOT / 'suites/concise/eval.jsonl'}{eval_limit}}}
 training: {{max_steps: {steps}, batch_size: 8, quantization: {quantization}, learning_rate: 1.0e-4}}
 decoding: {{max_new_tokens: {new_tokens}, batch_size: 24}}
+evaluation: {{precision: training}}   # each mode generates on its own base: NF4 or bf16
 """)
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()

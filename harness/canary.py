@@ -27,7 +27,8 @@ from harness.compare import BehaviourVerdict, compare, verdict
 from harness.evaluation import Job, VariantRun
 from harness.metrics.registry import CANARY, statistic
 from harness.panel_checks import canary_variants
-from harness.suite import Canary, Suite
+from harness.suite import Suite
+from harness.suite_panels import Canary
 from harness.variants import Variant
 
 CLAIM = ("SFT should not cost what the model already did well: general-text perplexity and factual QA accuracy, "

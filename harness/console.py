@@ -47,7 +47,8 @@ def print_panels(results) -> None:
             console.print(f"[bold]data size:[/] {curve.sentence}", highlight=False)
     if (check := results.quantisation) is not None:
         console.print(f"[bold]quantisation:[/] the base model's reference NLL per token is {check.nll_ratio:.3f}x "
-                      f"in NF4, {check.agreement:.0%} of its answers identical", highlight=False)
+                      f"in NF4, {check.opening_agreement:.0%} of its answers open with the same 10 words",
+                      highlight=False)
         for warning in check.warnings:
             console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 

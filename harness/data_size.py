@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from harness.compare import outcome_of
 from harness.evaluation import Job
 from harness.metrics.registry import Metric
-from harness.stats import ALPHA, holm, mean_ci, paired_test
+from harness.stats import ALPHA, holm, mean_ci, paired_test, wilson_ci
 from harness.suite import ExternalAdapter, Suite
 from harness.variants import Variant
 
@@ -113,10 +113,12 @@ class DataSizeResult(BaseModel):
     curves: list[Curve]
 
 
-def _band(name: str, values: list[float]) -> Band:
+def _band(name: str, values: list[float], metric: Metric) -> Band:
+    """The mean and its 95% CI: Wilson's for a rate, Student's t for a continuous metric."""
     if not values:
         return Band(variant=name, mean=None, ci_low=None, ci_high=None)
-    low, high = mean_ci(np.array(values, dtype=float))
+    low, high = (wilson_ci(int(sum(values)), len(values)) if metric.kind == "binary" else
+                 mean_ci(np.array(values, dtype=float)))
     return Band(variant=name, mean=float(np.mean(values)), ci_low=low, ci_high=high)
 
 
@@ -127,7 +129,7 @@ def curves(adapter: str, sizes: list[tuple[float, int, list]], prompting: dict[s
     bests = {}
     for m in headline:
         means = {name: band.mean for name, rows in prompting.items()
-                 if (band := _band(name, m.values(rows))).mean is not None}
+                 if (band := _band(name, m.values(rows), m)).mean is not None}
         pick = min if m.better == "lower" else max
         bests[m.key] = pick(means, key=means.get) if means else None
     points = {m.key: [] for m in headline}
@@ -143,7 +145,7 @@ def curves(adapter: str, sizes: list[tuple[float, int, list]], prompting: dict[s
                                                alpha=ALPHA / len(headline))
         adjusted = dict(zip(tests, holm([t.p_value for t in tests.values()]), strict=True))
         for m in headline:
-            band = _band("", m.values(rows))
+            band = _band("", m.values(rows), m)
             point = CurvePoint(fraction=fraction, examples=examples, mean=band.mean, ci_low=band.ci_low,
                                ci_high=band.ci_high)
             if (stats := tests.get(m.key)) is not None:
@@ -153,7 +155,7 @@ def curves(adapter: str, sizes: list[tuple[float, int, list]], prompting: dict[s
                                                  "outcome": outcome, "note": note})
             points[m.key].append(point)
     # A metric with no value anywhere (format checks where the suite sets none) has no curve.
-    return [_curve(adapter, m, bests[m.key], [_band(n, m.values(r)) for n, r in prompting.items()], points[m.key])
+    return [_curve(adapter, m, bests[m.key], [_band(n, m.values(r), m) for n, r in prompting.items()], points[m.key])
             for m in headline if any(p.mean is not None for p in points[m.key])]
 
 
@@ -173,4 +175,4 @@ def _curve(adapter: str, metric: Metric, best: str | None, bands: list[Band], po
         said = f"{adapter}'s CI does not clear {best} (the best prompting variant) at any size tried, up to {largest}"
     return Curve(adapter=adapter, metric=metric.key, label=metric.label, best=best, bands=bands, points=points,
                  clears_from=points[start].examples if start is not None else None,
-                 sentence=f"{metric.label.capitalize()}: {said}.")
+                 sentence=f"{metric.label[:1].upper()}{metric.label[1:]}: {said}.")

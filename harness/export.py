@@ -83,10 +83,12 @@ def model_card(results, name: str, merged: MergeCheck | None = None) -> str:
     env.filters["fenced"] = lambda v, language="": _Markdown(markdown.fenced(v, language))
     env.filters["quoted"] = lambda v: _Markdown(json.dumps(str(v)))  # a YAML or Python string literal
     variant = variant_of(results, name)
+    record = results.manifest.evaluation.get(variant)
+    held = (record.numerics if record is not None and record.numerics else results.manifest.numerics) or {}
     return env.get_template("model_card.md.j2").render(
         r=results, m=results.manifest, name=name, a=results.manifest.run_adapters()[name], rows=summary_rows(results),
         headlines=[line for line in headlines(results.verdict) if line],
         canary=[v for v in results.canary.verdict if v.a == name] if results.canary else [], merged=merged,
         variant=variant, example=(results.manifest.prompting.get("example") or {}).get(variant),
-        precision=precision_lines(results.manifest),
+        precision=precision_lines(results.manifest), held=held,
         manifest_json=json.dumps(results.manifest.model_dump(mode="json"), indent=2))

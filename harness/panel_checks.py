@@ -11,7 +11,7 @@ from pathlib import Path
 
 from harness.data_files import raise_all
 from harness.errors import HarnessError
-from harness.suite import Suite
+from harness.suite import ExternalAdapter, Suite
 from harness.variants import Shot, Variant, field_path
 
 
@@ -95,4 +95,28 @@ def most_passes(suite: Suite) -> dict[str, int]:
         found["sensitivity"] = len(panels.sensitivity.prompts) * models
     if panels.canary:
         found["canary"] = 2 * models
+    # The data-size curve: one pass (and one more adapter trained) per fraction below 1 of each trained adapter.
+    sizes = sum(len([f for f in entry.data_fractions if f < 1]) for entry in suite.adapter_settings().values()
+                if not isinstance(entry, ExternalAdapter) and entry.data_fractions)
+    if sizes:
+        found["data_size"] = sizes
     return found
+
+
+def panel_choice(suite: Suite, given: str | None) -> dict:
+    """`--panels NAMES|none` as overrides that turn the suite's other panels off."""
+    if given is None:
+        return {}
+    sized = [name for name, entry in suite.adapter_settings().items()
+             if not isinstance(entry, ExternalAdapter) and entry.data_fractions]
+    declared = suite.panels.declared() + (["data_size"] if sized else [])
+    names = [] if given.strip() == "none" else [n.strip() for n in given.split(",") if n.strip()]
+    unknown = [n for n in names if n not in declared]
+    if unknown or (not names and given.strip() != "none"):
+        raise HarnessError(f"--panels {given}: expected none, or names from the suite's panels "
+                           f"({', '.join(declared) or 'it declares none'})")
+    off = {f"panels.{name}": None for name in declared if name not in names and name != "data_size"}
+    if sized and "data_size" not in names:  # training.data_fractions, and any adapter's own
+        off.update({"training.data_fractions": None, **{f"adapters.{name}.data_fractions": None for name in sized
+                                                        if suite.adapters and name in suite.adapters}})
+    return off

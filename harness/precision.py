@@ -6,9 +6,10 @@
   (NF4 under QLoRA): what training saw, not what ships. The manifest, report and model card say which
   each variant ran in.
 - **The quantisation check** runs where an adapter trained on an NF4 base: the base model's user-only prompts
-  on the NF4 base and on the unquantised one. It reports the ratio of their reference NLL per token and
-  the share of identical greedy answers, and warns past the thresholds below (docs/precision.md: the QLoRA
-  paper measured NF4 on 7B to 65B models; these come from our measurements at 135M).
+  on the NF4 base and on the unquantised one. It reports the ratio of their reference NLL per token, the
+  share of greedy answers that open with the same 10 words, and the share that are identical, and warns past
+  the thresholds below (docs/training.md: the QLoRA paper measured NF4 on 7B to 65B models; these come from
+  our measurements at 135M).
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ from harness.prompts import PromptRenderer
 from harness.suite import ExternalAdapter, Suite
 from harness.variants import Variant
 
-# Warn past these (docs/precision.md). NLL per reference token, NF4 over full; identical greedy answers.
+# Warn past these (docs/training.md, "The quantisation check"). The reference NLL per token, NF4 over
+# unquantised, and the share of answers that open with the same words. Measured on SmolLM2-135M (117 concise
+# prompts): bf16 against float32, 0.999 and 77%; NF4 against bf16, 1.081 and 13%.
 NLL_RATIO_WARNING = 1.05
-AGREEMENT_WARNING = 0.5
+OPENING_WARNING = 0.5
+OPENING_WORDS = 10  # whole answers diverge late even between bf16 and float32 (27% identical): compare openings
 
 
 def training_numerics(suite: Suite, adapter: str) -> Numerics:
@@ -79,31 +83,39 @@ class QuantisationCheck(BaseModel):
     nll_nf4: float  # mean NLL per reference token
     nll_full: float
     nll_ratio: float  # nf4 over full
+    opening_agreement: float  # share of the answers whose first OPENING_WORDS words are the same
     agreement: float  # share of the answers that are identical
     greedy: bool  # answers compared under greedy decoding (sampled answers differ by chance too)
     thresholds: dict[str, float]
     warnings: list[str]
 
 
+def _same_opening(a: str, b: str) -> bool:
+    first, second = a.split(), b.split()
+    n = min(OPENING_WORDS, len(first), len(second))
+    return first[:n] == second[:n] and (n == OPENING_WORDS or len(first) == len(second))
+
+
 def check_result(runs: dict[str, VariantRun], numerics: Numerics, greedy: bool) -> QuantisationCheck:
     nf4, full = runs["quantisation/nf4"], runs["quantisation/full"]
     per_token = [sum(r.nll for r in run.references) / max(1, sum(r.tokens for r in run.references))
                  for run in (nf4, full)]
-    same = sum(a.text == b.text for a, b in zip(nf4.outputs, full.outputs, strict=True))
-    n = len(nf4.outputs)
+    pairs = list(zip((o.text for o in nf4.outputs), (o.text for o in full.outputs), strict=True))
+    n = len(pairs)
     ratio = per_token[0] / per_token[1] if per_token[1] else float("inf")
-    agreement = same / n if n else 0.0
+    opening = sum(_same_opening(a, b) for a, b in pairs) / n if n else 0.0
     warnings = []
     if ratio > NLL_RATIO_WARNING:
         warnings.append(f"NF4 raises the base model's reference NLL by {ratio - 1:.1%} per token (warning above "
                         f"{NLL_RATIO_WARNING - 1:.0%}): an adapter trained on it learned against a different model "
                         "than the one it ships onto")
-    if greedy and agreement < AGREEMENT_WARNING:
-        warnings.append(f"only {agreement:.0%} of the base model's greedy answers are the same in NF4 as unquantised "
-                        f"(warning below {AGREEMENT_WARNING:.0%})")
+    if greedy and opening < OPENING_WARNING:
+        warnings.append(f"only {opening:.0%} of the base model's greedy answers open with the same "
+                        f"{OPENING_WORDS} words in NF4 as unquantised (warning below {OPENING_WARNING:.0%})")
     return QuantisationCheck(n=n, compute_dtype=numerics.dtype, nll_nf4=per_token[0], nll_full=per_token[1],
-                             nll_ratio=ratio, agreement=agreement, greedy=greedy,
-                             thresholds={"nll_ratio": NLL_RATIO_WARNING, "agreement": AGREEMENT_WARNING},
+                             nll_ratio=ratio, opening_agreement=opening,
+                             agreement=sum(a == b for a, b in pairs) / n if n else 0.0, greedy=greedy,
+                             thresholds={"nll_ratio": NLL_RATIO_WARNING, "opening_agreement": OPENING_WARNING},
                              warnings=warnings)
 
 

@@ -161,8 +161,10 @@ def quantisation_section(check) -> Section:
                       f"Cost: the base model's {check.n} answers on the NF4 base, one more pass.")
     rows = [["reference NLL per token", f"{check.nll_nf4:.4f}", f"{check.nll_full:.4f}",
              f"{check.nll_ratio:.3f}× (warning above {check.thresholds['nll_ratio']:g}×)"],
-            ["identical answers" + ("" if check.greedy else " (sampled: differences by chance too)"), "–", "–",
-             f"{check.agreement:.0%} of {check.n} (warning below {check.thresholds['agreement']:.0%})"]]
+            ["answers opening with the same 10 words" + ("" if check.greedy else " (sampled: by chance too)"),
+             "–", "–", f"{check.opening_agreement:.0%} of {check.n} (warning below "
+                       f"{check.thresholds['opening_agreement']:.0%})"],
+            ["identical answers", "–", "–", f"{check.agreement:.0%} of {check.n}"]]
     section.tables.append(Table(f"The base model, {check.compute_dtype} compute", ["measure", "NF4", "unquantised",
                                                                                    "NF4 against unquantised"], rows))
     section.notes = check.warnings or ["Within both thresholds: NF4 moves this base model little on these prompts."]
@@ -183,8 +185,8 @@ def data_size_section(result, metrics: dict[str, Metric]) -> Section:
         bands = {b.variant: (scale * b.mean, scale * b.ci_low, scale * b.ci_high) for b in curve.bands
                  if b.mean is not None}
         unit = "%" if scale == 100.0 else (metric.unit if metric is not None else "")
-        section.charts.append(charts.curve_with_bands(f"{curve.label.capitalize()} (mean, 95% CI)", points, bands,
-                                                      "training examples", unit, curve.adapter))
+        title = f"{curve.label[:1].upper()}{curve.label[1:]} (mean, 95% CI)"
+        section.charts.append(charts.curve_with_bands(title, points, bands, "training examples", unit, curve.adapter))
         show = metric.show if metric is not None else (lambda v: f"{v:.3g}")
         rows = [[f"{p.examples} ({p.fraction:.0%})", show(p.mean), _delta(p, scale)] for p in curve.points]
         section.tables.append(Table(f"{curve.adapter}: {curve.label}, against {curve.best or '–'}",

@@ -10,7 +10,7 @@ import json
 import time
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from harness import canary
@@ -23,6 +23,7 @@ from harness.evaluation import Job, VariantRun, evaluate_jobs, reference_targets
 from harness.external import external_adapter, locate, problems
 from harness.files import write_json_atomic, write_text_atomic
 from harness.gates import suite_gate_errors
+from harness.manifest import run_manifest
 from harness.metrics.check_result import RuleError
 from harness.models import (
     ModelSource,
@@ -32,20 +33,19 @@ from harness.models import (
     tokenizer_at,
     weights_hash,
 )
-from harness.panel_checks import canary_problem, exchanges
+from harness.panel_checks import canary_problem, exchanges, panel_choice
 from harness.panels import Condition, conditions, new_passes, pass_key
 from harness.precision import check_jobs, check_result, nf4_adapters, training_numerics, variant_numerics, with_numerics
 from harness.progress import console, stage
 from harness.prompts import PromptRenderer, check_context, model_context
 from harness.report import render_report
-from harness.results import Manifest, Results, Selection, write_results
+from harness.results import Results, Selection, write_results
 from harness.run_folder import staged_run_folder
 from harness.scorers import Prepared, prepare
 from harness.smoke import SMOKE_NOTICE
 from harness.suite import ExternalAdapter, Suite, load_suite
 from harness.training import Adapter, train_or_reuse
 from harness.variants import Variant, resolve, select
-from harness.versions import library_versions
 
 # --smoke: the built-in tiny model, with step counts a laptop CPU finishes in about a minute.
 SMOKE_OVERRIDES = {
@@ -80,7 +80,7 @@ def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False, mo
     stages: dict[str, float] = {}
     given = _adapter_options(suite_path, adapters)
     suite = load_suite(suite_path, _overrides(smoke, model, profile, given))
-    suite = suite.with_overrides(_panel_choice(suite, panels))
+    suite = suite.with_overrides(panel_choice(suite, panels))
     selection = Selection(variants=variants, limit=limit)
     with _stage(stages, "data", "suite and data"):
         prepared = _limited(prepare(suite), limit)
@@ -115,14 +115,15 @@ def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False, mo
         jobs, found, fractions = _jobs(suite, renderer, chosen, prepared, model_context(source.folder))
         done = evaluate_jobs(suite, source, tokenizer, renderer, {**adapters, **smaller}, jobs, numerics)
         runs = {v.name: done[v.name] for v in chosen}
-        checked = ("quantisation/nf4" in done) and check_result(done, numerics, not suite.decoding.do_sample)
+        checked = check_result(done, numerics, not suite.decoding.do_sample) if "quantisation/nf4" in done else None
         panels = PanelRuns(found, {name: run for name, run in done.items() if name not in runs},
-                           canary.document_start(tokenizer), checked or None, fractions, {**adapters, **smaller})
+                           canary.document_start(tokenizer), checked, fractions, {**adapters, **smaller})
     run_dir = out or default_run_dir(suite.name, smoke)
     with staged_run_folder(run_dir) as staging:
         write_generations(runs, prepared.eval.examples, staging, source.smoke)  # kept even if scoring fails
         write_panel_generations(panels.runs, staging, source.smoke)
-        manifest = _manifest(suite, prepared, source, adapters, chosen, runs, numerics, renderer, profile, selection)
+        manifest = run_manifest(suite, prepared, source, adapters, chosen, runs, numerics, renderer, selection,
+                                {"name": profile, "overrides": PROFILES[profile]["overrides"]} if profile else None)
         with _stage(stages, "scoring", "scores and paired statistics"), _rule_errors(suite):
             results = build_results(prepared, chosen, runs, source.smoke, manifest, stages, selection, panels)
         results.stage_seconds = dict(stages)
@@ -176,25 +177,6 @@ def _jobs(suite: Suite, renderer: PromptRenderer, chosen: list[Variant], prepare
 
 def _prompt_lengths(renderer: PromptRenderer, job: Job) -> list[int]:
     return [len(ids) for ids in renderer.tokenizer(list(job.prompts), add_special_tokens=False)["input_ids"]]
-
-
-def _panel_choice(suite: Suite, given: str | None) -> dict:
-    """`--panels NAMES|none` as overrides that turn the suite's other panels off."""
-    if given is None:
-        return {}
-    sized = [name for name, entry in suite.adapter_settings().items()
-             if not isinstance(entry, ExternalAdapter) and entry.data_fractions]
-    declared = suite.panels.declared() + (["data_size"] if sized else [])
-    names = [] if given.strip() == "none" else [n.strip() for n in given.split(",") if n.strip()]
-    unknown = [n for n in names if n not in declared]
-    if unknown or (not names and given.strip() != "none"):
-        raise HarnessError(f"--panels {given}: expected none, or names from the suite's panels "
-                           f"({', '.join(declared) or 'it declares none'})")
-    off = {f"panels.{name}": None for name in declared if name not in names and name != "data_size"}
-    if sized and "data_size" not in names:  # training.data_fractions, and any adapter's own
-        off.update({"training.data_fractions": None, **{f"adapters.{name}.data_fractions": None for name in sized
-                                                        if suite.adapters and name in suite.adapters}})
-    return off
 
 
 def _limited(prepared: Prepared, limit: int | None) -> Prepared:
@@ -299,45 +281,6 @@ def check_against_model(prepared: Prepared) -> str:
             f"{suite.model} names no context length in its config.json; prompts were not checked against one")
 
 
-def _manifest(suite, prepared: Prepared, source, adapters: dict[str, Adapter], chosen: list[Variant],
-              runs: dict[str, VariantRun], numerics, renderer, profile: str | None, selection: Selection) -> Manifest:
-    """What ran, recorded whole: results are comparable only where these agree."""
-    return Manifest.model_validate({
-        "suite": {"name": suite.name, "file": str(suite.path), "sha256": suite.content_hash(),
-                  "settings": suite.model_dump(mode="json")},
-        "model": source.identity(),
-        # The first adapter under its old key, for tools that read one (export picks by name).
-        **({"adapter": _adapter_record(next(iter(adapters.values())))} if adapters else {}),
-        "adapters": {name: _adapter_record(adapter) for name, adapter in adapters.items()},
-        "variants": [v.describe() for v in chosen],
-        "selection": selection.model_dump(),
-        "data": {"train_sha256": prepared.train.content_hash, "eval_sha256": prepared.eval.content_hash,
-                 "train_examples": len(prepared.train.examples),
-                 "eval_examples": len(prepared.eval.examples)},
-        "decoding": suite.decoding.model_dump(mode="json"),
-        "numerics": numerics.describe(),
-        **({"profile": {"name": profile, "overrides": PROFILES[profile]["overrides"]}} if profile else {}),
-        "evaluation_precision": suite.evaluation.precision,
-        "evaluation": {v.name: {"cached": runs[v.name].cached,
-                                "generation_seconds": round(runs[v.name].generation_seconds, 3),
-                                "generated_tokens": sum(o.tokens for o in runs[v.name].outputs),
-                                "scoring_seconds": round(runs[v.name].scoring_seconds, 3),
-                                "numerics": variant_numerics(suite, v.adapter).key()} for v in chosen},
-        "prompting": renderer.describe(chosen),
-        "lexicon": {"name": prepared.lexicon.name, "version": prepared.lexicon.version},
-        "libraries": library_versions(),
-        "hardware": _hardware(),
-        **({"notice": SMOKE_NOTICE} if source.smoke else {}),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-    })
-
-
-def _adapter_record(adapter: Adapter) -> dict:
-    return {"key": adapter.key, "folder": str(adapter.folder), "reused": adapter.reused,
-            **{k: adapter.manifest.get(k) for k in ("adapter_sha256", "stats", "training", "numerics", "external",
-                                                    "data")}}
-
-
 def _overrides(smoke: bool, model: str | None, profile: str | None,
                adapters: dict[str, tuple[str, str]] | None = None) -> dict:
     overrides = dict(SMOKE_OVERRIDES if smoke else {})
@@ -403,16 +346,3 @@ def _rule_errors(suite):
 def default_run_dir(suite_name: str, smoke: bool) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return Path("reports") / f"{suite_name}{'-smoke' if smoke else ''}-{stamp}"
-
-
-def _hardware() -> dict:
-    import os
-    import platform
-
-    import torch
-
-    info = {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
-            "device": "cuda" if torch.cuda.is_available() else "cpu"}
-    if torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(0)
-    return info

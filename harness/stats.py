@@ -59,6 +59,19 @@ def mean_ci(diffs: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, f
     return mean - half, mean + half
 
 
+def wilson_ci(successes: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Wilson score interval of a rate: inside [0, 1], and not a point at 0 or n successes, unlike a t or
+    normal interval of the mean of 0s and 1s."""
+    if n == 0:
+        return 0.0, 1.0
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    rate = successes / n
+    centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    # At 0 or n successes one bound is exactly 0 or 1; rounding would leave it a hair inside.
+    return (0.0 if successes == 0 else max(0.0, centre - half)), (1.0 if successes == n else min(1.0, centre + half))
+
+
 def mcnemar_midp(a: np.ndarray, b: np.ndarray) -> tuple[float, int, int]:
     """Two-sided mid-p McNemar test on the discordant pairs (Fagerland, Lydersen & Laake 2013):
     the exact binomial p-value minus the probability of the observed count, p = 2·P(X < k) + P(X = k)

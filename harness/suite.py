@@ -12,8 +12,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -26,38 +24,9 @@ from pydantic import (
 
 from harness.errors import HarnessError, InputErrors
 from harness.files import sha256_json
+from harness.suite_fields import ADAPTER_NAME, BATCH, NAME, SEED, Strict, not_blank, real, whole
 from harness.suite_file import error_line, read_yaml, yaml_line
-
-
-def _not_a_bool(value: Any) -> Any:
-    if isinstance(value, bool):  # pydantic would read true as 1
-        raise ValueError("expected a number, not true or false")
-    return value
-
-
-def whole(low: int, high: int) -> Any:
-    """An int field bounded on both sides: every number a suite sets has a sane range (README, "Suites")."""
-    return Annotated[int, BeforeValidator(_not_a_bool), Field(ge=low, le=high)]
-
-
-def real(*, gt: float | None = None, ge: float | None = None, lt: float | None = None,
-         le: float | None = None) -> Any:
-    """A finite float field (no .nan, no .inf) bounded on both sides."""
-    return Annotated[float, BeforeValidator(_not_a_bool), Field(gt=gt, ge=ge, lt=lt, le=le, allow_inf_nan=False)]
-
-
-def _not_blank(text: str) -> str:
-    if not text.strip():
-        raise ValueError("expected text, got an empty or blank string")
-    return text
-
-
-SEED = whole(0, 2**32 - 1)  # numpy's seed range
-BATCH = whole(1, 4096)
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from harness.suite_panels import Panels
 
 
 class FieldMap(Strict):
@@ -226,9 +195,6 @@ class Verdict(Strict):
         return value
 
 
-# A variant, prompt or adapter name: what gates and reports write (`r8+system.words.median <= 40`).
-NAME = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_+-]*$", max_length=48)]
-ADAPTER_NAME = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_+-]*$", max_length=40)]  # X+system stays a NAME
 RESERVED_PROMPTS = ("none", "system")  # prompt arms every suite has: no system prompt, the suite's
 
 
@@ -243,7 +209,7 @@ class FewShot(Strict):
 class ExternalAdapter(Strict):
     """A PEFT LoRA adapter trained elsewhere: a folder (relative to the suite file) or a hub id."""
 
-    external: Annotated[str, AfterValidator(_not_blank)]
+    external: Annotated[str, AfterValidator(not_blank)]
     revision: str | None = None  # for a hub id
 
 
@@ -277,54 +243,12 @@ class VariantSpec(Strict):
     base_prompt: Literal["no_system", "template_default"] | None = None  # None: the suite's policy
 
 
-class Persistence(Strict):
-    """The eval prompts asked as turn N of a conversation of neutral exchanges (harness/panels.py)."""
-
-    turns: Annotated[list[whole(1, 16)], Field(min_length=1, max_length=8)] = [1, 3, 6]
-
-
-class Truncation(Strict):
-    """The `turns`-deep conversation, left-truncated to each token budget as a serving stack does."""
-
-    budgets: Annotated[list[whole(16, 131_072)], Field(min_length=1, max_length=8)] = [512, 256, 128]
-    turns: whole(2, 16) = 6
-
-
-class Sensitivity(Strict):
-    """Each phrasing of the system prompt, on the base model and on each adapter."""
-
-    prompts: Annotated[list[NAME], Field(min_length=2, max_length=16)]  # "system" or names from `prompts:`
-
-
-class Canary(Strict):
-    """What the adapter may have damaged: general-text perplexity and short factual QA (harness/canary.py)."""
-
-    passages: whole(1, 100_000) | None = None  # the first N shipped passages; None: all
-    questions: whole(1, 100_000) | None = None  # the first N shipped questions; None: all
-    max_new_tokens: whole(1, 512) = 24
-
-
-class Panels(Strict):
-    """The seed's claims, each an opt-in measurement over the suite's variants (README, "Panels")."""
-
-    persistence: Persistence | None = None
-    truncation: Truncation | None = None
-    sensitivity: Sensitivity | None = None
-    canary: Canary | None = None
-    # JSONL of {user, assistant} rows: the earlier turns of persistence and truncation; None: built in
-    exchanges: Annotated[str, AfterValidator(_not_blank)] | None = None
-
-    def declared(self) -> list[str]:
-        """The panels this suite runs, in their order here."""
-        return [name for name in type(self).model_fields if name != "exchanges" and getattr(self, name) is not None]
-
-
 class Suite(Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=100)]
     description: str = ""
-    model: Annotated[str, AfterValidator(_not_blank)]
+    model: Annotated[str, AfterValidator(not_blank)]
     revision: str | None = None
-    system_prompt: Annotated[str, AfterValidator(_not_blank)]
+    system_prompt: Annotated[str, AfterValidator(not_blank)]
     base_prompt: Literal["no_system", "template_default"] = "no_system"
     precision: Literal["auto", "float32", "bfloat16"] = "auto"  # compute dtype of training and evaluation
     data: Data
@@ -334,7 +258,7 @@ class Suite(Strict):
     metrics: Metrics = Metrics()
     verdict: Verdict = Verdict()
     gates: list[str] = []  # see harness/gates.py for the grammar
-    prompts: dict[NAME, Annotated[str, AfterValidator(_not_blank)]] = {}  # named system prompts
+    prompts: dict[NAME, Annotated[str, AfterValidator(not_blank)]] = {}  # named system prompts
     # None: one adapter, `sft`, trained with `training:` as it stands
     adapters: Annotated[dict[ADAPTER_NAME, AdapterEntry], Field(min_length=1, max_length=16)] | None = None
     # None: base and system, then for each adapter X: X and X+system (harness/variants.py)

@@ -80,6 +80,12 @@ def held_out_loss(model, rows: list[dict], pad_id: int, batch_rows: int, batch_t
     total, tokens = 0.0, 0
     was_training = model.training
     model.eval()
+    for module in model.modules():
+        # bitsandbytes repacks an NF4 weight for CPU inference the first time its layer runs in eval mode,
+        # and the repacked weight breaks the backward pass once training resumes. These layers have no
+        # dropout or other train-mode behaviour, so they stay in train mode.
+        if type(module).__name__ == "Linear4bit":
+            module.train()
     try:
         with torch.no_grad():
             for group in _groups(order, rows, batch_rows, batch_tokens):

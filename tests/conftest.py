@@ -95,6 +95,14 @@ def write_suite(folder: Path, body: str, train_rows: list[dict] | None = None,
     return path
 
 
+def snippet_suite(folder: Path, snippet_text: str) -> Path:
+    """A minimal suite with a documented snippet's fields added, and 3 training rows and 1 eval row."""
+    body = ("name: p\nmodel: m\nsystem_prompt: Be brief.\ndata:\n  train: {path: train.jsonl}\n"
+            "  eval: {path: eval.jsonl}\n" + snippet_text)
+    rows = [{"prompt": f"q{i}", "response": "a"} for i in range(3)]
+    return write_suite(folder, body, rows, rows[:1])
+
+
 MINIMAL_SUITE = """\
 name: tiny
 model: Qwen/Qwen2.5-0.5B-Instruct

@@ -24,7 +24,8 @@ from harness.gates import evaluate_gate, metric_specs, parse_gate
 from harness.generation import Output
 from harness.metrics.perplexity import ReferenceScore
 from harness.report import render_report
-from harness.suite import Canary, Suite
+from harness.suite import Suite
+from harness.suite_panels import Canary
 from harness.variants import Variant
 
 

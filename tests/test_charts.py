@@ -93,3 +93,22 @@ def test_box_plots_draw_the_points_beyond_the_whiskers():
     svg = _svg(charts.box_plots("NLL", {"sft": [1.0, 1.1, 1.2, 1.3, 1.25, 9.0], "base": [2.0, 2.1]}, "nats"))
     outliers = [c for c in svg.iter(f"{SVG}circle") if c.get("class") == "outlier"]
     assert [c.find(f"{SVG}title").text for c in outliers] == ["sft: outlier 9"]
+
+
+def test_the_data_size_curve_has_error_bars_and_a_band_per_prompting_variant_in_its_legend_colours():
+    svg = _svg(charts.curve_with_bands("Format pass rate", [(50, 60.0, 50.0, 70.0), (200, 90.0, 85.0, 95.0)],
+                                       {"base": (20.0, 12.0, 28.0), "system": (70.0, 61.0, 79.0)},
+                                       "training examples", "%", "sft"))
+    bands = [r for r in svg.iter(f"{SVG}rect") if r.get("fill-opacity")]
+    assert [b.find(f"{SVG}title").text for b in bands] == ["base: 20 (95% CI 12 to 28)",
+                                                           "system: 70 (95% CI 61 to 79)"]
+    points = [c.find(f"{SVG}title").text for c in svg.iter(f"{SVG}circle")]
+    assert points == ["sft, 50 training examples: 60 (95% CI 50 to 70)",
+                      "sft, 200 training examples: 90 (95% CI 85 to 95)"]
+    swatches = [r for r in svg.iter(f"{SVG}rect") if not r.get("fill-opacity")]
+    legend = {t.find(f"{SVG}title").text: s.get("fill") for t, s in zip(_texts(svg, "tick legend"), swatches,
+                                                                        strict=True)}
+    assert legend["base"] == bands[0].get("fill") and legend["system"] == bands[1].get("fill")
+    assert legend["sft"] == next(svg.iter(f"{SVG}circle")).get("fill")
+    # The 95% band of system lies above base's, as its values do (y grows downwards).
+    assert float(bands[1].get("y")) < float(bands[0].get("y"))

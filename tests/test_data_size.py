@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, snippet_suite
+from doc_snippets import VALIDATE, cli, covers, snippet
 
 from harness.cli import main
 from harness.data_size import curves, loaded_name
@@ -38,12 +40,19 @@ def test_a_win_that_does_not_hold_at_larger_sizes_is_not_called_clearing():
 
 
 def test_lower_is_better_picks_the_shortest_prompting_variant_and_holm_adjusts_across_metrics():
+    from harness.stats import holm, paired_test
+
+    short = Metric(key="short", behaviour="format", label="at most 30 words", unit="", kind="binary",
+                   better="higher", value=lambda r: r <= 30, headline=True)
     prompting = {"base": [50.0 + i % 7 for i in range(30)], "system": [30.0 + i % 5 for i in range(30)]}
-    sizes = [(1.0, 100, [29.0 + i % 5 for i in range(30)])]
-    length, fmt = curves("sft", sizes, {**prompting}, [WORDS, PASS])
+    sft = [29.0 + i % 5 for i in range(30)]
+    length, fmt = curves("sft", [(1.0, 100, sft)], prompting, [WORDS, short])
     assert length.best == "system" and length.points[0].delta == pytest.approx(-1.0)
-    assert fmt.best is not None  # binary metric over the same rows
-    assert "does not clear" in fmt.sentence or fmt.clears_from is not None
+    assert fmt.best == "system" and fmt.points[0].mean == pytest.approx(12 / 30)
+    raws = [paired_test(np.array([float(v <= 30) if binary else v for v in sft]),
+                        np.array([float(v <= 30) if binary else v for v in prompting["system"]]),
+                        "binary" if binary else "continuous").p_value for binary in (False, True)]
+    assert [length.points[0].p_adjusted, fmt.points[0].p_adjusted] == pytest.approx(holm(raws))
     assert loaded_name("sft", 0.25) == "sft@0_25"
 
 
@@ -76,3 +85,17 @@ decoding: {{max_new_tokens: 4}}
     assert all(a.reused for a in read_results(tmp_path / "again").data_size.adapters)
     assert main(["run", str(suite), "--panels", "none", "--out", str(tmp_path / "none")]) == 0
     assert read_results(tmp_path / "none").data_size is None
+
+
+SIZES_YAML = "```yaml training: # the data-size curve"
+
+
+@covers("docs/training.md", SIZES_YAML, how=VALIDATE)
+def test_the_documented_fractions_validate_and_repeats_are_refused(tmp_path, capsys):
+    text = snippet("docs/training.md", SIZES_YAML)
+    code, output = cli(["validate", str(snippet_suite(tmp_path, text))], capsys)
+    assert code == 0, output
+    for bad, said in (("[0.5, 0.5]", "each fraction may be named once"), ("[0, 1.0]", "greater than 0"),
+                      ("[1.5]", "less than or equal to 1")):
+        code, output = cli(["validate", str(snippet_suite(tmp_path, text.replace("[0.25, 0.5, 1.0]", bad)))], capsys)
+        assert code == 2 and "training.data_fractions" in output and said in output, output

@@ -15,8 +15,11 @@ from pathlib import Path
 
 import pytest
 import test_canary  # noqa: F401
+import test_data_size  # noqa: F401
 import test_panels  # noqa: F401
+import test_precision  # noqa: F401
 import test_registry  # noqa: F401  (these claim the registry's and the variants' snippets)
+import test_validation  # noqa: F401
 import test_variant_checks  # noqa: F401
 import test_variants  # noqa: F401
 import yaml
@@ -62,10 +65,9 @@ GATE_USAGE = "harness run SUITE --gate [...]"
 BASELINE_USAGE = "harness baseline save RUN_DIR --name NAME"
 EXPORT_USAGE = "harness export RUN_DIR DEST [--adapter NAME] [--merge]"
 GATES_YAML, SUITE_YAML, CUSTOM_YAML = "```yaml gates:", "```yaml name: concise", "```yaml metrics:"
-LAYOUT = ("``` harness/ suite.py (schema; suite_file.py) → examples.py (data_files.py) → variants.py → checks.py "
-          "(data and variants;")
+LAYOUT = "``` harness/ suite.py (schema; suite_fields.py, suite_panels.py, suite_file.py) → examples.py (data_files.py)"
 BENCH_SCRIPTS = ("python bench/suites.py", "python bench/real_model.py", "python bench/speed.py",
-                 "bench/report_speed.py", "bench/gpu.sh", "python bench/variants.py")
+                 "bench/report_speed.py", "bench/gpu.sh", "python bench/variants.py", "python bench/quantisation.py")
 NOX_SESSIONS = {"README.md": ("nox -s demo", "nox -s tests", "nox -s lint", "nox -s bench"),
                 "docs/results.md": ("nox -s schema",)}
 

@@ -12,7 +12,7 @@ from conftest import ROOT
 # Stage by stage, as the data flows (README.md, "Layout"); a module may import its own stage and earlier ones.
 STAGES = [
     ("serve every stage", "errors files limits versions progress cache markdown"),
-    ("suite", "suite_file suite"),
+    ("suite", "suite_fields suite_file suite_panels suite"),
     ("data", "data_files examples"),
     ("variants", "variants"),
     ("input checks", "panel_checks checks"),
@@ -24,7 +24,7 @@ STAGES = [
                "metrics.json_checks metrics.text_checks metrics.format_checks metrics.custom metrics.registry "
                "metrics scorers scoring"),
     ("paired comparisons", "stats compare tasks splits panel_results canary data_size"),
-    ("results", "results"),
+    ("results", "results manifest"),
     ("analysis", "analysis"),
     ("gates", "gates"),
     ("outputs", "charts report_panels report console merge export gate_outputs run_folder baselines"),

@@ -5,7 +5,7 @@ said once at the start, left truncation to a token budget that never cuts the qu
 from __future__ import annotations
 
 import pytest
-from conftest import write_suite
+from conftest import snippet_suite, write_suite
 from doc_snippets import VALIDATE, cli, covers, snippet
 
 from harness.cli import main
@@ -164,10 +164,7 @@ PANELS_YAML = "```yaml prompts: # phrasings for the sensitivity panel, weak ones
 
 @covers("docs/panels.md", PANELS_YAML, how=VALIDATE)
 def test_the_documented_panels_validate(tmp_path, capsys):
-    body = ("name: p\nmodel: m\nsystem_prompt: Be brief.\ndata:\n  train: {path: train.jsonl}\n"
-            "  eval: {path: eval.jsonl}\n" + snippet("docs/panels.md", PANELS_YAML))
-    rows = [{"prompt": f"q{i}", "response": "a"} for i in range(3)]
-    code, output = cli(["validate", str(write_suite(tmp_path, body, rows, rows))], capsys)
+    code, output = cli(["validate", str(snippet_suite(tmp_path, snippet("docs/panels.md", PANELS_YAML)))], capsys)
     assert code == 0, output
     assert "panels: persistence, truncation, sensitivity, canary" in output
 

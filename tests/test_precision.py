@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, snippet_suite
+from doc_snippets import VALIDATE, cli, covers, snippet
 
 from harness.cli import main
 from harness.evaluation import VariantRun
@@ -48,15 +49,22 @@ def _run(texts, nll_per_token):
                       references=[ReferenceScore(nll=nll_per_token * 10, tokens=10, bytes=40) for _ in texts])
 
 
-def test_the_check_reports_the_nll_ratio_per_token_and_identical_answers_and_warns_past_thresholds():
+LONG = "one two three four five six seven eight nine ten"
+
+
+def test_the_check_reports_the_nll_ratio_per_token_and_same_openings_and_warns_past_thresholds():
     numerics = resolve_numerics("bfloat16", "none")
-    close = check_result({"quantisation/nf4": _run(["a", "b", "c", "d"], 2.04),
-                          "quantisation/full": _run(["a", "b", "c", "x"], 2.0)}, numerics, greedy=True)
-    assert close.nll_ratio == pytest.approx(1.02) and close.agreement == 0.75 and close.warnings == []
+    # Answers that open alike count even where they end differently; short ones must be identical.
+    nf4 = [LONG + " eleven", LONG + " twelve", "short answer", "short", "x"]
+    full = [LONG + " thirteen", LONG, "short answer", "short answer", "y"]
+    close = check_result({"quantisation/nf4": _run(nf4, 2.04), "quantisation/full": _run(full, 2.0)}, numerics,
+                         greedy=True)
+    assert close.nll_ratio == pytest.approx(1.02) and close.opening_agreement == 0.6 and close.agreement == 0.2
+    assert close.warnings == []
     far = check_result({"quantisation/nf4": _run(["a", "y", "z", "w"], 2.4),
                         "quantisation/full": _run(["a", "b", "c", "x"], 2.0)}, numerics, greedy=True)
-    assert far.nll_ratio == pytest.approx(1.2) and far.agreement == 0.25
-    assert len(far.warnings) == 2 and "20.0% per token" in far.warnings[0]
+    assert far.nll_ratio == pytest.approx(1.2) and far.opening_agreement == 0.25
+    assert len(far.warnings) == 2 and "20.0% per token" in far.warnings[0] and "same 10 words" in far.warnings[1]
     sampled = check_result({"quantisation/nf4": _run(["a", "y"], 2.0), "quantisation/full": _run(["a", "b"], 2.0)},
                            numerics, greedy=False)
     assert sampled.warnings == []  # sampled answers differ by chance: no warning on agreement
@@ -87,12 +95,14 @@ def test_an_nf4_adapter_is_evaluated_as_it_ships_and_the_check_is_reported(tmp_p
     assert manifest.evaluation_precision == "full" and manifest.adapter.numerics["quantization"] == "nf4"
     assert {r.numerics["quantization"] for r in manifest.evaluation.values()} == {"none"}
     check = results.quantisation
-    assert check.n == 6 and check.nll_ratio > 0 and 0 <= check.agreement <= 1
+    assert check.n == 6 and check.nll_ratio > 0 and 0 <= check.agreement <= check.opening_agreement <= 1
     html = (tmp_path / "full" / "report.html").read_text()
     assert 'id="quantisation"' in html and "base unquantised" in html and "evaluation.precision: full" in html
     assert main(["export", str(tmp_path / "full"), str(tmp_path / "card")]) == 0
     card = (tmp_path / "card" / "README.md").read_text()
     assert "base unquantised" in card and "Quantisation check" in card
+    dtype = manifest.evaluation["sft"].numerics["compute_dtype"].removeprefix("torch.")
+    assert f'dtype="{dtype}")' in card and f"evaluated on the unquantised base in {dtype}, as loaded above" in card
 
     assert main(["run", str(_suite_file(tmp_path, "training", smoke_dir)), "--out", str(tmp_path / "held")]) == 0
     held = read_results(tmp_path / "held")
@@ -103,3 +113,16 @@ def test_an_nf4_adapter_is_evaluated_as_it_ships_and_the_check_is_reported(tmp_p
         passes = [json.loads(line) for line in (run / "panels.jsonl").read_text().splitlines()]
         assert [p["text"] for p in passes if p["pass"] == base_at] == [
             e.variants["base"].output.text for e in read_results(run).examples]
+
+
+PRECISION_YAML = "```yaml evaluation:"
+
+
+@covers("docs/training.md", PRECISION_YAML, how=VALIDATE)
+def test_the_documented_precision_setting_validates(tmp_path, capsys):
+    text = snippet("docs/training.md", PRECISION_YAML)
+    code, output = cli(["validate", str(snippet_suite(tmp_path, text))], capsys)
+    assert code == 0, output
+    code, output = cli(["validate", str(snippet_suite(tmp_path, text.replace("precision: full", "precision: nf4")))],
+                       capsys)
+    assert code == 2 and "evaluation.precision" in output and "'full' or 'training'" in output

@@ -154,3 +154,26 @@ def test_the_console_says_the_verdict_in_one_sentence_before_the_rows(capsys):
     out = " ".join(capsys.readouterr().err.split())  # the console writes to stderr
     assert out.startswith("Verdict: " + headline(results.verdict))
     assert out.index(results.verdict[0].answer.split(".")[0]) > len(headline(results.verdict))
+
+
+def test_the_training_panel_shows_validation_loss_overfitting_and_each_variants_precision():
+    from harness.results import EvaluationRecord
+
+    results = crafted_results(4, lambda i, v: "x")
+    timing = {"cached": False, "generation_seconds": 1.0, "generated_tokens": 4, "scoring_seconds": 1.0}
+    full = {"device": "cpu", "compute_dtype": "torch.bfloat16", "quantization": "none"}
+    results.manifest.numerics = {**full, "notes": []}
+    results.manifest.evaluation_precision = "training"
+    results.manifest.evaluation = {
+        "base": EvaluationRecord(**timing),  # a variant recorded before 1.6: the run's one precision
+        "system": EvaluationRecord(**timing, numerics=full),
+        "sft": EvaluationRecord(**timing, numerics={**full, "quantization": "nf4"})}
+    html = render_report(results)
+    training = html[html.index('<section id="training">'):html.index('<section id="manifest">')]
+    assert "<title>sft validation</title>" in training and "<title>sft train</title>" in training
+    assert "8 held-out training rows, scored every 2 steps · best 1.9000 at step 4" in training
+    assert "overfitting: validation loss rose 3 evaluations in a row from step 4 (flagged at step 10)" in training
+    manifest_panel = html[html.index('<section id="manifest">'):]
+    assert "base, system: bfloat16 compute, base unquantised, on cpu<br>" in manifest_panel
+    assert "sft: bfloat16 compute, base in NF4 (4-bit), on cpu<br>" in manifest_panel
+    assert "(evaluation.precision: training, on the base as training held it)" in manifest_panel

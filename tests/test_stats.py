@@ -88,3 +88,13 @@ def test_paired_test_reports_effect_size_and_power_warning():
     assert binary.test == "mcnemar_midp" and binary.effect_size == 0.5 and binary.p_value < 1e-50
     with pytest.raises(ValueError, match="equally long"):
         paired_test(np.ones(3), np.ones(4), "continuous")
+
+
+def test_wilson_interval_of_a_rate_stays_in_range_and_is_not_a_point_at_the_edges():
+    from harness.stats import wilson_ci
+
+    low, high = wilson_ci(5, 10)
+    assert low == pytest.approx(0.2366, abs=1e-4) and high == pytest.approx(0.7634, abs=1e-4)
+    low, high = wilson_ci(0, 10)
+    assert low == 0.0 and high == pytest.approx(0.2775, abs=1e-4)
+    assert wilson_ci(10, 10)[1] == 1.0 and wilson_ci(10, 10)[0] < 1.0

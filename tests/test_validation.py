@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import snippet_suite
+from doc_snippets import VALIDATE, cli, covers, snippet
 
 from harness import validation
 from harness.examples import Example, ExampleSet
@@ -110,3 +112,16 @@ def test_training_without_a_slice_says_why(smoke_tokenizer):
     rows = training_rows(_set(20), renderer, smoke_tokenizer, Training())
     assert rows.held == [] and len(rows.fit) == 20 and "under 4 rows" in rows.note
     assert isinstance(rows, Rows)
+
+
+VALIDATION_YAML = "```yaml training: # held-out loss (defaults shown)"
+
+
+@covers("docs/training.md", VALIDATION_YAML, how=VALIDATE)
+def test_the_documented_validation_settings_are_the_defaults(tmp_path, capsys):
+    from harness.suite import load_suite
+
+    path = snippet_suite(tmp_path, snippet("docs/training.md", VALIDATION_YAML))
+    code, output = cli(["validate", str(path)], capsys)
+    assert code == 0, output
+    assert load_suite(path).training.validation == Validation()
