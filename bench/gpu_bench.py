@@ -1,4 +1,6 @@
-"""The speed measurements on a Qwen2.5-0.5B-shaped model, on one GPU: bf16 LoRA and NF4 QLoRA.
+"""The speed measurements on a Qwen2.5-0.5B-shaped model: bf16 LoRA and NF4 QLoRA on one GPU, every variant
+from one vLLM engine (where vllm is installed) with its greedy agreement with transformers on 100 prompts,
+and DDP training on 2 GPUs (where there are 2).
 
 The model is randomly initialised (no weights can be downloaded) with Qwen2.5-0.5B's shape: 896 hidden,
 24 layers, 14 heads, 2 KV heads, 4864 intermediate, 151,936 vocab, tied embeddings. It runs the harness's
@@ -80,15 +82,13 @@ def build_model(shape: dict, folder: Path, dtype) -> int:
     return sum(p.numel() for p in model.parameters()) - embedding + embedding  # tied: the projection counts once
 
 
-def run_mode(model_dir: Path, quantization: str, work: Path, tiny: bool) -> dict:
-    import torch
-
-    from harness.results import read_results
-    from harness.run import run
-
-    steps, new_tokens, limit = (4, 8, 8) if tiny else (60, 64, None)
-    suite = work / f"suite-{quantization}.yaml"
+def suite_file(model_dir: Path, quantization: str, work: Path, tiny: bool, backend: str = "transformers",
+               limit: int | None = None) -> Path:
+    steps, new_tokens, tiny_limit = (4, 8, 8) if tiny else (60, 64, None)
+    limit = limit or tiny_limit
+    suite = work / f"suite-{quantization}-{backend}.yaml"
     eval_limit = f", limit: {limit}" if limit else ""
+    precision = "training" if backend == "transformers" else "full"  # vLLM answers on the unquantised base
     suite.write_text(f"""name: gpu-bench-{quantization}
 model: {model_dir}
 system_prompt: Answer in at most two sentences. No filler, no markdown.
@@ -96,9 +96,19 @@ data:
   train: {{path: {ROOT / 'suites/concise/train.jsonl'}}}
   eval: {{path: {ROOT / 'suites/concise/eval.jsonl'}{eval_limit}}}
 training: {{max_steps: {steps}, batch_size: 8, quantization: {quantization}, learning_rate: 1.0e-4}}
-decoding: {{max_new_tokens: {new_tokens}, batch_size: 24}}
-evaluation: {{precision: training}}   # each mode generates on its own base: NF4 or bf16
+decoding: {{max_new_tokens: {new_tokens}, batch_size: 24, backend: {backend}}}
+evaluation: {{precision: {precision}}}   # the transformers modes generate on their own base: NF4 or bf16
 """)
+    return suite
+
+
+def run_mode(model_dir: Path, quantization: str, work: Path, tiny: bool) -> dict:
+    import torch
+
+    from harness.results import read_results
+    from harness.run import run
+
+    suite = suite_file(model_dir, quantization, work, tiny)
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     run_dir = run(suite, out=work / f"run-{quantization}")
@@ -120,6 +130,52 @@ evaluation: {{precision: training}}   # each mode generates on its own base: NF4
         "scoring_examples_per_second": 4 * len(results.examples) / scoring,
         "peak_gpu_memory_gib": torch.cuda.max_memory_allocated() / 2 ** 30 if torch.cuda.is_available() else None,
     }
+
+
+def vllm_mode(model_dir: Path, work: Path, tiny: bool, transformers_run: Path | None) -> dict:
+    """Every variant from one vLLM engine on the first 100 eval prompts (the bf16 adapter, from the cache):
+    generation tokens per second, and greedy agreement with the transformers backend's answers."""
+    from harness import vllm_engine
+    from harness.results import read_results
+    from harness.run import run
+
+    if (problem := vllm_engine.problem()) is not None:
+        return {"skipped": problem}
+    results = read_results(run(suite_file(model_dir, "none", work, tiny, "vllm", limit=100),
+                               out=work / "run-vllm"))
+    reference = {e.id: e for e in read_results(transformers_run).examples} if transformers_run else {}
+    agreement = {}
+    for variant in results.variants:
+        pairs = [(e.variants[variant].output.text, reference[e.id].variants[variant].output.text)
+                 for e in results.examples if e.id in reference]
+        agreement[variant] = {"prompts": len(pairs), "identical": sum(a == b for a, b in pairs) / max(1, len(pairs)),
+                              "same_first_10_words": sum(a.split()[:10] == b.split()[:10] for a, b in pairs)
+                              / max(1, len(pairs))}
+    evaluation = {name: record.model_dump() for name, record in results.manifest.evaluation.items()}
+    return {"generation_tokens_per_second": {
+        v: round(sum(e.variants[v].output.tokens for e in results.examples)
+                 / max(evaluation[v]["generation_seconds"], 1e-9), 1) for v in results.variants},
+            "agreement_with_transformers": agreement}
+
+
+def two_processes(model_dir: Path, work: Path, tiny: bool) -> dict:
+    """bf16 LoRA training with DDP on 2 GPUs (torchrun), where there are 2: training tokens per second."""
+    import os
+    import subprocess
+
+    import torch
+
+    from harness.results import read_results
+
+    if torch.cuda.device_count() < 2:
+        return {"skipped": f"{torch.cuda.device_count()} GPU(s); 2 needed"}
+    env = {**os.environ, "HARNESS_CACHE": str(work / "cache-ddp")}
+    out = work / "run-ddp"
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "harness", "run",
+                    str(suite_file(model_dir, "none", work, tiny)), "--out", str(out)], env=env, check=True)
+    stats = read_results(out).manifest.adapter.stats
+    return {"train_tokens_per_second": stats["tokens_seen"] / stats["seconds"], "train_seconds": stats["seconds"],
+            "steps": stats["steps"]}
 
 
 def mfu(mode: dict, n_params: int, shape: dict, peak_tflops: float) -> float:
@@ -146,11 +202,14 @@ def main() -> None:
         model_dir.mkdir()
         n_params = build_model(shape, model_dir, dtype)
         modes = {q: run_mode(model_dir, q, work, args.tiny) for q in ("none", "nf4")}
+        vllm = vllm_mode(model_dir, work, args.tiny, work / "run-none")
+        ddp = two_processes(model_dir, work, args.tiny)
     for mode in modes.values():
         mode["mfu"] = mfu(mode, n_params, shape, peak)
     report = {"device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu", "shape": shape,
               "parameters": n_params, "matmul_peak_tflops": peak, "modes": {"bf16 LoRA" if q == "none" else
-                                                                         "NF4 QLoRA": m for q, m in modes.items()}}
+                                                                         "NF4 QLoRA": m for q, m in modes.items()},
+              "vllm": vllm, "two_processes": ddp}
     (args.out / "gpu_bench.json").write_text(json.dumps(report, indent=2) + "\n")
     print(f"device {report['device']}, {n_params / 1e6:.0f}M parameters, measured matmul peak {peak:.1f} TFLOP/s")
     for name, m in report["modes"].items():
@@ -158,6 +217,8 @@ def main() -> None:
         print(f"{name:10} train {m['train_tokens_per_second']:.0f} tok/s, MFU {100 * m['mfu']:.1f}%, "
               f"real-token share {m['real_token_fraction']}; generation tok/s {gen}; "
               f"scoring {m['scoring_examples_per_second']:.1f} ex/s; all variants {m['all_variants_seconds']:.1f} s")
+    print("vLLM:", vllm.get("skipped") or json.dumps(vllm))
+    print("2 processes:", ddp.get("skipped") or json.dumps(ddp))
 
 
 if __name__ == "__main__":

@@ -216,6 +216,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         run_dir = run(args.suite, out=args.out, smoke=args.smoke, model=args.model, profile=args.profile,
                       adapters=args.adapters, variants=args.variants, limit=args.limit,
                        panels=args.panels)
+        if run_dir is None:  # not the main process of several: the main one writes and checks the run
+            return EXIT_OK
         return _check(run_dir, args) if args.run_gate else EXIT_OK
     if args.command == "report":
         from harness.runs import rerender

@@ -13,7 +13,9 @@ from __future__ import annotations
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
+from types import SimpleNamespace
 
+from harness import vllm_engine
 from harness.cache import open_cache, read_entry, write_entry
 from harness.errors import HarnessError
 from harness.examples import ExampleSet
@@ -21,6 +23,7 @@ from harness.files import sha256_json
 from harness.generation import Output, generate, stop_token_ids
 from harness.metrics.perplexity import ReferenceScore, encode_references, score_pairs
 from harness.models import ModelSource, Numerics, load_model, release_memory
+from harness.processes import Processes, current, from_main, gather
 from harness.progress import Bar, console, stage
 from harness.prompts import PromptRenderer
 from harness.suite import Decoding, Suite
@@ -115,7 +118,8 @@ def _plans(suite: Suite, source: ModelSource, tokenizer, adapters: dict[str, Ada
             "config": source.config_hash, "numerics": held.key(),
             "adapter": adapters[job.variant.adapter].manifest["adapter_sha256"] if job.variant.adapter else None,
             "prompts": job.prompts, "scored": [p.input_ids for p in pairs], "generate": job.generate,
-            "decoding": (job.decoding or suite.decoding).model_dump(mode="json"),
+            # The pass's decoding, on the run's backend (a canary question sets its own max_new_tokens).
+            "decoding": (job.decoding or suite.decoding).model_copy(update={"backend": suite.decoding.backend}).key(),
             "perplexity": suite.metrics.perplexity.model_dump(mode="json"), "libraries": library_versions(),
         })[:32]
         plans.append(_Plan(job, pairs, key, held))
@@ -138,12 +142,16 @@ def evaluate_jobs(suite: Suite, source: ModelSource, tokenizer, renderer: Prompt
     plans = _plans(suite, source, tokenizer, adapters, jobs, numerics)
     folder = open_cache("evaluations")
     done: dict[str, VariantRun] = {}
+    processes = current()
     for plan in plans:
         if plan.key not in done:
             what = f"cached evaluation of {plan.job.name}"
             run = read_entry(folder / f"{plan.key}.json", plan.key, _parser(plan), what)
             if run is not None:
                 done[plan.key] = run
+    # Under several processes, every one computes what the main process found missing.
+    cached = from_main(set(done), processes)
+    done = {key: run for key, run in done.items() if key in cached}
     reused = [p.job.name for p in plans if p.key in done]
     missing, queued = [], set()  # each key once, under the first job that asked for it
     for plan in plans:
@@ -160,10 +168,16 @@ def evaluate_jobs(suite: Suite, source: ModelSource, tokenizer, renderer: Prompt
         console.print(f"  loading the base model ({held.dtype}, {held.device}, quantization "
                       f"{held.quantization})" + (f" and adapter(s) {', '.join(needed)}" if needed else "")
                       + f", once for {len(group)} pass(es)")
+        given = _from_vllm(source, tokenizer, renderer, adapters, group, suite, held) \
+            if suite.decoding.backend == "vllm" else {}
         model = with_adapters(load_model(source, held), {name: adapters[name] for name in needed})
         stop_ids = stop_token_ids(tokenizer, model, renderer.facts.end_of_turn)
         for plan in group:
-            run = _evaluate(model, tokenizer, plan, suite, stop_ids)
+            run = (_evaluate(model, tokenizer, plan, suite, stop_ids, given[plan.key]) if plan.key in given else
+                   _together(model, tokenizer, plan, suite, stop_ids, processes))
+            if not processes.main:
+                done[plan.key] = run
+                continue
             stored = write_entry(folder / f"{plan.key}.json", plan.key, run.to_json())
             # Where a concurrent run stored this pass first, its answers are the ones kept, here too.
             done[plan.key] = run if stored is None else replace(
@@ -172,6 +186,50 @@ def evaluate_jobs(suite: Suite, source: ModelSource, tokenizer, renderer: Prompt
         del model
         release_memory()
     return {p.job.name: done[p.key] for p in plans}
+
+
+def _from_vllm(source: ModelSource, tokenizer, renderer: PromptRenderer, adapters: dict[str, Adapter],
+               plans: list[_Plan], suite: Suite, held: Numerics) -> dict[str, tuple[list[Output], float]]:
+    """The answers of every pass that has any, from one vLLM engine (harness/vllm_engine.py), with the
+    seconds each took; the engine is gone before transformers loads the base for reference scoring."""
+    from transformers import GenerationConfig
+
+    answering = [p for p in plans if p.job.generate]
+    if not answering:
+        return {}
+    try:
+        declared = GenerationConfig.from_pretrained(source.folder)
+    except OSError:  # no generation_config.json: the tokenizer's eos and the template's end of turn
+        declared = GenerationConfig()
+    stop_ids = stop_token_ids(tokenizer, SimpleNamespace(generation_config=declared), renderer.facts.end_of_turn)
+    used = {name: adapters[name] for name in dict.fromkeys(p.job.variant.adapter for p in answering)
+            if name is not None}
+    console.print(f"  vLLM engine ({held.dtype}) for {len(answering)} pass(es)"
+                  + (f", LoRA adapters {', '.join(used)}" if used else ""))
+    started = time.perf_counter()
+    found = vllm_engine.generate_all(source.folder, held.dtype, tokenizer, used,
+                                     [(p.job.prompts, p.job.variant.adapter, p.job.decoding or suite.decoding)
+                                      for p in answering], stop_ids)
+    seconds = (time.perf_counter() - started) / len(answering)  # one engine: its time shared out evenly
+    return {p.key: (outputs, seconds) for p, outputs in zip(answering, found, strict=True)}
+
+
+def _together(model, tokenizer, plan: _Plan, suite: Suite, stop_ids: list[int], processes: Processes) -> VariantRun:
+    """One pass, each process answering and scoring its contiguous share of the prompts; the shares are put
+    back in order on every process. Greedy answers do not depend on the share: each is decoded alone."""
+    if not processes.several:
+        return _evaluate(model, tokenizer, plan, suite, stop_ids)
+    mine = processes.shard(len(plan.job.prompts))
+    job = plan.job
+    share = replace(job, prompts=job.prompts[mine.start:mine.stop],
+                    targets=job.targets[mine.start:mine.stop] if job.targets is not None else None,
+                    texts=job.texts[mine.start:mine.stop] if job.texts is not None else None)
+    part = _evaluate(model, tokenizer, replace(plan, job=share, pairs=plan.pairs[mine.start:mine.stop]), suite,
+                     stop_ids)
+    pieces = gather([(part.prompt_tokens, part.outputs, part.references)], processes)
+    return VariantRun(job.prompts, [n for tokens, _, _ in pieces for n in tokens],
+                      [o for _, outputs, _ in pieces for o in outputs], [r for _, _, refs in pieces for r in refs],
+                      generation_seconds=part.generation_seconds, scoring_seconds=part.scoring_seconds)
 
 
 def _listed(names: list[str], most: int = 8) -> str:
@@ -217,13 +275,17 @@ def _parser(plan: _Plan):
     return parse
 
 
-def _evaluate(model, tokenizer, plan: _Plan, suite: Suite, stop_ids: list[int]) -> VariantRun:
+def _evaluate(model, tokenizer, plan: _Plan, suite: Suite, stop_ids: list[int],
+              given: tuple[list[Output], float] | None = None) -> VariantRun:
+    """One pass: answers (or `given`, vLLM's, with their seconds), then reference scores."""
     job = plan.job
     what = ("answers" if job.generate else "") + (" then reference perplexity" if job.targets is not None else "")
     stage(job.name, f"{len(job.prompts)} {what.strip()}")
     outputs, started = [], time.perf_counter()
+    if given is not None:
+        outputs, started = given[0], started - given[1]
     with _switch(model, job.variant.adapter):
-        if job.generate:
+        if job.generate and given is None:
             with Bar(f"{job.name} answers", len(job.prompts)) as progress:
                 outputs = generate(model, tokenizer, job.prompts, job.decoding or suite.decoding, stop_ids,
                                    on_done=progress.advance)

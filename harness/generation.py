@@ -44,7 +44,7 @@ def generate(model, tokenizer, prompts: list[str], decoding: Decoding, stop_ids:
             _Decoder(model, decoding, stop_ids, tokenizer.pad_token_id).run(encoded, new_ids, on_done)
         else:
             _generate_in_batches(model, encoded, new_ids, decoding, stop_ids, tokenizer.pad_token_id, on_done)
-    return [_to_output(ids, tokenizer, stop_ids, decoding.max_new_tokens) for ids in new_ids]
+    return [to_output(ids, tokenizer, stop_ids, decoding.max_new_tokens) for ids in new_ids]
 
 
 def _plain_cache(model) -> bool:
@@ -279,7 +279,8 @@ def _device(model):
     return next(model.parameters()).device
 
 
-def _to_output(new_ids: list[int], tokenizer, stop_ids: list[int], max_new_tokens: int) -> Output:
+def to_output(new_ids: list[int], tokenizer, stop_ids: list[int], max_new_tokens: int) -> Output:
+    """New token ids as an answer: cut at the first stop token, decoded with special tokens kept."""
     stop_at = next((i for i, t in enumerate(new_ids) if t in stop_ids), None)
     kept = new_ids if stop_at is None else new_ids[:stop_at]
     return Output(

@@ -9,12 +9,14 @@ weight files, plus the hub revision when there is one.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness import gguf
 from harness.errors import HarnessError
 from harness.files import cache_root, sha256_files, sha256_json, write_json_atomic
+from harness.processes import current
 from harness.smoke import SMOKE_ID, is_smoke, smoke_model_dir
 
 WEIGHT_PATTERNS = ("*.safetensors", "*.bin")
@@ -225,11 +227,16 @@ def load_model(source: ModelSource, numerics: Numerics):
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
     dtype = numerics.torch_dtype
-    kwargs: dict = {"dtype": dtype, "device_map": {"": numerics.device}}
+    # Under FSDP (accelerate launch with an FSDP config) the launcher places the shards, and it shards float
+    # tensors only: NF4 weights are then stored in the compute dtype (bitsandbytes' FSDP-QLoRA guide).
+    fsdp = os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true"
+    # Under several processes, each on its own GPU (LOCAL_RANK); on a CPU they share it.
+    place = numerics.device if numerics.device == "cpu" else f"cuda:{current().local_rank}"
+    kwargs: dict = {"dtype": dtype, **({} if fsdp else {"device_map": {"": place}})}
     if numerics.quantization == "nf4":
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=dtype, bnb_4bit_quant_storage=torch.uint8,
+            bnb_4bit_compute_dtype=dtype, bnb_4bit_quant_storage=dtype if fsdp else torch.uint8,
         )
     model = AutoModelForCausalLM.from_pretrained(source.folder, **kwargs)
     model.eval()

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from harness import canary
+from harness import canary, vllm_engine
 from harness.analysis import PanelRuns, build_results
 from harness.console import print_summary
 from harness.data_files import raise_all
@@ -36,6 +36,7 @@ from harness.models import (
 from harness.panel_checks import canary_problem, exchanges, panel_choice
 from harness.panels import Condition, conditions, new_passes, pass_key
 from harness.precision import check_jobs, check_result, nf4_adapters, training_numerics, variant_numerics, with_numerics
+from harness.processes import join
 from harness.progress import console, stage
 from harness.prompts import PromptRenderer, check_context, model_context
 from harness.report import render_report
@@ -74,9 +75,12 @@ PROFILES = {
 
 def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False, model: str | None = None,
         profile: str | None = None, adapters: list[str] | None = None, variants: list[str] | None = None,
-        limit: int | None = None, panels: str | None = None) -> Path:
+        limit: int | None = None, panels: str | None = None) -> Path | None:
     """`adapters`: `--adapter [NAME=]PATH` values; `variants`, `limit` and `panels`: `--variants`, `--limit`
-    and `--panels`."""
+    and `--panels`. Under several processes (harness/processes.py) every one trains and evaluates its share,
+    and only the main one writes the run folder and returns it; the others return None."""
+    processes = join()
+    console.quiet = console.quiet or not processes.main
     stages: dict[str, float] = {}
     given = _adapter_options(suite_path, adapters)
     suite = load_suite(suite_path, _overrides(smoke, model, profile, given))
@@ -86,6 +90,9 @@ def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False, mo
         prepared = _limited(prepare(suite), limit)
         raise_all(suite_gate_errors(suite))
         chosen = select(resolve(suite, prepared.train, prepared.eval), variants)
+        quantised = any(variant_numerics(suite, v.adapter).quantization == "nf4" for v in chosen)
+        if problem := vllm_engine.refusal(suite, processes.world, quantised):
+            raise HarnessError(problem, file=suite.path, where=suite.line_of("decoding", "backend"))
         if suite.panels.canary is not None and (problem := canary_problem(chosen)):
             if not variants:
                 raise HarnessError(problem, file=suite.path, where=suite.line_of("panels", "canary"))
@@ -114,10 +121,12 @@ def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False, mo
     with _stage(stages, "evaluation", "variants and panels"):
         jobs, found, fractions = _jobs(suite, renderer, chosen, prepared, model_context(source.folder))
         done = evaluate_jobs(suite, source, tokenizer, renderer, {**adapters, **smaller}, jobs, numerics)
-        runs = {v.name: done[v.name] for v in chosen}
-        checked = check_result(done, numerics, not suite.decoding.do_sample) if "quantisation/nf4" in done else None
-        panels = PanelRuns(found, {name: run for name, run in done.items() if name not in runs},
-                           canary.document_start(tokenizer), checked, fractions, {**adapters, **smaller})
+    if not processes.main:
+        return None
+    runs = {v.name: done[v.name] for v in chosen}
+    checked = check_result(done, numerics, not suite.decoding.do_sample) if "quantisation/nf4" in done else None
+    panels = PanelRuns(found, {name: run for name, run in done.items() if name not in runs},
+                       canary.document_start(tokenizer), checked, fractions, {**adapters, **smaller})
     run_dir = out or default_run_dir(suite.name, smoke)
     with staged_run_folder(run_dir) as staging:
         write_generations(runs, prepared.eval.examples, staging, source.smoke)  # kept even if scoring fails

@@ -125,6 +125,14 @@ class Decoding(Strict):
     repetition_penalty: real(gt=0.0, le=10.0) = 1.0
     batch_size: whole(1, 1024) = 16
     seed: SEED = 0
+    # transformers: the harness's own continuous batching; vllm: one vLLM engine for every variant, LoRA
+    # adapters as LoRARequests (harness/vllm_engine.py; an optional extra that needs a GPU)
+    backend: Literal["transformers", "vllm"] = "transformers"
+
+    def key(self) -> dict:
+        """The settings as cache keys read them: the default backend is left out, so entries made before
+        there was a choice of backend stay valid."""
+        return self.model_dump(mode="json", exclude={"backend"} if self.backend == "transformers" else None)
 
 
 class Evaluation(Strict):

@@ -12,7 +12,9 @@ key of content hashes, so identical inputs reuse it.
 from __future__ import annotations
 
 import shutil
+import tempfile
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from harness.errors import HarnessError
 from harness.examples import ExampleSet
 from harness.files import discard, publish_dir, sha256_json, staging_dir, write_json_atomic
 from harness.models import ModelSource, Numerics, load_model, release_memory
+from harness.processes import Processes, current, from_main, wait_for_all
 from harness.progress import console, training_callback
 from harness.prompts import PromptRenderer
 from harness.smoke import SMOKE_NOTICE
@@ -99,7 +102,10 @@ def train_or_reuse(source: ModelSource, tokenizer, renderer: PromptRenderer, tra
     Under the entry's lock, so a concurrent run training the same adapter is waited for, and its adapter
     reused."""
     rows = training_rows(train, renderer, tokenizer, settings, fraction)
-    key = adapter_key(source, rows, settings, numerics)
+    key = adapter_key(source, rows, settings, numerics)  # the same whatever the number of processes
+    processes = current()
+    if processes.several:
+        return _train_together(source, tokenizer, renderer, train, rows, settings, numerics, key, processes)
     final = open_cache("adapters") / key
     with entry_lock(final, f"waiting for another run that is training the same adapter ({key})"):
         manifest = adapter_folder.verified(final, key)
@@ -108,6 +114,40 @@ def train_or_reuse(source: ModelSource, tokenizer, renderer: PromptRenderer, tra
             return Adapter(final, key, manifest, reused=True)
         discard(final)  # a damaged entry, if there is one
         return _train_into_cache(source, tokenizer, renderer, train, rows, settings, numerics, final)
+
+
+def _train_together(source: ModelSource, tokenizer, renderer: PromptRenderer, train: ExampleSet, rows: Rows,
+                    settings: Training, numerics: Numerics, key: str, processes: Processes) -> Adapter:
+    """Every process of the group trains the adapter together (DDP, each a share of every batch); the main
+    process holds the entry's lock, decides whether the cache has it, and publishes it. The others train
+    into a folder of their own that is thrown away, then read the published adapter."""
+    if settings.batch_size % processes.world:
+        raise HarnessError(f"training.batch_size: {settings.batch_size} rows cannot be shared evenly by "
+                           f"{processes.world} processes; expected a multiple of {processes.world}")
+    final = open_cache("adapters") / key
+    with (entry_lock(final, f"waiting for another run that is training the same adapter ({key})")
+          if processes.main else nullcontext()):
+        manifest = adapter_folder.verified(final, key) if processes.main else None
+        if from_main(manifest is not None, processes):
+            if processes.main:
+                console.print(f"[green]adapter[/] reused from cache ({key})")
+            return Adapter(final, key, manifest or adapter_folder.verified(final, key), reused=True)
+        if processes.main:
+            discard(final)
+            adapter = _train_into_cache(source, tokenizer, renderer, train, rows, settings, numerics, final)
+        else:
+            scratch = Path(tempfile.mkdtemp(prefix=f"harness-rank{processes.rank}-"))
+            try:
+                _train(source, tokenizer, rows, settings, numerics, scratch)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+        wait_for_all(processes)  # the main process has published it
+    if processes.main:
+        return adapter
+    manifest = adapter_folder.verified(final, key)
+    if manifest is None:
+        raise HarnessError(f"the main process did not publish the adapter {key} it trained; run again")
+    return Adapter(final, key, manifest, reused=False)
 
 
 def _train_into_cache(source: ModelSource, tokenizer, renderer: PromptRenderer, train: ExampleSet,
@@ -301,7 +341,9 @@ def _config(settings: Training, numerics: Numerics, out: Path):
     on_gpu = numerics.device == "cuda"
     return SFTConfig(
         output_dir=str(out / "trainer"),
-        per_device_train_batch_size=settings.batch_size,  # cut by a token budget inside each step
+        # Each process takes its share of every batch (under DDP), so the adapter learns from the same batches
+        # whatever the number of processes; cut by a token budget inside each step.
+        per_device_train_batch_size=settings.batch_size // current().world,
         gradient_accumulation_steps=settings.gradient_accumulation_steps,
         learning_rate=settings.learning_rate,
         num_train_epochs=settings.epochs,
@@ -321,6 +363,7 @@ def _config(settings: Training, numerics: Numerics, out: Path):
         report_to="none",
         disable_tqdm=True,
         dataloader_pin_memory=on_gpu,
+        ddp_find_unused_parameters=False,  # under DDP: every LoRA parameter takes part in every step
     )
 
 

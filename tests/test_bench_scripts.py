@@ -26,3 +26,5 @@ def test_gpu_benchmark_runs_on_the_cpu_with_a_tiny_shape(tmp_path, harness_cache
         assert set(mode["generation_tokens_per_second"]) == {"base", "system", "sft", "sft+system"}
         assert 0 < mode["real_token_fraction"] <= 1
     assert "MFU" in done.stdout
+    # No vLLM and no second GPU here: each part says why it did not run.
+    assert "vllm" in report["vllm"]["skipped"] and "2 needed" in report["two_processes"]["skipped"]

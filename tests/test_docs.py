@@ -18,10 +18,12 @@ import test_canary  # noqa: F401
 import test_data_size  # noqa: F401
 import test_panels  # noqa: F401
 import test_precision  # noqa: F401
+import test_processes  # noqa: F401
 import test_registry  # noqa: F401  (these claim the registry's and the variants' snippets)
 import test_validation  # noqa: F401
 import test_variant_checks  # noqa: F401
 import test_variants  # noqa: F401
+import test_vllm_engine  # noqa: F401
 import yaml
 from conftest import MINIMAL_SUITE, ROOT, write_suite
 from doc_snippets import (

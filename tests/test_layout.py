@@ -11,7 +11,7 @@ from conftest import ROOT
 
 # Stage by stage, as the data flows (README.md, "Layout"); a module may import its own stage and earlier ones.
 STAGES = [
-    ("serve every stage", "errors files limits versions progress cache markdown"),
+    ("serve every stage", "errors files limits versions progress cache markdown processes"),
     ("suite", "suite_fields suite_file suite_panels suite"),
     ("data", "data_files examples"),
     ("variants", "variants"),
@@ -19,7 +19,7 @@ STAGES = [
     ("model", "smoke gguf models"),
     ("prompts", "tokens prompts"),
     ("adapters", "adapter_folder validation training external"),
-    ("generations", "generation metrics.perplexity evaluation panels precision"),
+    ("generations", "generation vllm_engine metrics.perplexity evaluation panels precision"),
     ("scores", "metrics.check_result metrics.sentences metrics.length metrics.filler metrics.json_schemas "
                "metrics.json_checks metrics.text_checks metrics.format_checks metrics.custom metrics.registry "
                "metrics scorers scoring"),
