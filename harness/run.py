@@ -89,17 +89,8 @@ def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False, mo
     with _stage(stages, "data", "suite and data"):
         prepared = _limited(prepare(suite), limit)
         raise_all(suite_gate_errors(suite))
-        chosen = select(resolve(suite, prepared.train, prepared.eval), variants)
-        quantised = any(variant_numerics(suite, v.adapter).quantization == "nf4" for v in chosen)
-        if problem := vllm_engine.refusal(suite, processes.world, quantised):
-            raise HarnessError(problem, file=suite.path, where=suite.line_of("decoding", "backend"))
-        if suite.panels.canary is not None and (problem := canary_problem(chosen)):
-            if not variants:
-                raise HarnessError(problem, file=suite.path, where=suite.line_of("panels", "canary"))
-            # --variants chose a subset the canary cannot compare: the rest of the run goes on without it.
-            console.print(f"[yellow]canary panel skipped[/]: {problem.removeprefix('panels.canary: ')}")
-            suite = suite.with_overrides({"panels.canary": None})
-            prepared = replace(prepared, suite=suite)
+        prepared, chosen = _chosen(prepared, variants, processes.world)
+        suite = prepared.suite
     with _stage(stages, "model", f"model {'(smoke)' if smoke else suite.model}"):
         source = resolve_model(suite.model, suite.revision, suite_dir=suite.path.parent, smoke=smoke,
                                announce=lambda line: console.print(f"  {line}"))
@@ -143,6 +134,22 @@ def run(suite_path: str | Path, out: Path | None = None, smoke: bool = False, mo
     print_summary(results)
     console.print(f"[bold green]report[/] {run_dir / 'report.html'}")
     return run_dir
+
+
+def _chosen(prepared: Prepared, variants: list[str] | None, processes: int) -> tuple[Prepared, list[Variant]]:
+    """The variants `--variants` picks, checked against what the suite asks of them: the vLLM backend here,
+    and the canary (left out, with a notice, where a `--variants` subset cannot compare it)."""
+    suite = prepared.suite
+    chosen = select(resolve(suite, prepared.train, prepared.eval), variants)
+    quantised = any(variant_numerics(suite, v.adapter).quantization == "nf4" for v in chosen)
+    if problem := vllm_engine.refusal(suite, processes, quantised):
+        raise HarnessError(problem, file=suite.path, where=suite.line_of("decoding", "backend"))
+    if suite.panels.canary is not None and (problem := canary_problem(chosen)):
+        if not variants:
+            raise HarnessError(problem, file=suite.path, where=suite.line_of("panels", "canary"))
+        console.print(f"[yellow]canary panel skipped[/]: {problem.removeprefix('panels.canary: ')}")
+        prepared = replace(prepared, suite=suite.with_overrides({"panels.canary": None}))
+    return prepared, chosen
 
 
 def _jobs(suite: Suite, renderer: PromptRenderer, chosen: list[Variant], prepared: Prepared,

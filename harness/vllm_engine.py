@@ -84,10 +84,26 @@ def lora_slots(adapters: dict[str, Adapter]) -> dict[str, LoraSlot]:
             enumerate(adapters.items(), start=1)}
 
 
+# The ranks vLLM's LoRA kernels are built for (LoRAConfig refuses any other max_lora_rank).
+ENGINE_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
+
+
 def max_rank(adapters: dict[str, Adapter]) -> int:
-    """The largest LoRA rank among the adapters: the engine reserves that much per slot."""
-    ranks = [int((a.manifest.get("training") or {}).get("lora", {}).get("r", 16)) for a in adapters.values()]
-    return max(ranks, default=16)
+    """The engine's rank per slot: the smallest it supports that holds the largest adapter's rank. An adapter
+    trained elsewhere has no training record; its adapter_config.json says its rank."""
+    ranks = [_rank(a) for a in adapters.values()]
+    largest = max(ranks, default=8)
+    return next((r for r in ENGINE_RANKS if r >= largest), largest)
+
+
+def _rank(adapter: Adapter) -> int:
+    import json
+
+    trained = (adapter.manifest.get("training") or {}).get("lora", {}).get("r")
+    if trained is not None:
+        return int(trained)
+    config = adapter.folder / "adapter_config.json"
+    return int(json.loads(config.read_text()).get("r", 8)) if config.is_file() else 8
 
 
 def prompt_ids(tokenizer, prompts: list[str]) -> list[list[int]]:

@@ -62,6 +62,13 @@ def test_each_adapter_is_a_lora_slot_numbered_from_one_with_room_for_the_largest
     assert [(s.name, s.id, s.path) for s in slots.values()] == [("sft", 1, "/cache/sft"), ("r8", 2, "/cache/r8"),
                                                                 ("r32", 3, "/cache/r32")]
     assert vllm_engine.max_rank(adapters) == 32
+    assert vllm_engine.max_rank({"r4": Adapter(Path("/x"), "r4", {"training": {"lora": {"r": 4}}}, True)}) == 8
+    assert vllm_engine.max_rank({"r20": Adapter(Path("/x"), "r20", {"training": {"lora": {"r": 20}}}, True)}) == 32
+
+
+def test_an_adapter_trained_elsewhere_is_sized_by_its_own_config(tmp_path):
+    (tmp_path / "adapter_config.json").write_text('{"r": 64, "lora_alpha": 128}')
+    assert vllm_engine.max_rank({"shipped": Adapter(tmp_path, "shipped", {"external": {}}, reused=True)}) == 64
 
 
 def test_prompts_are_the_token_ids_the_transformers_backend_decodes_from(smoke_tokenizer):
