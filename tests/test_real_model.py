@@ -22,7 +22,7 @@ system_prompt: >-
 data:
   train: {{path: {root}/suites/concise/train.jsonl}}
   eval: {{path: {root}/suites/concise/eval.jsonl, limit: 12}}
-training: {{max_steps: 16, batch_size: 8, learning_rate: 2.0e-4}}
+training: {{max_steps: 16, batch_size: 8, learning_rate: 2.0e-4, validation: {{every_steps: 8}}}}
 decoding: {{max_new_tokens: 96, batch_size: 12}}
 metrics:
   format:
