@@ -216,7 +216,8 @@ def _from_vllm(source: ModelSource, tokenizer, renderer: PromptRenderer, adapter
 
 def _together(model, tokenizer, plan: _Plan, suite: Suite, stop_ids: list[int], processes: Processes) -> VariantRun:
     """One pass, each process answering and scoring its contiguous share of the prompts; the shares are put
-    back in order on every process. Greedy answers do not depend on the share: each is decoded alone."""
+    back in order on every process. A share decodes in other batches than the whole pass would; where the
+    arithmetic is exact enough (float32), greedy answers are the same (tests/test_processes.py)."""
     if not processes.several:
         return _evaluate(model, tokenizer, plan, suite, stop_ids)
     mine = processes.shard(len(plan.job.prompts))

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pydantic import BaseModel
 
 from harness.evaluation import Job, VariantRun, reference_targets
@@ -48,14 +50,8 @@ def variant_numerics(suite: Suite, adapter: str | None) -> Numerics:
 
 def with_numerics(suite: Suite, jobs: list[Job]) -> list[Job]:
     """Each job with the numerics its adapter is evaluated in (a job that names its own keeps them)."""
-    return [job if job.numerics is not None else _held(job, variant_numerics(suite, job.variant.adapter))
+    return [job if job.numerics is not None else replace(job, numerics=variant_numerics(suite, job.variant.adapter))
             for job in jobs]
-
-
-def _held(job: Job, numerics: Numerics) -> Job:
-    from dataclasses import replace
-
-    return replace(job, numerics=numerics)
 
 
 def nf4_adapters(suite: Suite, variants: list[Variant]) -> list[str]:
