@@ -43,11 +43,13 @@ def _setup():
 
 def train_harness(ctx, steps: int, precision: str, quantization: str) -> float:
     from harness.models import resolve_numerics
-    from harness.training import _train, tokenize_training_set
+    from harness.training import _train, training_rows
 
     suite, prepared, source, tokenizer, renderer = ctx
-    settings = suite.training.model_copy(update={"max_steps": steps})
-    rows = tokenize_training_set(prepared.train, renderer, tokenizer, settings)
+    # Validation off: the held-out scoring is not training, and the plain loop has none.
+    off = suite.training.validation.model_copy(update={"fraction": 0.0})
+    settings = suite.training.model_copy(update={"max_steps": steps, "validation": off})
+    rows = training_rows(prepared.train, renderer, tokenizer, settings)
     with tempfile.TemporaryDirectory() as out:
         numerics = resolve_numerics(precision, quantization, "training")
         stats = _train(source, tokenizer, rows, settings, numerics, Path(out))

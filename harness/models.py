@@ -261,14 +261,17 @@ def device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def release_memory() -> None:
+def release_memory(collect: bool = True) -> None:
     """Give freed memory back to the system. glibc keeps freed heap pages (GBs after training on a CPU, where
     every batch shape leaves its own holes); malloc_trim returns them, so the next stage starts from a small
-    heap. A no-op where the C library has no malloc_trim."""
+    heap. A no-op where the C library has no malloc_trim. Between stages, `collect` first frees what only
+    reference cycles hold; after each training step it is left out: a full collection costs about 0.3 s
+    once transformers is loaded, and a step's tensors are freed by their reference counts."""
     import contextlib
     import ctypes
     import gc
 
-    gc.collect()
+    if collect:
+        gc.collect()
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)

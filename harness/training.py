@@ -319,7 +319,7 @@ def _trainer_class():
                 total = loss if total is None else total + loss
             self.forward_passes += len(pieces)
             if self.args.use_cpu:
-                release_memory()  # each batch shape leaves its own holes in the heap
+                release_memory(collect=False)  # each batch shape leaves its own holes in the heap
             return total
 
     return BudgetedSFTTrainer

@@ -437,7 +437,7 @@ def test_compare_pairs_two_runs_and_refuses_other_decoding_unless_forced(smoke_r
 def test_compare_family_is_each_compared_variant_by_headline_metric(smoke_run, run_copy, capsys, no_model):
     variants = ["sft", "sft+system"]
     code, output = cli(["compare", str(smoke_run), str(run_copy), "--variants", ",".join(variants)], capsys)
-    headline = {"length", "format", "filler", "fit"}  # no custom metric in concise
+    headline = {"length"}  # concise's verdict.behaviours; the other headline metrics are secondary rows
     page = (run_copy / f"compare-{smoke_run.name}.html").read_text()
     assert code == 0 and page.count('data-family="primary"') == len(variants) * len(headline), output
 
@@ -533,10 +533,19 @@ def test_export_writes_an_adapter_peft_loads_with_a_model_card(smoke_run, smoke_
     assert code == 2 and "DEST" in output, output  # a new or empty folder only
 
 
-@covers("docs/metrics.md", "bench/filler/sample.py", how=SHAPE)
+FILLER_NEW_TEXT = "python bench/filler/sample.py OUT.jsonl --prompts prompts_b.txt --name elicit-b"
+
+
+@covers("docs/metrics.md", "bench/filler/sample.py", FILLER_NEW_TEXT, how=SHAPE)
 def test_the_filler_sampler_exists_with_its_prompts():
-    """Not run: it generates with the real model. Its prompts are the set the labelled answers came from."""
-    script = ROOT / "bench" / "filler" / "sample.py"
-    prompts = (ROOT / "bench" / "filler" / "prompts.txt").read_text("utf-8").splitlines()
-    assert "python bench/filler/sample.py OUT.jsonl" in script.read_text("utf-8")
-    assert len([p for p in prompts if p.strip()]) >= 150
+    """Not run: it generates with the real model. Its prompt files are the sets the labelled answers came from,
+    and the second set's answers carry the ids its --name gives them."""
+    script = (ROOT / "bench" / "filler" / "sample.py").read_text("utf-8")
+    assert "python bench/filler/sample.py OUT.jsonl" in script
+    for flag in ("--prompts", "--name"):
+        assert re.search(rf"add_argument\(\s*[\"']{flag}[\"']", script), flag
+    for name, count in (("prompts.txt", 150), ("prompts_b.txt", 180)):
+        prompts = (ROOT / "bench" / "filler" / name).read_text("utf-8").splitlines()
+        assert len([p for p in prompts if p.strip()]) >= count, name
+    labelled = (ROOT / "tests" / "data" / "filler_real_model_b.jsonl").read_text("utf-8").splitlines()
+    assert all(json.loads(line)["id"].startswith("elicit-b-") for line in labelled)

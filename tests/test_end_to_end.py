@@ -127,8 +127,12 @@ def test_results_carry_the_verdict_comparisons_and_prompt_tax(first_run):
     jsonschema.validate(raw, json.loads((ROOT / "docs" / "results.schema.json").read_text()))
     results = read_results(first_run)
     behaviours = {v.behaviour: v for v in results.verdict}
-    assert set(behaviours) == {"length", "format", "filler", "fit"}
-    assert behaviours["fit"].outcome == "win"  # the adapter fits the references better than the system prompt
+    assert set(behaviours) == {"length"}  # concise declares the behaviour its adapter is for
+    rows = {(c.a, c.b, c.metric): c for c in results.comparisons}
+    fit = rows[("sft", "system", "reference_nll")]  # measured and shown, outside the verdict's family
+    assert fit.family == "secondary" and fit.family_size == 1 and fit.p_adjusted == fit.stats.p_value
+    assert fit.outcome == "win"  # the adapter fits the references better than the system prompt
+    assert rows[("sft", "system", "words")].family == "primary" and rows[("sft", "system", "words")].family_size == 1
     assert {(c.a, c.b) for c in results.comparisons} >= {("sft", "system"), ("sft", "base"), ("system", "base")}
     assert all(0 <= c.p_adjusted <= 1 and c.p_adjusted >= c.stats.p_value for c in results.comparisons)
     assert results.prompt_tax.extra_tokens_per_request > 0

@@ -129,20 +129,40 @@ def test_a_restatement_after_an_opening_sure_is_caught():
 
 
 REAL_MODEL = Path(__file__).parent / "data" / "filler_real_model.jsonl"
-# Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (lexicon 1.3.0,
-# rounded down): the floor each figure may not fall below.
-STATED = {"opener": (1.0, 0.70, 10), "closer": (0.81, 0.81, 11), "restatement": (1.0, 1.0, 30),
-          "self_reference": (1.0, 0.68, 22), "hedge": (1.0, 0.88, 9)}
+# Answers to 180 new prompts, generated and labelled (blind to the lexicon) after lexicon 1.4.0 was frozen.
+NEW_TEXT = Path(__file__).parent / "data" / "filler_real_model_b.jsonl"
+# Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (lexicon 1.4.0,
+# rounded down): the floor each figure may not fall below. The first set is in sample, the second is not.
+STATED = {REAL_MODEL: {"opener": (0.90, 1.0, 10), "closer": (0.91, 1.0, 11), "restatement": (1.0, 1.0, 30),
+                       "self_reference": (1.0, 0.95, 22), "hedge": (1.0, 1.0, 9)},
+          NEW_TEXT: {"opener": (1.0, 0.66, 24), "closer": (0.93, 0.63, 22), "restatement": (1.0, 0.85, 14),
+                     "self_reference": (1.0, 0.89, 37), "hedge": (0.75, 0.37, 8)}}
 
 
-def test_precision_and_recall_per_category_on_real_model_answers():
-    rows = [json.loads(line) for line in REAL_MODEL.read_text(encoding="utf-8").splitlines()]
-    assert len(rows) >= 300
+@pytest.mark.parametrize("labelled", [REAL_MODEL, NEW_TEXT], ids=["in-sample", "new-text"])
+def test_precision_and_recall_per_category_on_real_model_answers(labelled):
+    rows = [json.loads(line) for line in labelled.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) >= 180
     found = [{s.category for s in find_filler(row["text"], LEXICON)} for row in rows]
-    for category, (precision, recall, positives) in STATED.items():
-        labelled = [category in row["categories"] for row in rows]
+    for category, (precision, recall, positives) in STATED[labelled].items():
+        labels = [category in row["categories"] for row in rows]
         flagged = [category in hits for hits in found]
-        hits = sum(a and b for a, b in zip(labelled, flagged, strict=True))
-        assert sum(labelled) == positives, category
-        assert hits / sum(flagged) >= precision if precision is not None else not any(flagged), category
-        assert hits / sum(labelled) >= recall if recall is not None else True, category
+        hits = sum(a and b for a, b in zip(labels, flagged, strict=True))
+        assert sum(labels) == positives, category
+        assert hits / sum(flagged) >= precision, category
+        assert hits / sum(labels) >= recall, category
+
+
+def test_a_slot_holds_a_few_content_words_or_the_rest_of_a_clause():
+    said = {s.category for s in find_filler("I'm a curious and empathetic AI designed to help.", LEXICON)}
+    assert said == {"self_reference"}
+    assert not find_filler("I'm a big fan of AI research, and it shows.", LEXICON)  # no preposition in a slot
+    assert [s.phrase for s in find_filler("I'm so glad you're celebrating with your sister. Try this.", LEXICON)] == [
+        "I'm so glad you're celebrating with your sister"]
+    last = find_filler("Pack light. If you need help with the bookings, I can send a list.", LEXICON)
+    assert [s.category for s in last] == ["closer"]
+
+
+def test_a_cut_off_last_sentence_signs_off_only_where_the_closer_ends_the_text():
+    assert not find_filler("Practise daily.\n\nI'm here to help you with", LEXICON)
+    assert [s.category for s in find_filler("Practise daily. Good luck", LEXICON)] == ["closer"]

@@ -119,12 +119,21 @@ def test_a_ten_point_gain_at_n_200_keeps_its_power_in_the_family():
 
 
 def test_a_suite_that_declares_its_target_behaviours_keeps_the_power_of_a_single_test():
-    """The worst case above, with `verdict.behaviours` naming the one or two behaviours the adapter is for:
-    one target is tested alone (its power is the single test's), two lose little (Holm's first step at
-    0.05 / 2), and the others become secondary rows."""
+    """The worst case above, with `verdict.behaviours` naming the behaviour the adapter is for (as every shipped
+    suite does): it is tested alone, so its power is the single test's, and the others become secondary rows.
+    Two declared behaviours put Holm's first step at 0.05 / 2, which costs about 10 to 14 points here."""
     rng = np.random.default_rng(29)
     alone = _share([run[0] == "win" for run in _verdicts(rng, 400, 200, gain=0.1, others=0.0, count=1)])
     one = _verdicts(rng, 400, 200, gain=0.1, others=0.0, behaviours=["behaviour0"])
     two = _verdicts(rng, 400, 200, gain=0.1, others=0.0, behaviours=["behaviour0", "behaviour1"])
+    assert all(len(run) == 4 for run in one)  # the other three are still compared, as secondary rows
     assert abs(_share([run[0] == "win" for run in one]) - alone) <= 0.07, alone
-    assert alone - _share([run[0] == "win" for run in two]) <= 0.10, alone
+    assert 0.0 < alone - _share([run[0] == "win" for run in two]) <= 0.18, alone
+
+
+def test_a_declared_behaviour_keeps_a_five_percent_false_positive_rate():
+    """Declared alone and with no true difference, the behaviour's outcome is a win or loss about 5% of the
+    time: declaring a family changes which level it is tested at, not the test's size."""
+    outcomes = _verdicts(np.random.default_rng(31), 1500, 200, gain=0.0, others=0.0, behaviours=["behaviour0"])
+    rate = _share([run[0] != "tie" for run in outcomes])
+    assert 0.035 <= rate <= 0.065, rate

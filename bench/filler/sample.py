@@ -4,21 +4,22 @@ The filler lexicon's precision and recall per category need real answers that ho
 the concise and plain suites' answers hold few (tests/data/filler_real_model.jsonl). These prompts
 (prompts.txt: greetings, questions to the assistant about itself, advice that invites hedging, requests
 that invite a sign-off) are answered greedily by SmolLM2-135M-Instruct with its chat template's own
-default system turn, as a user who sets no system prompt would see it. Usage:
-    python bench/filler/sample.py OUT.jsonl
+default system turn, as a user who sets no system prompt would see it. prompts_b.txt holds 180 more,
+written after lexicon 1.3.0 and answered after it was frozen: the out-of-sample set. Usage:
+    python bench/filler/sample.py OUT.jsonl [--prompts prompts_b.txt --name elicit-b]
 Each line: {"id", "source", "prompt", "text"}; the labels are added by reading each answer.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
 
-def main(out: Path) -> None:
+def main(out: Path, prompt_file: str, name: str) -> None:
     from harness.generation import generate, stop_token_ids
     from harness.models import load_model, load_tokenizer, resolve_model, resolve_numerics
     from harness.progress import quiet_libraries
@@ -29,16 +30,21 @@ def main(out: Path) -> None:
     source = resolve_model("smollm2-135m-instruct")
     tokenizer = load_tokenizer(source)
     model = load_model(source, resolve_numerics("auto", "auto"))
-    prompts = [line.strip() for line in (HERE / "prompts.txt").read_text("utf-8").splitlines() if line.strip()]
+    prompts = [line.strip() for line in (HERE / prompt_file).read_text("utf-8").splitlines() if line.strip()]
     rendered = [tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
                                               add_generation_prompt=True) for p in prompts]
     stops = stop_token_ids(tokenizer, model, detect_template(tokenizer).end_of_turn)
     outputs = generate(model, tokenizer, rendered, Decoding(max_new_tokens=160, batch_size=32), stops)
     with out.open("w", encoding="utf-8") as handle:
         for index, (prompt, output) in enumerate(zip(prompts, outputs, strict=True)):
-            handle.write(json.dumps({"id": f"elicit-{index:04d}", "source": f"elicit/default-system/{index:03d}",
+            handle.write(json.dumps({"id": f"{name}-{index:04d}", "source": f"{name}/default-system/{index:03d}",
                                      "prompt": prompt, "text": output.text.strip()}, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--prompts", default="prompts.txt", help="a file of prompts, one per line, in bench/filler/")
+    parser.add_argument("--name", default="elicit", help="the ids' and sources' prefix")
+    args = parser.parse_args()
+    main(args.out, args.prompts, args.name)

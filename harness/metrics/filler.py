@@ -40,8 +40,17 @@ CLAUSE_OPENING = re.compile(r"(?:^|[,;:!.?)\u2014\u2013-])[\s\W]*(?:(?:and|so|bu
 CLOSER_AS_SUBJECT = re.compile(r"\s+(?:is|are|was|were|isn't|aren't|can|could|will|would|may|might|must|has|"
                                r"had|have|does|did|means|meant|makes|comes|takes|requires|depends|matters|plays)\b",
                                re.IGNORECASE)
+# An answer that ends in a word, with no closing punctuation: cut off, most often at the token limit.
+UNFINISHED = re.compile(r"\w\s*$")
 # Quoted or code text is mentioned, not said: "The reply 'As an AI language model...' is an over-refusal".
 QUOTED = re.compile(r"```.*?```|`[^`\n]*`|\"[^\"\n]*\"|(?<!\w)'[^'\n]{2,}?'(?!\w)", re.DOTALL)
+# Slots a phrase may hold, for formulas a list of phrases cannot: "i'm a [words] ai" holds "I'm a curious and
+# empathetic AI" and "I'm a no-nonsense AI", never "I'm a big fan of AI" (no article, preposition or pronoun
+# in the slot); "i'm so glad you're [clause]" holds the rest of its clause, up to a comma or a sentence's end.
+SLOT_WORD = (r"(?!(?:a|an|the|of|about|for|with|in|on|at|to|from|by|like|than|as|my|your|his|her|their|our|"
+             r"this|that|these|those|it|is|are|was|not|you|me|i)\b)\w[\w'-]*")
+SLOTS = {"[words]": rf"{SLOT_WORD}(?:(?:\s*,\s*|\s+){SLOT_WORD}){{0,2}}",
+         "[clause]": r"\w[^.!?\n,;:]{0,120}"}
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u02bc": "'"})
 
 
@@ -83,8 +92,14 @@ def normalise(text: str) -> str:
 
 def _compile(phrases: list[str]) -> regex.Pattern:
     ordered = sorted({normalise(p).strip().lower() for p in phrases}, key=len, reverse=True)
-    body = "|".join(r"\s+".join(map(regex.escape, phrase.split())) for phrase in ordered)
+    body = "|".join(r"\s+".join(map(_piece, phrase.split())) for phrase in ordered)
     return regex.compile(rf"(?<!\w)(?:{body})(?!\w)", regex.IGNORECASE)
+
+
+def _piece(token: str) -> str:
+    """One word of a phrase as a pattern: a slot (with any punctuation after it, "[clause],"), or the word."""
+    slot = next((name for name in SLOTS if token.startswith(name)), None)
+    return SLOTS[slot] + regex.escape(token[len(slot):]) if slot else regex.escape(token)
 
 
 def check_lexicon(raw: object, origin: str, *, extending: bool = False) -> None:
@@ -190,8 +205,11 @@ def _span(text: str, category: str, match: regex.Match) -> FillerSpan:
 
 def _signs_off(folded: str, match: regex.Match, sentence_start: int) -> bool:
     """A closer signs off: it opens its clause ("..., and good luck!") and is not the subject of one ("Good luck
-    is a matter of preparation", "a matter of good luck")."""
+    is a matter of preparation", "a matter of good luck"). In an answer cut off mid-sentence, the cut sentence
+    signs off only where the closer ends the text: "I'm here to help you with" was going somewhere else."""
     if CLOSER_AS_SUBJECT.match(folded, match.end()):
+        return False
+    if UNFINISHED.search(folded) and regex.search(r"\w", folded[match.end():]):
         return False
     return bool(CLAUSE_OPENING.search(folded[sentence_start:match.start()]))
 
