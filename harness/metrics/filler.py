@@ -40,6 +40,10 @@ CLAUSE_OPENING = re.compile(r"(?:^|[,;:!.?)\u2014\u2013-])[\s\W]*(?:(?:and|so|bu
 CLOSER_AS_SUBJECT = re.compile(r"\s+(?:is|are|was|were|isn't|aren't|can|could|will|would|may|might|must|has|"
                                r"had|have|does|did|means|meant|makes|comes|takes|requires|depends|matters|plays)\b",
                                re.IGNORECASE)
+# "I'm here to assist with general tasks, but I'm not equipped to...": the rest of the sentence takes the offer
+# back, so it states a limitation and does not sign off.
+LIMITATION = re.compile(r"[^.!?\n]*?(?:,\s*not\s+(?:to|a|an|the|for|with)\b|\bbut\s+(?:i'm|i\s+am)\s+not\b|"
+                        r"\bbut\s+i\s+(?:can't|cannot|don't|do\s+not)\b)", re.IGNORECASE)
 # An answer that ends in a word, with no closing punctuation: cut off, most often at the token limit.
 UNFINISHED = re.compile(r"\w\s*$")
 # Quoted or code text is mentioned, not said: "The reply 'As an AI language model...' is an over-refusal".
@@ -206,10 +210,13 @@ def _span(text: str, category: str, match: regex.Match) -> FillerSpan:
 def _signs_off(folded: str, match: regex.Match, sentence_start: int) -> bool:
     """A closer signs off: it opens its clause ("..., and good luck!") and is not the subject of one ("Good luck
     is a matter of preparation", "a matter of good luck"). In an answer cut off mid-sentence, the cut sentence
-    signs off only where the closer ends the text: "I'm here to help you with" was going somewhere else."""
+    signs off only where the closer ends the text: "I'm here to help you with" was going somewhere else. A
+    closer whose sentence goes on to take the offer back ("..., but I'm not equipped to") states a limitation."""
     if CLOSER_AS_SUBJECT.match(folded, match.end()):
         return False
     if UNFINISHED.search(folded) and regex.search(r"\w", folded[match.end():]):
+        return False
+    if LIMITATION.match(folded, match.end()):
         return False
     return bool(CLAUSE_OPENING.search(folded[sentence_start:match.start()]))
 
