@@ -191,6 +191,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         prepared = prepare(load_suite(args.suite), custom_code=not args.no_custom_code)
         checked = check_against_model(prepared)  # gates, context length, adapters trained elsewhere
+        from harness.compare import family_line
         from harness.panel_checks import most_passes
 
         variants = [v.name for v in prepared.suite.variant_specs()]
@@ -199,7 +200,8 @@ def _dispatch(args: argparse.Namespace) -> int:
                 "each priced before it runs)" if panels else "")
         print(f"ok: {args.suite}: {len(prepared.train.examples)} train and {len(prepared.eval.examples)} eval "
               f"examples, {len(variants)} variants ({', '.join(variants)}), {len(prepared.rules)} suite-wide "
-              f"format rules, lexicon {prepared.lexicon.name} {prepared.lexicon.version}{said}; {checked}")
+              f"format rules, lexicon {prepared.lexicon.name} {prepared.lexicon.version}{said}; "
+              f"{family_line(prepared.suite)}; {checked}")
         return EXIT_OK
     if args.command == "run":
         from harness.progress import quiet_libraries

@@ -229,6 +229,22 @@ def comparability_problems(a_manifest: dict, b_manifest: dict) -> list[str]:
     return problems
 
 
+def family_line(suite) -> str:
+    """What the verdict will test, in one line for `harness validate`: its comparisons, its behaviours, the
+    level the first test runs at, and a hint where the default family of every headline behaviour costs power."""
+    declared = suite.verdict.behaviours
+    headline = [m.behaviour for m in specs_for(suite.model_dump(mode="json")) if m.headline and m.panel is None]
+    behaviours = [b for b in dict.fromkeys(headline) if declared is None or b in declared]
+    pairs = [f"{a} vs {b}" for a, b in suite.primary_pairs()]
+    if not pairs:
+        return "no verdict (no adapter variant against a system-prompted one)"
+    size = len(pairs) * len(behaviours)
+    level = "at the full 0.05" if size == 1 else f"Holm over {size}, the first test at 0.05 / {size}"
+    hint = ("; naming the behaviour the adapter is for in verdict.behaviours tests it at the full 0.05"
+            if declared is None and size > 1 else "")
+    return f"verdict: {', '.join(pairs)} on {', '.join(behaviours)} ({level}){hint}"
+
+
 def specs_for(settings: dict) -> list[Metric]:
     """The metrics compared between variants: built-in and custom (harness/metrics/registry.py)."""
     return [metric for metric in metrics_for(settings) if metric.compared]

@@ -154,3 +154,22 @@ def test_declared_behaviours_are_the_whole_family_and_the_rest_are_secondary():
     assert family == {"words": "secondary", "format_pass": "primary"}
     assert [c.family_size for c in rows if c.family == "primary"] == [1]
     assert [v.behaviour for v in verdict(rows)] == ["format"]
+
+
+def test_validate_says_what_the_verdict_will_test_and_how_to_keep_its_power(tmp_path):
+    from conftest import MINIMAL_SUITE, write_suite
+
+    from harness.compare import family_line
+    from harness.suite import load_suite
+
+    rows = [{"prompt": "Hi?", "response": "Hello."}]
+    default = load_suite(write_suite(tmp_path, MINIMAL_SUITE, rows, rows))
+    line = family_line(default)
+    assert line.startswith("verdict: sft vs system on length, format, filler, fit (Holm over 4, the first test at "
+                           "0.05 / 4)") and "verdict.behaviours" in line, line
+    declared = load_suite(write_suite(tmp_path, MINIMAL_SUITE + "verdict: {behaviours: [format]}\n", rows, rows))
+    assert family_line(declared) == "verdict: sft vs system on format (at the full 0.05)"
+    two = load_suite(write_suite(tmp_path, MINIMAL_SUITE + "adapters: {a: {}, b: {}}\n"
+                                 "verdict: {behaviours: [format]}\n", rows, rows))
+    assert family_line(two) == ("verdict: a vs system, b vs system on format (Holm over 2, the first test at "
+                                "0.05 / 2)")

@@ -383,6 +383,7 @@ def test_quick_profile_trains_one_epoch_on_the_first_24_examples_and_says_so(smo
 def test_validate_checks_a_suite_without_a_model_and_refuses_custom_code_on_request(tmp_path, capsys, no_model):
     code, output = cli(command(VALIDATE_USAGE, {"SUITE": CONCISE}, set()), capsys)
     assert code == 0 and output.startswith(f"ok: {CONCISE}: 248 train and 117 eval examples"), output
+    assert "verdict: sft vs system on length (at the full 0.05)" in output  # concise's verdict.behaviours
     suite = custom_metrics_suite(tmp_path)
     code, output = cli(command(VALIDATE_USAGE, {"SUITE": suite}, set()), capsys)  # runs the suite's Python
     assert code == 0, output
