@@ -178,7 +178,7 @@ def headline(found: list, a: str = HEADLINE[0], b: str = HEADLINE[1]) -> str:
         return ""
     by = {outcome: [v.behaviour for v in found if v.outcome == outcome] for outcome in ("win", "loss", "tie")}
     m = getattr(found[0], "family_size", None) or len(found)  # several primary pairs share one family
-    tested = f"({m} primary comparison{'s' if m != 1 else ''}, Holm-adjusted)"
+    tested = f"({m} primary comparisons, Holm-adjusted)" if m != 1 else "(1 primary comparison, tested alone at 0.05)"
     if len(by["win"]) == len(found):
         return f"{a} beat {b} on every headline behaviour: {_and(by['win'])} {tested}."
     if len(by["loss"]) == len(found):

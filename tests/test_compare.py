@@ -132,7 +132,7 @@ def test_the_whole_verdict_reads_as_one_sentence():
         "sft beat system on every headline behaviour: length and format (2 primary comparisons, Holm-adjusted).")
     assert headline(rows(length="tie")) == (
         "No clear difference between sft and system on any headline behaviour (length) "
-        "(1 primary comparison, Holm-adjusted).")
+        "(1 primary comparison, tested alone at 0.05).")
     assert headline(rows(length="win", format="loss", filler="tie", fit="win")) == (
         "sft beat system on length and fit; system beat sft on format; no clear difference on filler "
         "(4 primary comparisons, Holm-adjusted).")
