@@ -545,8 +545,12 @@ def test_the_filler_sampler_exists_with_its_prompts():
     assert "python bench/filler/sample.py OUT.jsonl" in script
     for flag in ("--prompts", "--name"):
         assert re.search(rf"add_argument\(\s*[\"']{flag}[\"']", script), flag
-    for name, count in (("prompts.txt", 150), ("prompts_b.txt", 180)):
+    for name, count in (("prompts.txt", 150), ("prompts_b.txt", 180), ("prompts_c.txt", 180)):
         prompts = (ROOT / "bench" / "filler" / name).read_text("utf-8").splitlines()
         assert len([p for p in prompts if p.strip()]) >= count, name
-    labelled = (ROOT / "tests" / "data" / "filler_real_model_b.jsonl").read_text("utf-8").splitlines()
-    assert all(json.loads(line)["id"].startswith("elicit-b-") for line in labelled)
+    for letter in "bc":
+        labelled = (ROOT / "tests" / "data" / f"filler_real_model_{letter}.jsonl").read_text("utf-8").splitlines()
+        rows = [json.loads(line) for line in labelled]
+        prompts = (ROOT / "bench" / "filler" / f"prompts_{letter}.txt").read_text("utf-8").splitlines()
+        assert [r["id"] for r in rows] == [f"elicit-{letter}-{i:04d}" for i in range(len(prompts))]
+        assert [r["prompt"] for r in rows] == prompts  # each answer is to its own set's prompt, in order
