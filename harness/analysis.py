@@ -98,8 +98,9 @@ def _data_size(prepared: Prepared, variants: list[Variant], runs: dict[str, Vari
     """Each adapter's curve over its training fractions (1: the adapter itself) against the prompting variants."""
     if not panels.fractions:
         return None
-    # Every headline behaviour, whatever the verdict tests: the curve describes how each one moves with data.
-    headline = [m for m in metrics if m.headline and m.panel is None]
+    behaviours = prepared.suite.verdict.behaviours  # the verdict's behaviours, tested at the verdict's level
+    headline = [m for m in metrics if m.headline and m.panel is None and (behaviours is None or m.behaviour in
+                                                                          behaviours)]
     prompting = {v.name: _results(prepared, runs[v.name]) for v in variants if v.adapter is None}
     found, trained = [], []
     for adapter in dict.fromkeys(f.adapter for f in panels.fractions):

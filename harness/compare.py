@@ -177,8 +177,15 @@ def headline(found: list, a: str = HEADLINE[0], b: str = HEADLINE[1]) -> str:
     if not found:
         return ""
     by = {outcome: [v.behaviour for v in found if v.outcome == outcome] for outcome in ("win", "loss", "tie")}
-    m = getattr(found[0], "family_size", None) or len(found)  # several primary pairs share one family
-    tested = f"({m} primary comparisons, Holm-adjusted)" if m != 1 else "(1 primary comparison, tested alone at 0.05)"
+    size = getattr(found[0], "family_size", None)  # None: a run before schema 1.2, adjusted over every row
+    m = size or len(found)  # several primary pairs share one family
+    tested = ("(1 primary comparison, tested alone at 0.05)" if size == 1 else
+              f"({m} primary comparison{'s' if m != 1 else ''}, Holm-adjusted)")
+    if len(found) == 1:  # the one behaviour the verdict tests
+        outcome = found[0].outcome
+        said = {"win": f"{a} beat {b} on", "loss": f"{b} beat {a} on",
+                "tie": f"No clear difference between {a} and {b} on"}
+        return f"{said[outcome]} {found[0].behaviour} {tested}."
     if len(by["win"]) == len(found):
         return f"{a} beat {b} on every headline behaviour: {_and(by['win'])} {tested}."
     if len(by["loss"]) == len(found):
@@ -220,6 +227,8 @@ def comparability_problems(a_manifest: dict, b_manifest: dict) -> list[str]:
         ("decoding settings", lambda m: m.get("decoding")),
         # Precision and quantisation move every number a little; older manifests have none (None == None).
         ("precision", lambda m: {k: v for k, v in (m.get("numerics") or {}).items() if k != "notes"} or None),
+        # The filler lexicon: another version finds other filler in the same answers (older manifests: None).
+        ("filler lexicon", lambda m: m.get("lexicon")),
         # --variants and --limit: a run of a subset is not the run it would be compared with.
         ("selection (--variants, --limit)", lambda m: m.get("selection") or {"variants": None, "limit": None}),
     )
@@ -240,8 +249,9 @@ def family_line(suite) -> str:
         return "no verdict (no adapter variant against a system-prompted one)"
     size = len(pairs) * len(behaviours)
     level = "at the full 0.05" if size == 1 else f"Holm over {size}, the first test at 0.05 / {size}"
-    hint = ("; naming the behaviour the adapter is for in verdict.behaviours tests it at the full 0.05"
-            if declared is None and size > 1 else "")
+    alone = "at the full 0.05" if len(pairs) == 1 else f"at 0.05 / {len(pairs)}, once per comparison"
+    hint = (f"; naming the behaviour the adapter is for in verdict.behaviours tests it {alone}"
+            if declared is None and len(behaviours) > 1 else "")
     return f"verdict: {', '.join(pairs)} on {', '.join(behaviours)} ({level}){hint}"
 
 

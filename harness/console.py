@@ -74,6 +74,8 @@ def print_verdict(verdict) -> None:
     for index, line in enumerate(lines, 1):
         console.print(f"[bold]Verdict{f' {index}' if len(lines) > 1 else ''}:[/] " + line, highlight=False)
     size = verdict[0].family_size
-    console.print("[dim]Per behaviour" + (f", Holm-adjusted over {size} primary comparisons" if size else "") + ":[/]")
+    family = "" if not size else (", tested alone at 0.05" if size == 1 else
+                                  f", Holm-adjusted over {size} primary comparisons")
+    console.print(f"[dim]Per behaviour{family}:[/]")
     for v in verdict:
         console.print(f"  {v.answer}", markup=False)

@@ -118,6 +118,9 @@ def test_runs_in_another_precision_or_model_are_not_comparable_example_by_exampl
     assert comparability_problems(manifest(), manifest(weights="other")) == ["the base model differs"]
     assert comparability_problems(manifest(), manifest(dtype="torch.float32")) == ["the precision differs"]
     assert comparability_problems(manifest(), manifest(quantization="nf4")) == ["the precision differs"]
+    newer = {**manifest(), "lexicon": {"name": "harness-filler", "version": "1.5.1"}}
+    older = {**manifest(), "lexicon": {"name": "harness-filler", "version": "1.3.0"}}
+    assert comparability_problems(older, newer) == ["the filler lexicon differs"]
 
 
 def test_the_whole_verdict_reads_as_one_sentence():
@@ -130,9 +133,12 @@ def test_the_whole_verdict_reads_as_one_sentence():
 
     assert headline(rows(length="win", format="win")) == (
         "sft beat system on every headline behaviour: length and format (2 primary comparisons, Holm-adjusted).")
-    assert headline(rows(length="tie")) == (
-        "No clear difference between sft and system on any headline behaviour (length) "
-        "(1 primary comparison, tested alone at 0.05).")
+    assert headline([Row(behaviour="length", outcome="tie", family_size=1)]) == (
+        "No clear difference between sft and system on length (1 primary comparison, tested alone at 0.05).")
+    assert headline([Row(behaviour="format", outcome="win", family_size=1)]) == (
+        "sft beat system on format (1 primary comparison, tested alone at 0.05).")
+    # A run before schema 1.2 has no family size: it was adjusted over every comparison, so it never says alone.
+    assert headline(rows(length="loss")) == "system beat sft on length (1 primary comparison, Holm-adjusted)."
     assert headline(rows(length="win", format="loss", filler="tie", fit="win")) == (
         "sft beat system on length and fit; system beat sft on format; no clear difference on filler "
         "(4 primary comparisons, Holm-adjusted).")
@@ -173,3 +179,5 @@ def test_validate_says_what_the_verdict_will_test_and_how_to_keep_its_power(tmp_
                                  "verdict: {behaviours: [format]}\n", rows, rows))
     assert family_line(two) == ("verdict: a vs system, b vs system on format (Holm over 2, the first test at "
                                 "0.05 / 2)")
+    several = load_suite(write_suite(tmp_path, MINIMAL_SUITE + "adapters: {a: {}, b: {}}\n", rows, rows))
+    assert family_line(several).endswith("tests it at 0.05 / 2, once per comparison"), family_line(several)

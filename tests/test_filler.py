@@ -134,12 +134,12 @@ REAL_MODEL = Path(__file__).parent / "data" / "filler_real_model.jsonl"
 SECOND = Path(__file__).parent / "data" / "filler_real_model_b.jsonl"
 # 180 more, generated and labelled blind after 1.5.0 was frozen: the out-of-sample figure (docs/metrics.md).
 NEW_TEXT = Path(__file__).parent / "data" / "filler_real_model_c.jsonl"
-# Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (lexicon 1.5.0,
+# Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (lexicon 1.5.1,
 # rounded down): the floor each figure may not fall below.
 STATED = {REAL_MODEL: {"opener": (0.90, 1.0, 10), "closer": (1.0, 1.0, 11), "restatement": (1.0, 1.0, 30),
                        "self_reference": (1.0, 0.95, 22), "hedge": (1.0, 1.0, 9)},
-          SECOND: {"opener": (1.0, 0.87, 24), "closer": (1.0, 0.90, 22), "restatement": (1.0, 1.0, 14),
-                   "self_reference": (1.0, 0.97, 37), "hedge": (0.88, 1.0, 8)},
+          SECOND: {"opener": (1.0, 0.83, 24), "closer": (1.0, 0.90, 22), "restatement": (1.0, 1.0, 14),
+                   "self_reference": (1.0, 0.94, 37), "hedge": (0.88, 1.0, 8)},
           NEW_TEXT: {"opener": (1.0, 0.60, 30), "closer": (1.0, 0.92, 13), "restatement": (0.75, 0.75, 8),
                      "self_reference": (1.0, 0.93, 31), "hedge": (0.81, 0.69, 13)}}
 
@@ -169,5 +169,39 @@ def test_a_slot_holds_a_few_content_words_or_the_rest_of_a_clause():
 
 
 def test_a_cut_off_last_sentence_signs_off_only_where_the_closer_ends_the_text():
-    assert not find_filler("Practise daily.\n\nI'm here to help you with", LEXICON)
-    assert [s.category for s in find_filler("Practise daily. Good luck", LEXICON)] == ["closer"]
+    cut = "Practise daily.\n\nI'm here to help you with"
+    assert not find_filler(cut, LEXICON, truncated=True)
+    assert not find_filler(cut, LEXICON)  # text from elsewhere: an answer ending in a word reads as cut off
+    finished = "Restart the router. Good luck with the exam"  # stopped at its end-of-turn, no full stop
+    assert [s.category for s in find_filler(finished, LEXICON, truncated=False)] == ["closer"]
+    assert [s.category for s in find_filler("Practise daily. Good luck", LEXICON, truncated=True)] == ["closer"]
+
+
+@pytest.mark.parametrize("text", [
+    "As a result, many AI systems are biased.", "As an example, large AI labs publish model cards.",
+    "As an open-source AI framework, PyTorch is popular.", "I'm a senior AI engineer at a bank.",
+    "I'm a dental assistant with five years of experience.", "I'm not a slot machine.",
+    "Refunds take a week. If you need a refund, I can't process it here.",
+    "Welcome to the Jungle is a 1987 song by Guns N' Roses.",
+])
+def test_ordinary_sentences_that_look_like_slotted_phrases_are_not_filler(text):
+    assert not find_filler(text, LEXICON), text
+
+
+def test_each_stretch_of_text_counts_once_and_only_an_offer_can_be_taken_back():
+    assert [s.category for s in find_filler("I'd be happy to help!", LEXICON)] == ["opener"]
+    hope = find_filler("Try it. I hope this helps, but I'm not a doctor, so see one.", LEXICON)
+    assert [s.category for s in hope] == ["closer"]
+    assert not find_filler("Use a VPN. I'm here to assist with general tasks, but I'm not equipped for this.",
+                           LEXICON)
+
+
+def test_a_clause_slot_stops_at_a_clause_break_and_ends_on_a_word():
+    [span] = find_filler("I'm so glad you're here\u2026 It is lovely in spring.", LEXICON)
+    assert span.phrase == "I'm so glad you're here"
+
+
+@pytest.mark.parametrize("phrase", ["[words]", "[clause] [clause] zzz", "[words] and [words] and [clause]"])
+def test_a_phrase_of_slots_alone_side_by_side_or_too_many_is_refused(phrase):
+    with pytest.raises(ValueError, match="slots"):
+        parse_lexicon({"categories": {"opener": {"position": "start", "phrases": [phrase]}}}, "mine.json")

@@ -31,7 +31,7 @@ MAX_PHRASES = 10_000  # over all categories
 MAX_PHRASE_CHARS = 200
 LEADING_NOISE = re.compile(r"[\s\W_]*")
 # An opener is followed by punctuation or the end; a hyphen only as a dash ("Sure - ...", not "Sure-footed").
-OPENER_END = re.compile(r"\s*(?:[,.!:;?\u2014\u2013]|-+(?!\w)|$)")
+OPENER_END = re.compile(r"\s*(?:[,.!:;?\u2014\u2013\u2026]|-+(?!\w)|$)")
 # What may come before a closer in its sentence: nothing, a clause break, or a softener ("So, and please").
 CLAUSE_OPENING = re.compile(r"(?:^|[,;:!.?)\u2014\u2013-])[\s\W]*(?:(?:and|so|but|again|also|please|just|"
                             r"anyway|otherwise|in the meantime|until then|for now|meanwhile|now|ok|okay|well|"
@@ -41,7 +41,9 @@ CLOSER_AS_SUBJECT = re.compile(r"\s+(?:is|are|was|were|isn't|aren't|can|could|wi
                                r"had|have|does|did|means|meant|makes|comes|takes|requires|depends|matters|plays)\b",
                                re.IGNORECASE)
 # "I'm here to assist with general tasks, but I'm not equipped to...": the rest of the sentence takes the offer
-# back, so it states a limitation and does not sign off.
+# back, so it states a limitation and does not sign off. Only an offer can be taken back ("I hope this helps,
+# but I'm not a doctor" still signs off).
+OFFER = re.compile(r"(?:i'm|i\s+am|i\s+can|i'd|i\s+would|i'll|i\s+will)\b.*\b(?:help|assist)", re.IGNORECASE)
 LIMITATION = re.compile(r"[^.!?\n]*?(?:,\s*not\s+(?:to|a|an|the|for|with)\b|\bbut\s+(?:i'm|i\s+am)\s+not\b|"
                         r"\bbut\s+i\s+(?:can't|cannot|don't|do\s+not)\b)", re.IGNORECASE)
 # An answer that ends in a word, with no closing punctuation: cut off, most often at the token limit.
@@ -53,8 +55,11 @@ QUOTED = re.compile(r"```.*?```|`[^`\n]*`|\"[^\"\n]*\"|(?<!\w)'[^'\n]{2,}?'(?!\w
 # in the slot); "i'm so glad you're [clause]" holds the rest of its clause, up to a comma or a sentence's end.
 SLOT_WORD = (r"(?!(?:a|an|the|of|about|for|with|in|on|at|to|from|by|like|than|as|my|your|his|her|their|our|"
              r"this|that|these|those|it|is|are|was|not|you|me|i)\b)\w[\w'-]*")
-SLOTS = {"[words]": rf"{SLOT_WORD}(?:(?:\s*,\s*|\s+){SLOT_WORD}){{0,2}}",
-         "[clause]": r"\w[^.!?\n,;:]{0,120}"}
+# A slot stops at any clause break (a comma, a dash, an ellipsis, a quote or a bracket) and ends on a word.
+CLAUSE_CHAR = r"[^.!?\n,;:\u2026\u2014\u2013\"()\[\]]"
+SLOTS = {"[words]": rf"{SLOT_WORD}(?:\s+{SLOT_WORD}){{0,2}}",
+         "[clause]": rf"\w(?:{CLAUSE_CHAR}{{0,119}}(?<=\w))?"}
+MAX_SLOTS = 2  # per phrase, never side by side, and never without a word of its own
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u02bc": "'"})
 
 
@@ -97,7 +102,7 @@ def normalise(text: str) -> str:
 def _compile(phrases: list[str]) -> regex.Pattern:
     ordered = sorted({normalise(p).strip().lower() for p in phrases}, key=len, reverse=True)
     body = "|".join(r"\s+".join(map(_piece, phrase.split())) for phrase in ordered)
-    return regex.compile(rf"(?<!\w)(?:{body})(?!\w)", regex.IGNORECASE)
+    return regex.compile(rf"(?<!\w)(?:{body})(?![\w'])", regex.IGNORECASE)
 
 
 def _piece(token: str) -> str:
@@ -132,9 +137,18 @@ def check_lexicon(raw: object, origin: str, *, extending: bool = False) -> None:
             if not isinstance(phrase, str) or not re.search(r"\w", phrase) or len(phrase) > MAX_PHRASE_CHARS:
                 raise ValueError(f"{where}: phrase {phrase!r}; expected a string of at most {MAX_PHRASE_CHARS} "
                                  "characters with at least one letter or digit")
+            _check_slots(phrase, where)
         total += len(phrases)
     if total > MAX_PHRASES:
         raise ValueError(f"{origin}: {total:,} phrases; at most {MAX_PHRASES:,} are supported")
+
+
+def _check_slots(phrase: str, where: str) -> None:
+    """A slot alone, or two side by side, would match nearly anything and can backtrack badly."""
+    slotted = [token.startswith(tuple(SLOTS)) for token in phrase.lower().split()]
+    if sum(slotted) > MAX_SLOTS or all(slotted) or any(a and b for a, b in zip(slotted, slotted[1:], strict=False)):
+        raise ValueError(f"{where}: phrase {phrase!r}; a phrase holds at most {MAX_SLOTS} slots ({', '.join(SLOTS)}), "
+                         "never two side by side, and at least one word of its own")
 
 
 def _known_keys(mapping: dict, allowed: tuple[str, ...], where: str) -> None:
@@ -177,9 +191,12 @@ def load_lexicon_file(path: Path) -> dict:
     return json.loads(text)
 
 
-def find_filler(text: str, lexicon: Lexicon) -> list[FillerSpan]:
-    """Filler phrases of `text`, each counted only where its category's position allows."""
+def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None) -> list[FillerSpan]:
+    """Filler phrases of `text`, each counted only where its category's position allows, and each stretch of
+    text once ("I'd be happy to help!" alone is an opener, not also a closer). `truncated`: whether generation
+    stopped at the token limit; None (text from elsewhere) reads an answer ending in a word as cut off."""
     folded = normalise(text)
+    cut = bool(UNFINISHED.search(folded)) if truncated is None else truncated
     quoted = [m.span() for m in QUOTED.finditer(folded)]
     matches = {category.name: [m for m in _matches(category, folded, lexicon.name)
                                if not any(start <= m.start() < end for start, end in quoted)]
@@ -196,10 +213,14 @@ def find_filler(text: str, lexicon: Lexicon) -> list[FillerSpan]:
         for match in matches[category.name]:
             if category.position == "start" or not _in_position(match.start(), category.position, first, last):
                 continue
-            if category.position == "last_sentence" and not _signs_off(folded, match, last[0]):
+            if category.position == "last_sentence" and not _signs_off(folded, match, last[0], cut):
                 continue
             found.append(_span(text, category.name, match))
-    return sorted(found, key=lambda s: (s.start, -s.end))
+    kept: list[FillerSpan] = []
+    for span in found:  # openers first, then the lexicon's order of categories
+        if not any(span.start < other.end and other.start < span.end for other in kept):
+            kept.append(span)
+    return sorted(kept, key=lambda s: (s.start, -s.end))
 
 
 def _span(text: str, category: str, match: regex.Match) -> FillerSpan:
@@ -207,24 +228,25 @@ def _span(text: str, category: str, match: regex.Match) -> FillerSpan:
                       end=match.end())
 
 
-def _signs_off(folded: str, match: regex.Match, sentence_start: int) -> bool:
+def _signs_off(folded: str, match: regex.Match, sentence_start: int, cut: bool) -> bool:
     """A closer signs off: it opens its clause ("..., and good luck!") and is not the subject of one ("Good luck
     is a matter of preparation", "a matter of good luck"). In an answer cut off mid-sentence, the cut sentence
-    signs off only where the closer ends the text: "I'm here to help you with" was going somewhere else. A
-    closer whose sentence goes on to take the offer back ("..., but I'm not equipped to") states a limitation."""
+    signs off only where the closer ends the text: "I'm here to help you with" was going somewhere else. An
+    offer whose sentence goes on to take it back ("..., but I'm not equipped to") states a limitation."""
     if CLOSER_AS_SUBJECT.match(folded, match.end()):
         return False
-    if UNFINISHED.search(folded) and regex.search(r"\w", folded[match.end():]):
+    if cut and regex.search(r"\w", folded[match.end():]):
         return False
-    if LIMITATION.match(folded, match.end()):
+    if OFFER.match(match.group()) and LIMITATION.match(folded, match.end()):
         return False
     return bool(CLAUSE_OPENING.search(folded[sentence_start:match.start()]))
 
 
 def _matches(category: Category, folded: str, lexicon: str) -> list[regex.Match]:
     try:
-        return list(category.pattern.finditer(folded, timeout=REGEX_SECONDS))
-    except TimeoutError:  # escaped phrases cannot backtrack badly; a huge lexicon on a huge answer might
+        # Matching time grows with the answer; the limit is for patterns that backtrack, not for long answers.
+        return list(category.pattern.finditer(folded, timeout=REGEX_SECONDS * max(1.0, len(folded) / 20_000)))
+    except TimeoutError:  # slots are bounded and never side by side; a huge lexicon on a huge answer might
         raise HarnessError(f"filler lexicon {lexicon!r}, category {category.name!r}: matching took over "
                            f"{REGEX_SECONDS}s on one answer; use fewer or shorter phrases") from None
 
@@ -248,8 +270,8 @@ def _leading_chain(folded: str, candidates: list[FillerSpan]) -> tuple[list[Fill
     return chain, cursor
 
 
-def filler_scores(text: str, lexicon: Lexicon) -> FillerScores:
-    spans = find_filler(text, lexicon)
+def filler_scores(text: str, lexicon: Lexicon, truncated: bool | None = None) -> FillerScores:
+    spans = find_filler(text, lexicon, truncated)
     by_category = {c.name: 0 for c in lexicon.categories}
     for span in spans:
         by_category[span.category] += 1
