@@ -165,6 +165,14 @@ def verdict(comparisons: list[Comparison]) -> list[BehaviourVerdict]:
     return found
 
 
+def outside_verdict(comparisons: list[Comparison]) -> list[str]:
+    """The headline behaviours a suite's `verdict.behaviours` leaves out, on the verdict's own comparisons: one
+    sentence each, from the secondary row (raw p, not adjusted)."""
+    pairs = {(c.a, c.b) for c in comparisons if c.family == "primary"}
+    return [_sentence(c, c.a, c.b) for c in comparisons
+            if c.family == "secondary" and c.primary and (c.a, c.b) in pairs]
+
+
 def headlines(found: list) -> list[str]:
     """One sentence per primary comparison, in order (see `headline`)."""
     pairs = list(dict.fromkeys((v.a, v.b) for v in found))

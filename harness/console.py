@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from harness.compare import headlines
+from harness.compare import headlines, outside_verdict
 from harness.metrics.registry import summary_rows
 from harness.progress import console
 from harness.results import Grid, grid_of
@@ -22,7 +22,7 @@ def print_summary(results) -> None:
         table.add_row(label, *cells)
     console.print(table)
     print_grid(grid_of(results.variant_grid()))
-    print_verdict(results.verdict)
+    print_verdict(results.verdict, results.comparisons)
     flips = [flip_sentence(task, flip) for task in results.tasks for flip in task.flips]
     if flips:
         console.print("[bold]Drift across tasks[/] (a primary comparison's winner does worse here):")
@@ -64,9 +64,9 @@ def print_grid(grid: Grid) -> None:
     console.print(table)
 
 
-def print_verdict(verdict) -> None:
+def print_verdict(verdict, comparisons=()) -> None:
     """Each primary comparison's headline first, then one line per behaviour: the answer, with its CI,
-    adjusted p and, where needed, why."""
+    adjusted p and, where needed, why; then the headline behaviours the verdict leaves out, as secondary rows."""
     if not verdict:
         console.print("[dim]No primary comparison ran (the suite's `comparisons:` need both variants).[/]")
         return
@@ -79,3 +79,9 @@ def print_verdict(verdict) -> None:
     console.print(f"[dim]Per behaviour{family}:[/]")
     for v in verdict:
         console.print(f"  {v.answer}", markup=False)
+    others = outside_verdict(list(comparisons))
+    if others:
+        console.print("[dim]Outside the verdict (the suite's verdict.behaviours leaves them out; secondary, "
+                      "not adjusted):[/]")
+        for line in others:
+            console.print(f"  {line}", markup=False)

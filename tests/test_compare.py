@@ -181,3 +181,22 @@ def test_validate_says_what_the_verdict_will_test_and_how_to_keep_its_power(tmp_
                                 "0.05 / 2)")
     several = load_suite(write_suite(tmp_path, MINIMAL_SUITE + "adapters: {a: {}, b: {}}\n", rows, rows))
     assert family_line(several).endswith("tests it at 0.05 / 2, once per comparison"), family_line(several)
+
+
+def test_the_console_shows_the_behaviours_the_verdict_leaves_out_as_secondary_rows(capsys):
+    from harness.compare import outside_verdict
+    from harness.console import print_verdict
+
+    rng = np.random.default_rng(0)
+    words_a, words_b = rng.normal(20, 5, 40), rng.normal(40, 5, 40)
+    passes_a, passes_b = (rng.random(40) < 0.9).astype(float), (rng.random(40) < 0.5).astype(float)
+    pairs = [((wa, pa), (wb, pb)) for wa, pa, wb, pb in zip(words_a, passes_a, words_b, passes_b, strict=True)]
+    specs = [spec("words", "length", "words per answer", "continuous", "lower", lambda v: v[0], primary=True),
+             spec("format_pass", "format", "format pass", "binary", "higher", lambda v: v[1], primary=True)]
+    comparisons = compare({("sft", "system"): pairs}, specs, behaviours=["length"])
+    [line] = outside_verdict(comparisons)
+    assert line.startswith("format: yes: sft beat system. format pass: ") and "p = " in line
+    print_verdict(verdict(comparisons), comparisons)
+    out = " ".join(capsys.readouterr().err.split())
+    assert out.startswith("Verdict: sft beat system on length (1 primary comparison, tested alone at 0.05).")
+    assert "Outside the verdict" in out and out.index("format: yes") > out.index("length: yes")
