@@ -46,6 +46,8 @@ CLOSER_AS_SUBJECT = re.compile(r"\s+(?:is|are|was|were|isn't|aren't|can|could|wi
 OFFER = re.compile(r"(?:i'm|i\s+am|i\s+can|i'd|i\s+would|i'll|i\s+will)\b.*\b(?:help|assist)", re.IGNORECASE)
 LIMITATION = re.compile(r"[^.!?\n]*?(?:,\s*not\s+(?:to|a|an|the|for|with)\b|\bbut\s+(?:i'm|i\s+am)\s+not\b|"
                         r"\bbut\s+i\s+(?:can't|cannot|don't|do\s+not)\b)", re.IGNORECASE)
+# A phrase right after one of these words is part of a statement, not a restatement of the question.
+QUALIFIED = regex.compile(r"\b(?:especially|particularly|specifically|even|except)\s+$", regex.IGNORECASE)
 # An answer that ends in a word, with no closing punctuation: cut off, most often at the token limit.
 UNFINISHED = re.compile(r"\w\s*$")
 # Quoted or code text is mentioned, not said: "The reply 'As an AI language model...' is an over-refusal".
@@ -213,6 +215,8 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None) -> l
         for match in matches[category.name]:
             if category.position == "start" or not _in_position(match.start(), category.position, first, last):
                 continue
+            if category.position == "first_sentence" and QUALIFIED.search(folded, 0, match.start()):
+                continue  # "..., especially when it comes to burnout" qualifies a statement, not the question
             if category.position == "last_sentence" and not _signs_off(folded, match, last[0], cut):
                 continue
             found.append(_span(text, category.name, match))
