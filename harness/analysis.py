@@ -98,9 +98,7 @@ def _data_size(prepared: Prepared, variants: list[Variant], runs: dict[str, Vari
     """Each adapter's curve over its training fractions (1: the adapter itself) against the prompting variants."""
     if not panels.fractions:
         return None
-    behaviours = prepared.suite.verdict.behaviours  # the verdict's behaviours, tested at the verdict's level
-    headline = [m for m in metrics if m.headline and m.panel is None and (behaviours is None or m.behaviour in
-                                                                          behaviours)]
+    headline = [m for m in metrics if m.in_verdict(prepared.suite.verdict.behaviours)]  # at the verdict's level
     prompting = {v.name: _results(prepared, runs[v.name]) for v in variants if v.adapter is None}
     found, trained = [], []
     for adapter in dict.fromkeys(f.adapter for f in panels.fractions):

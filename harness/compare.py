@@ -250,8 +250,8 @@ def family_line(suite) -> str:
     """What the verdict will test, in one line for `harness validate`: its comparisons, its behaviours, the
     level the first test runs at, and a hint where the default family of every headline behaviour costs power."""
     declared = suite.verdict.behaviours
-    headline = [m.behaviour for m in specs_for(suite.model_dump(mode="json")) if m.headline and m.panel is None]
-    behaviours = [b for b in dict.fromkeys(headline) if declared is None or b in declared]
+    behaviours = list(dict.fromkeys(m.behaviour for m in specs_for(suite.model_dump(mode="json"))
+                                    if m.in_verdict(declared)))
     pairs = [f"{a} vs {b}" for a, b in suite.primary_pairs()]
     if not pairs:
         return "no verdict (no adapter variant against a system-prompted one)"

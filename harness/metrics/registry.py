@@ -39,6 +39,10 @@ class Metric:
     def primary(self) -> bool:
         return self.headline
 
+    def in_verdict(self, behaviours: list[str] | None) -> bool:
+        """The headline metric of a behaviour the verdict tests (every behaviour where `behaviours` is None)."""
+        return self.headline and self.panel is None and (behaviours is None or self.behaviour in behaviours)
+
     @property
     def test(self) -> str:
         return TESTS[self.kind]
