@@ -103,6 +103,19 @@ def snippet_suite(folder: Path, snippet_text: str) -> Path:
     return write_suite(folder, body, rows, rows[:1])
 
 
+def validated_snippet(folder: Path, capsys, file: str, key: str):
+    """The documented suite snippet `key` of `file`, in a minimal suite that `harness validate` must accept
+    (exit 0); returns the loaded Suite."""
+    from doc_snippets import cli, snippet
+
+    from harness.suite import load_suite
+
+    path = snippet_suite(folder, snippet(file, key))
+    code, output = cli(["validate", str(path)], capsys)
+    assert code == 0, output
+    return load_suite(path)
+
+
 MINIMAL_SUITE = """\
 name: tiny
 model: Qwen/Qwen2.5-0.5B-Instruct

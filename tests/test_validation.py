@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import snippet_suite
-from doc_snippets import VALIDATE, cli, covers, snippet
+from conftest import validated_snippet
+from doc_snippets import VALIDATE, covers
 
 from harness import validation
 from harness.examples import Example, ExampleSet
@@ -119,9 +119,4 @@ VALIDATION_YAML = "```yaml training: # held-out loss (defaults shown)"
 
 @covers("docs/training.md", VALIDATION_YAML, how=VALIDATE)
 def test_the_documented_validation_settings_are_the_defaults(tmp_path, capsys):
-    from harness.suite import load_suite
-
-    path = snippet_suite(tmp_path, snippet("docs/training.md", VALIDATION_YAML))
-    code, output = cli(["validate", str(path)], capsys)
-    assert code == 0, output
-    assert load_suite(path).training.validation == Validation()
+    assert validated_snippet(tmp_path, capsys, "docs/training.md", VALIDATION_YAML).training.validation == Validation()

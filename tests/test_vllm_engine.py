@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
-from conftest import snippet_suite, write_suite
-from doc_snippets import VALIDATE, cli, covers, snippet
+from conftest import validated_snippet, write_suite
+from doc_snippets import VALIDATE, covers
 
 from harness import vllm_engine
 from harness.cli import main
@@ -98,11 +98,6 @@ BACKEND_YAML = "```yaml decoding:"
 
 @covers("docs/scaling.md", BACKEND_YAML, how=VALIDATE)
 def test_the_documented_backend_setting_validates_and_is_recorded(tmp_path, capsys):
-    from harness.suite import load_suite
-
-    path = snippet_suite(tmp_path, snippet("docs/scaling.md", BACKEND_YAML))
-    code, output = cli(["validate", str(path)], capsys)
-    assert code == 0, output
-    decoding = load_suite(path).decoding
+    decoding = validated_snippet(tmp_path, capsys, "docs/scaling.md", BACKEND_YAML).decoding
     assert decoding.backend == "vllm" and decoding.key()["backend"] == "vllm"
     assert "backend" not in Decoding().key()  # the default leaves the cache keys made before the choice
