@@ -134,22 +134,22 @@ REAL_MODEL = Path(__file__).parent / "data" / "filler_real_model.jsonl"
 SECOND = Path(__file__).parent / "data" / "filler_real_model_b.jsonl"
 # 180 more, generated and labelled blind after 1.5.0 was frozen; lexicon 1.6.0 was revised on their misses.
 THIRD = Path(__file__).parent / "data" / "filler_real_model_c.jsonl"
-# 180 more, generated and labelled blind after 1.6.0 was frozen: the out-of-sample figure (docs/metrics.md).
-NEW_TEXT = Path(__file__).parent / "data" / "filler_real_model_d.jsonl"
-# Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (lexicon 1.6.0,
+# 180 more, generated and labelled blind after 1.6.0 was frozen; lexicon 1.7.0 was revised on their misses.
+FOURTH = Path(__file__).parent / "data" / "filler_real_model_d.jsonl"
+# Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (lexicon 1.7.0,
 # rounded down): the floor each figure may not fall below.
-STATED = {REAL_MODEL: {"opener": (0.90, 1.0, 10), "closer": (1.0, 1.0, 11), "restatement": (1.0, 1.0, 30),
+STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "restatement": (1.0, 1.0, 30),
                        "self_reference": (1.0, 0.95, 22), "hedge": (1.0, 1.0, 9)},
-          SECOND: {"opener": (1.0, 0.83, 24), "closer": (1.0, 0.90, 22), "restatement": (1.0, 1.0, 14),
+          SECOND: {"opener": (0.96, 1.0, 24), "closer": (1.0, 0.90, 22), "restatement": (1.0, 1.0, 14),
                    "self_reference": (1.0, 0.94, 37), "hedge": (0.88, 1.0, 8)},
-          THIRD: {"opener": (1.0, 0.90, 30), "closer": (1.0, 0.92, 13), "restatement": (1.0, 1.0, 8),
+          THIRD: {"opener": (1.0, 0.93, 30), "closer": (1.0, 0.92, 13), "restatement": (1.0, 1.0, 8),
                   "self_reference": (1.0, 0.96, 31), "hedge": (0.86, 1.0, 13)},
-          NEW_TEXT: {"opener": (1.0, 0.64, 37), "closer": (1.0, 0.88, 17), "restatement": (0.87, 0.87, 8),
-                     "self_reference": (1.0, 1.0, 38), "hedge": (1.0, 0.66, 6)}}
+          FOURTH: {"opener": (1.0, 0.97, 37), "closer": (1.0, 0.88, 17), "restatement": (1.0, 0.87, 8),
+                   "self_reference": (1.0, 1.0, 38), "hedge": (1.0, 1.0, 6)}}
 
 
-@pytest.mark.parametrize("labelled", [REAL_MODEL, SECOND, THIRD, NEW_TEXT],
-                         ids=["first-set", "second-set", "third-set", "new-text"])
+@pytest.mark.parametrize("labelled", [REAL_MODEL, SECOND, THIRD, FOURTH],
+                         ids=["first-set", "second-set", "third-set", "fourth-set"])
 def test_precision_and_recall_per_category_on_real_model_answers(labelled):
     rows = [json.loads(line) for line in labelled.read_text(encoding="utf-8").splitlines()]
     assert len(rows) >= 180
@@ -210,3 +210,34 @@ def test_a_clause_slot_stops_at_a_clause_break_and_ends_on_a_word():
 def test_a_phrase_of_slots_alone_side_by_side_or_too_many_is_refused(phrase):
     with pytest.raises(ValueError, match="slots"):
         parse_lexicon({"categories": {"opener": {"position": "start", "phrases": [phrase]}}}, "mine.json")
+
+
+def test_a_formula_of_a_few_words_counts_as_an_opener_where_it_opens_a_clause_of_the_first_two_sentences():
+    def openers(text):
+        return [s.phrase for s in find_filler(text, LEXICON) if s.category == "opener"]
+    assert openers("Adele, I'm glad to hear that you're planning ahead. Start with a list.") == [
+        "I'm glad to hear that you're planning ahead"]
+    assert openers("A party sounds lovely. I'd be happy to help you plan it. Start early.") == [
+        "I'd be happy to help you plan it"]
+    assert openers("Scotland is lovely, and I'd be happy to help you plan. Go in May.") == [
+        "I'd be happy to help you plan"]
+    assert openers("Pack light. Bring boots. I'm glad you're going. Enjoy the hills.") == []  # third sentence
+    assert openers("The museum is great. Of course, it is closed on Mondays.") == []  # short: at the start only
+    assert openers("It is closed, and it's a great idea to book.") == []  # the formula must open its clause
+
+
+def test_an_opener_that_turns_on_but_is_the_reply_itself():
+    assert find_filler("I'm happy to help, but I'm not a paid employee. I work for free.", LEXICON) == []
+    assert [s.phrase for s in find_filler("I'm happy to help. Paris is big.", LEXICON)] == ["I'm happy to help"]
+
+
+def test_a_when_clause_after_a_word_qualifies_a_statement_and_restates_nothing():
+    assert find_filler("I'm a bit of a skeptic when it comes to AI. It has limits.", LEXICON) == []
+    spans = find_filler("When it comes to AI, opinions differ. It has limits.", LEXICON)
+    assert [(s.category, s.phrase) for s in spans] == [("restatement", "When it comes to")]
+
+
+def test_a_quote_left_open_by_a_cut_off_answer_is_quoted_to_the_end():
+    text = 'Say this in the meeting:\n\n"Hey team, I\'m not sure, but I think the fridge rule'
+    assert find_filler(text, LEXICON, truncated=True) == []
+    assert [s.category for s in find_filler(text, LEXICON, truncated=False)] == ["hedge"]

@@ -1,8 +1,10 @@
 """Filler family: phrases that carry no content ("Certainly!", "I hope this helps").
 
 The lexicon is versioned data (harness/data/filler_lexicon.json) with categories and position rules:
-an opener counts only at the very start of the answer (possibly after other openers:
-"Sure, I'd be happy to help!") and when punctuation follows it ("Sure-footed" is no opener); a closer only
+an opener counts at the very start of the answer (possibly after other openers: "Sure, I'd be happy to
+help!") and when punctuation follows it ("Sure-footed" is no opener); a formula of three words or more also
+where it opens a clause of the first two sentences ("Adele, I'm glad to hear that.", "A party sounds lovely.
+I'd be happy to help."), not a word like "Sure" or "Of course", which there is often part of the answer; a closer only
 in the last sentence, opening its clause and not as the subject of one ("Good luck is..." is no closer);
 a restatement only in the first sentence after the openers ("Sure! You want to know..."). Matching is case-insensitive,
 on word boundaries, with curly quotes folded to straight ones.
@@ -24,14 +26,17 @@ from harness.limits import REGEX_SECONDS, check_json_depth, read_bounded
 from harness.metrics.length import words
 from harness.metrics.sentences import sentence_spans
 
-POSITIONS = ("start", "first_sentence", "last_sentence", "anywhere")
+POSITIONS = ("start", "preamble", "first_sentence", "last_sentence", "anywhere")
+PREAMBLE_SENTENCES = 2  # a preamble formula counts in this many sentences from the start
+PREAMBLE_MIN_WORDS = 3  # shorter openers ("Sure", "Of course") count only at the very start
 LEXICON_KEYS = ("name", "version", "description", "categories")
 CATEGORY_KEYS = ("position", "description", "phrases")
 MAX_PHRASES = 10_000  # over all categories
 MAX_PHRASE_CHARS = 200
 LEADING_NOISE = re.compile(r"[\s\W_]*")
 # An opener is followed by punctuation or the end; a hyphen only as a dash ("Sure - ...", not "Sure-footed").
-OPENER_END = re.compile(r"\s*(?:[,.!:;?\u2014\u2013\u2026]|-+(?!\w)|$)")
+# Not by ", but": "I'm happy to help, but I'm not a paid employee" is the reply itself, turning on its "but".
+OPENER_END = re.compile(r"(?!\s*,\s*but\b)\s*(?:[,.!:;?\u2014\u2013\u2026]|-+(?!\w)|$)", re.IGNORECASE)
 # What may come before a closer in its sentence: nothing, a clause break, or a softener ("So, and please").
 CLAUSE_OPENING = re.compile(r"(?:^|[,;:!.?)\u2014\u2013-])[\s\W]*(?:(?:and|so|but|again|also|please|just|"
                             r"anyway|otherwise|in the meantime|until then|for now|meanwhile|now|ok|okay|well|"
@@ -52,6 +57,8 @@ QUALIFIED = regex.compile(r"\b(?:especially|particularly|specifically|even|excep
 UNFINISHED = re.compile(r"\w\s*$")
 # Quoted or code text is mentioned, not said: "The reply 'As an AI language model...' is an over-refusal".
 QUOTED = re.compile(r"```.*?```|`[^`\n]*`|\"[^\"\n]*\"|(?<!\w)'[^'\n]{2,}?'(?!\w)", re.DOTALL)
+# A quote still open where a cut-off answer ends is quoted to the end: 'Here's a way: "Hey team, I'm not sure'.
+OPEN_QUOTE = re.compile(r"\"[^\"\n]*\Z")
 # Slots a phrase may hold, for formulas a list of phrases cannot: "i'm a [words] ai" holds "I'm a curious and
 # empathetic AI" and "I'm a no-nonsense AI", never "I'm a big fan of AI" (no article, preposition or pronoun
 # in the slot); "i'm so glad you're [clause]" holds the rest of its clause, up to a comma or a sentence's end.
@@ -200,22 +207,29 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None) -> l
     folded = normalise(text)
     cut = bool(UNFINISHED.search(folded)) if truncated is None else truncated
     quoted = [m.span() for m in QUOTED.finditer(folded)]
+    if cut and folded.count('"') % 2:
+        quoted += [m.span() for m in OPEN_QUOTE.finditer(folded)]
     matches = {category.name: [m for m in _matches(category, folded, lexicon.name)
                                if not any(start <= m.start() < end for start, end in quoted)]
                for category in lexicon.categories}
-    openers = [_span(text, category.name, m) for category in lexicon.categories if category.position == "start"
+    opening = [(category, m) for category in lexicon.categories if category.position in ("start", "preamble")
                for m in matches[category.name] if OPENER_END.match(folded, m.end())]
-    found, body_start = _leading_chain(folded, openers)
-    placed = [c for c in lexicon.categories if c.position in ("first_sentence", "last_sentence") and matches[c.name]]
+    found, body_start = _leading_chain(folded, [_span(text, category.name, m) for category, m in opening])
+    placed = [c for c in lexicon.categories
+              if c.position in ("preamble", "first_sentence", "last_sentence") and matches[c.name]]
     spans = sentence_spans(text) if placed else []  # splitting is the slow part: only when a position matters
+    found += [_span(text, category.name, m) for category, m in opening
+              if category.position == "preamble" and _in_preamble(folded, m, spans)]
     # The first sentence is the first one with words beyond the openers: "Sure! You want to know..." restates.
     first = next((s for s in spans if s[1] > body_start), (0, 0))
     last = spans[-1] if spans else (0, 0)
     for category in lexicon.categories:
         for match in matches[category.name]:
-            if category.position == "start" or not _in_position(match.start(), category.position, first, last):
+            if category.position in ("start", "preamble"):
                 continue
-            if category.position == "first_sentence" and QUALIFIED.search(folded, 0, match.start()):
+            if not _in_position(match.start(), category.position, first, last):
+                continue
+            if category.position == "first_sentence" and _qualifies(folded, match, first[0]):
                 continue  # "..., especially when it comes to burnout" qualifies a statement, not the question
             if category.position == "last_sentence" and not _signs_off(folded, match, last[0], cut):
                 continue
@@ -253,6 +267,25 @@ def _matches(category: Category, folded: str, lexicon: str) -> list[regex.Match]
     except TimeoutError:  # slots are bounded and never side by side; a huge lexicon on a huge answer might
         raise HarnessError(f"filler lexicon {lexicon!r}, category {category.name!r}: matching took over "
                            f"{REGEX_SECONDS}s on one answer; use fewer or shorter phrases") from None
+
+
+def _qualifies(folded: str, match: regex.Match, sentence_start: int) -> bool:
+    """A phrase right after "especially" and the like, or a "when ..." clause that follows a word ("I'm a
+    skeptic when it comes to AI"), is part of a statement, not a restatement of the question."""
+    if QUALIFIED.search(folded, 0, match.start()):
+        return True
+    return match.group().lower().startswith("when ") and not CLAUSE_OPENING.search(folded[sentence_start:match.start()])
+
+
+def _in_preamble(folded: str, match: regex.Match, spans: list[tuple[int, int]]) -> bool:
+    """A formula of a few words that opens a clause of the answer's first sentences, before more of the answer:
+    "Not at all, I'm happy to help. First, ..." (the leading chain holds the openers that start the answer). In
+    the last sentence nothing follows it to be the answer: "Practise daily. I'm here to help." signs off."""
+    if words(match.group()) < PREAMBLE_MIN_WORDS:
+        return False
+    sentence = next((s for s in spans[:PREAMBLE_SENTENCES] if s[0] <= match.start() < s[1]), None)
+    return (sentence is not None and sentence != spans[-1]
+            and bool(CLAUSE_OPENING.search(folded[sentence[0]:match.start()])))
 
 
 def _in_position(start: int, position: str, first: tuple[int, int], last: tuple[int, int]) -> bool:
