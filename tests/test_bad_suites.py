@@ -286,7 +286,7 @@ def test_a_schema_path_that_is_a_folder(tmp_path, capsys):
     ({"categories": {"jargon": {"phrases": ["x"], "positon": "start"}}}, "extend", "unknown key 'positon'"),
     ({"categories": {"jargon": {"phrases": ["x"], "position": "begin"}}}, "replace", "position 'begin'"),
     ({"categories": {"opener": {"phrases": ["yo"], "position": "anywhere"}}}, "extend",
-     "the built-in lexicon's is 'start'"),
+     "the built-in lexicon's is 'preamble'"),
     ({"categries": {}}, "extend", "unknown key 'categries'"),
     ({"categories": {}}, "replace", "expected 'categories'"),
     (["not", "an", "object"], "extend", "expected a JSON object"),

@@ -545,10 +545,11 @@ def test_the_filler_sampler_exists_with_its_prompts():
     assert "python bench/filler/sample.py OUT.jsonl" in script
     for flag in ("--prompts", "--name"):
         assert re.search(rf"add_argument\(\s*[\"']{flag}[\"']", script), flag
-    for name, count in (("prompts.txt", 150), ("prompts_b.txt", 180), ("prompts_c.txt", 180), ("prompts_d.txt", 180)):
+    for name, count in (("prompts.txt", 150), ("prompts_b.txt", 180), ("prompts_c.txt", 180), ("prompts_d.txt", 180),
+                        ("prompts_e.txt", 260)):
         prompts = (ROOT / "bench" / "filler" / name).read_text("utf-8").splitlines()
         assert len([p for p in prompts if p.strip()]) >= count, name
-    for letter in "bcd":
+    for letter in "bcde":
         labelled = (ROOT / "tests" / "data" / f"filler_real_model_{letter}.jsonl").read_text("utf-8").splitlines()
         rows = [json.loads(line) for line in labelled]
         prompts = (ROOT / "bench" / "filler" / f"prompts_{letter}.txt").read_text("utf-8").splitlines()

@@ -136,6 +136,9 @@ SECOND = Path(__file__).parent / "data" / "filler_real_model_b.jsonl"
 THIRD = Path(__file__).parent / "data" / "filler_real_model_c.jsonl"
 # 180 more, generated and labelled blind after 1.6.0 was frozen; lexicon 1.7.0 was revised on their misses.
 FOURTH = Path(__file__).parent / "data" / "filler_real_model_d.jsonl"
+# 260 more, generated after 1.7.0 was frozen and labelled blind by two readers (who agreed on all but one label):
+# the out-of-sample figure for 1.7.0.
+FIFTH = Path(__file__).parent / "data" / "filler_real_model_e.jsonl"
 # Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (lexicon 1.7.0,
 # rounded down): the floor each figure may not fall below.
 STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "restatement": (1.0, 1.0, 30),
@@ -145,11 +148,13 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "res
           THIRD: {"opener": (1.0, 0.93, 30), "closer": (1.0, 0.92, 13), "restatement": (1.0, 1.0, 8),
                   "self_reference": (1.0, 0.96, 31), "hedge": (0.86, 1.0, 13)},
           FOURTH: {"opener": (1.0, 0.97, 37), "closer": (1.0, 0.88, 17), "restatement": (1.0, 0.87, 8),
-                   "self_reference": (1.0, 1.0, 38), "hedge": (1.0, 1.0, 6)}}
+                   "self_reference": (1.0, 1.0, 38), "hedge": (1.0, 1.0, 6)},
+          FIFTH: {"opener": (1.0, 0.66, 33), "closer": (0.83, 0.50, 10), "restatement": (1.0, 0.72, 22),
+                  "self_reference": (1.0, 0.96, 30), "hedge": (1.0, 0.66, 15)}}
 
 
-@pytest.mark.parametrize("labelled", [REAL_MODEL, SECOND, THIRD, FOURTH],
-                         ids=["first-set", "second-set", "third-set", "fourth-set"])
+@pytest.mark.parametrize("labelled", [REAL_MODEL, SECOND, THIRD, FOURTH, FIFTH],
+                         ids=["first-set", "second-set", "third-set", "fourth-set", "fifth-set"])
 def test_precision_and_recall_per_category_on_real_model_answers(labelled):
     rows = [json.loads(line) for line in labelled.read_text(encoding="utf-8").splitlines()]
     assert len(rows) >= 180
@@ -241,3 +246,28 @@ def test_a_quote_left_open_by_a_cut_off_answer_is_quoted_to_the_end():
     text = 'Say this in the meeting:\n\n"Hey team, I\'m not sure, but I think the fridge rule'
     assert find_filler(text, LEXICON, truncated=True) == []
     assert [s.category for s in find_filler(text, LEXICON, truncated=False)] == ["hedge"]
+
+
+def test_the_measuring_script_counts_flags_against_labels_per_category(tmp_path):
+    import subprocess
+    import sys
+
+    rows = [{"id": "a", "text": "Great question! Paris is the capital.", "categories": ["opener"]},
+            {"id": "b", "text": "Paris is big. It's a judgment call, really.", "categories": ["hedge"]},
+            {"id": "c", "text": "Paris is big. Let me know if you need more.", "categories": []}]
+    labelled = tmp_path / "labelled.jsonl"
+    labelled.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    script = Path(__file__).parents[1] / "bench" / "filler" / "measure.py"
+    out = subprocess.run([sys.executable, str(script), str(labelled), "--misses"], capture_output=True, text=True,
+                         check=True).stdout
+    assert f"lexicon {LEXICON.version}" in out
+    assert "| opener | 1 | 1 | 1/1 = 100.0% (21-100) | 1/1 = 100.0% (21-100) |" in out
+    assert "| hedge | 1 | 0 | n/a | 0/1 = 0.0% (0-79) |" in out
+    assert "| closer | 0 | 1 | 0/1 = 0.0% (0-79) | n/a |" in out
+    assert "| any | 2 | 2 | 1/2 = 50.0% (9-91) | 1/2 = 50.0% (9-91) |" in out
+    assert "missed hedge b:" in out and "false closer c:" in out
+    only_openers = tmp_path / "only_openers.json"
+    only_openers.write_text(json.dumps({"categories": {"opener": {"phrases": ["great question"]}}}))
+    other = subprocess.run([sys.executable, str(script), str(labelled), "--lexicon", str(only_openers)],
+                           capture_output=True, text=True, check=True).stdout
+    assert "| any | 2 | 1 | 1/1 = 100.0% (21-100) | 1/2 = 50.0% (9-91) |" in other
