@@ -271,3 +271,12 @@ def test_the_measuring_script_counts_flags_against_labels_per_category(tmp_path)
     other = subprocess.run([sys.executable, str(script), str(labelled), "--lexicon", str(only_openers)],
                            capture_output=True, text=True, check=True).stdout
     assert "| any | 2 | 1 | 1/1 = 100.0% (21-100) | 1/2 = 50.0% (9-91) |" in other
+
+
+def test_a_second_reader_labelled_the_fifth_set_alike():
+    """Two readers, each given the same brief and the earlier sets' notes, labelled the fifth set apart."""
+    first = {r["id"]: set(r["categories"]) for r in map(json.loads, FIFTH.read_text("utf-8").splitlines())}
+    second_file = FIFTH.with_name("filler_real_model_e_reader2.jsonl")
+    second = {r["id"]: set(r["categories"]) for r in map(json.loads, second_file.read_text("utf-8").splitlines())}
+    assert first.keys() == second.keys() and len(first) == 260
+    assert [i for i in first if first[i] != second[i]] == ["elicit-e-0145"]  # "I'm not a personal assistant"
