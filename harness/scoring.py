@@ -79,7 +79,7 @@ def score_output(example: Example, output: Output, suite_rules: list[dict], lexi
         length=length_scores(output.text, output.tokens, output.truncated, example.response),
         format=FormatScores(passed=all(c.passed for c in checks) if checks else None,
                             passed_loose=all(c.passed_loose for c in checks) if checks else None, checks=checks),
-        filler=filler_scores(output.text, lexicon, output.truncated),
+        filler=filler_scores(output.text, lexicon, output.truncated, example.prompt),
         perplexity=PerplexityScores(mean_nll=reference.mean_nll, perplexity=math.exp(min(reference.mean_nll, 700.0)),
                                     tokens=reference.tokens),
         custom=custom or {},

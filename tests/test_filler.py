@@ -136,10 +136,10 @@ SECOND = Path(__file__).parent / "data" / "filler_real_model_b.jsonl"
 THIRD = Path(__file__).parent / "data" / "filler_real_model_c.jsonl"
 # 180 more, generated and labelled blind after 1.6.0 was frozen; lexicon 1.7.0 was revised on their misses.
 FOURTH = Path(__file__).parent / "data" / "filler_real_model_d.jsonl"
-# 260 more, generated after 1.7.0 was frozen and labelled blind by two readers (who agreed on all but one label):
-# the out-of-sample figure for 1.7.0.
+# 260 more, generated after 1.7.0 was frozen and labelled blind by two readers (who agreed on all but one label);
+# lexicon 1.8.0 was revised on their misses.
 FIFTH = Path(__file__).parent / "data" / "filler_real_model_e.jsonl"
-# Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (lexicon 1.7.0,
+# Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (lexicon 1.8.0,
 # rounded down): the floor each figure may not fall below.
 STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "restatement": (1.0, 1.0, 30),
                        "self_reference": (1.0, 0.95, 22), "hedge": (1.0, 1.0, 9)},
@@ -149,8 +149,8 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "res
                   "self_reference": (1.0, 0.96, 31), "hedge": (0.86, 1.0, 13)},
           FOURTH: {"opener": (1.0, 0.97, 37), "closer": (1.0, 0.88, 17), "restatement": (1.0, 0.87, 8),
                    "self_reference": (1.0, 1.0, 38), "hedge": (1.0, 1.0, 6)},
-          FIFTH: {"opener": (1.0, 0.66, 33), "closer": (0.83, 0.50, 10), "restatement": (1.0, 0.72, 22),
-                  "self_reference": (1.0, 0.96, 30), "hedge": (1.0, 0.66, 15)}}
+          FIFTH: {"opener": (1.0, 0.72, 33), "closer": (1.0, 0.50, 10), "restatement": (1.0, 1.0, 22),
+                  "self_reference": (1.0, 1.0, 30), "hedge": (1.0, 1.0, 15)}}
 
 
 @pytest.mark.parametrize("labelled", [REAL_MODEL, SECOND, THIRD, FOURTH, FIFTH],
@@ -158,7 +158,7 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "res
 def test_precision_and_recall_per_category_on_real_model_answers(labelled):
     rows = [json.loads(line) for line in labelled.read_text(encoding="utf-8").splitlines()]
     assert len(rows) >= 180
-    found = [{s.category for s in find_filler(row["text"], LEXICON)} for row in rows]
+    found = [{s.category for s in find_filler(row["text"], LEXICON, prompt=row.get("prompt"))} for row in rows]
     for category, (precision, recall, positives) in STATED[labelled].items():
         labels = [category in row["categories"] for row in rows]
         flagged = [category in hits for hits in found]
@@ -280,3 +280,30 @@ def test_a_second_reader_labelled_the_fifth_set_alike():
     second = {r["id"]: set(r["categories"]) for r in map(json.loads, second_file.read_text("utf-8").splitlines())}
     assert first.keys() == second.keys() and len(first) == 260
     assert [i for i in first if first[i] != second[i]] == ["elicit-e-0145"]  # "I'm not a personal assistant"
+
+
+def test_a_first_sentence_copied_from_the_question_restates_it():
+    def restated(text, prompt):
+        return [s.phrase for s in find_filler(text, LEXICON, prompt=prompt) if s.category == "restatement"]
+    prompt = "We just moved in!!! 😭 Is now a good time to sell my house?"
+    assert restated("A good time to sell your house? It depends on rates.", prompt) == [
+        "A good time to sell your house?"]  # said back: "my" is "your"
+    assert restated("Sure! Is now a good time to sell my house? Rates are high.", prompt) == [
+        "Is now a good time to sell my house?"]
+    assert restated("Now is a good time to sell. Rates are high.", prompt) == []  # an answer that shares words
+    assert restated("A good time to sell your house?", prompt) == []  # nothing after it: no answer to restate before
+    assert restated("We just moved in! Congratulations.", prompt) == []  # news, not a question
+    assert restated("A good time to sell your house? It depends.", None) == []  # text from elsewhere: no prompt
+
+
+def test_scoring_reads_restatements_against_the_example_prompt():
+    from harness.examples import Example
+    from harness.generation import Output
+    from harness.metrics.perplexity import ReferenceScore
+    from harness.scoring import score_output
+
+    example = Example(id="e1", prompt="Laptop or desktop for university?", response="A laptop.")
+    output = Output(text="Laptop or desktop for university. A laptop travels.", tokens=9, stopped=True,
+                    truncated=False)
+    scores = score_output(example, output, [], LEXICON, ReferenceScore(nll=1.0, tokens=2, bytes=9))
+    assert scores.filler.by_category["restatement"] == 1

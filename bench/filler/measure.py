@@ -47,7 +47,7 @@ def main(files: list[Path], lexicon_file: Path | None, misses: bool) -> None:
     print(f"lexicon {lexicon.version}")
     for path in files:
         rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
-        found = [{s.category for s in find_filler(r["text"], lexicon)} for r in rows]
+        found = [{s.category for s in find_filler(r["text"], lexicon, prompt=r.get("prompt"))} for r in rows]
         print(f"\n{path} ({len(rows)} answers)\n")
         print("\n".join(table(rows, found)))
         if misses:

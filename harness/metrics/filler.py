@@ -49,6 +49,8 @@ CLOSER_AS_SUBJECT = re.compile(r"\s+(?:is|are|was|were|isn't|aren't|can|could|wi
 # back, so it states a limitation and does not sign off. Only an offer can be taken back ("I hope this helps,
 # but I'm not a doctor" still signs off).
 OFFER = re.compile(r"(?:i'm|i\s+am|i\s+can|i'd|i\s+would|i'll|i\s+will)\b.*\b(?:help|assist)", re.IGNORECASE)
+# A conditional offer ("If you need help with X, I can ...") is an offer too.
+CONDITIONAL = re.compile(r"if\s+you\b", re.IGNORECASE)
 LIMITATION = re.compile(r"[^.!?\n]*?(?:,\s*not\s+(?:to|a|an|the|for|with)\b|\bbut\s+(?:i'm|i\s+am)\s+not\b|"
                         r"\bbut\s+i\s+(?:can't|cannot|don't|do\s+not)\b)", re.IGNORECASE)
 # A phrase right after one of these words is part of a statement, not a restatement of the question.
@@ -69,6 +71,16 @@ CLAUSE_CHAR = r"[^.!?\n,;:\u2026\u2014\u2013\"()\[\]]"
 SLOTS = {"[words]": rf"{SLOT_WORD}(?:\s+{SLOT_WORD}){{0,2}}",
          "[clause]": rf"\w(?:{CLAUSE_CHAR}{{0,119}}(?<=\w))?"}
 MAX_SLOTS = 2  # per phrase, never side by side, and never without a word of its own
+# The answer's first sentence, copied whole from a question of the prompt, restates it (when the lexicon has
+# this category): "A good time to sell your house?" before the answer.
+ECHO_CATEGORY = "restatement"
+ECHO_MIN_WORDS = 3
+ECHO_WORD = regex.compile(r"\w+(?:'\w+)?")
+SAID_BACK = {"i": "you", "me": "you", "my": "your", "mine": "yours", "myself": "yourself", "i'm": "you're",
+             "i've": "you've", "i'd": "you'd", "i'll": "you'll", "am": "are", "we": "you", "us": "you", "our": "your",
+             "ours": "yours", "ourselves": "yourselves", "we're": "you're", "we've": "you've", "we'd": "you'd",
+             "we'll": "you'll"}
+QUESTION = regex.compile(r"[^.!?\n]*\?")  # back to the last sentence break: "We're twins!!! What do we buy?"
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u02bc": "'"})
 
 
@@ -200,10 +212,12 @@ def load_lexicon_file(path: Path) -> dict:
     return json.loads(text)
 
 
-def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None) -> list[FillerSpan]:
+def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prompt: str | None = None
+                ) -> list[FillerSpan]:
     """Filler phrases of `text`, each counted only where its category's position allows, and each stretch of
     text once ("I'd be happy to help!" alone is an opener, not also a closer). `truncated`: whether generation
-    stopped at the token limit; None (text from elsewhere) reads an answer ending in a word as cut off."""
+    stopped at the token limit; None (text from elsewhere) reads an answer ending in a word as cut off.
+    `prompt`: the user's message; a first sentence copied from one of its questions restates it."""
     folded = normalise(text)
     cut = bool(UNFINISHED.search(folded)) if truncated is None else truncated
     quoted = [m.span() for m in QUOTED.finditer(folded)]
@@ -217,12 +231,17 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None) -> l
     found, body_start = _leading_chain(folded, [_span(text, category.name, m) for category, m in opening])
     placed = [c for c in lexicon.categories
               if c.position in ("preamble", "first_sentence", "last_sentence") and matches[c.name]]
-    spans = sentence_spans(text) if placed else []  # splitting is the slow part: only when a position matters
+    questions = _questions(prompt) if prompt and any(c.name == ECHO_CATEGORY for c in lexicon.categories) else []
+    # Splitting is the slow part: only when a position matters.
+    spans = sentence_spans(text) if placed or questions else []
     found += [_span(text, category.name, m) for category, m in opening
               if category.position == "preamble" and _in_preamble(folded, m, spans)]
     # The first sentence is the first one with words beyond the openers: "Sure! You want to know..." restates.
     first = next((s for s in spans if s[1] > body_start), (0, 0))
     last = spans[-1] if spans else (0, 0)
+    echo = _echo(text, max(first[0], body_start), first[1], questions) if first != last else None
+    if echo:
+        found.append(echo)
     for category in lexicon.categories:
         for match in matches[category.name]:
             if category.position in ("start", "preamble"):
@@ -255,7 +274,7 @@ def _signs_off(folded: str, match: regex.Match, sentence_start: int, cut: bool) 
         return False
     if cut and regex.search(r"\w", folded[match.end():]):
         return False
-    if OFFER.match(match.group()) and LIMITATION.match(folded, match.end()):
+    if (CONDITIONAL.match(match.group()) or OFFER.match(match.group())) and LIMITATION.match(folded, match.end()):
         return False
     return bool(CLAUSE_OPENING.search(folded[sentence_start:match.start()]))
 
@@ -275,6 +294,29 @@ def _qualifies(folded: str, match: regex.Match, sentence_start: int) -> bool:
     if QUALIFIED.search(folded, 0, match.start()):
         return True
     return match.group().lower().startswith("when ") and not CLAUSE_OPENING.search(folded[sentence_start:match.start()])
+
+
+def _questions(prompt: str) -> list[list[str]]:
+    """The words of each question the prompt asks (a sentence ending in a question mark), as asked and as said
+    back to the asker ("Is now a good time to sell my house?": "A good time to sell your house?")."""
+    asked = [ECHO_WORD.findall(normalise(question).lower()) for question in QUESTION.findall(prompt)]
+    return asked + [[SAID_BACK.get(word, word) for word in words] for words in asked]
+
+
+def _echo(text: str, start: int, end: int, questions: list[list[str]]) -> FillerSpan | None:
+    """The answer's first sentence after the openers, when all of it is copied from one of the prompt's questions
+    ("We just adopted two goldfish, what size tank should we get?" said back before the answer); a sentence that
+    only shares words with it ("The capital of France is Paris.") is an answer, and an echo with nothing after it
+    ("Laptop or desktop for university.") is a failure to answer, not a restatement before one."""
+    said = ECHO_WORD.findall(normalise(text[start:end]).lower())
+    if len(said) < ECHO_MIN_WORDS:
+        return None
+    for asked in questions:
+        if any(asked[i:i + len(said)] == said for i in range(len(asked) - len(said) + 1)):
+            phrase = text[start:end].strip()
+            offset = start + len(text[start:end]) - len(text[start:end].lstrip())
+            return FillerSpan(category=ECHO_CATEGORY, phrase=phrase, start=offset, end=offset + len(phrase))
+    return None
 
 
 def _in_preamble(folded: str, match: regex.Match, spans: list[tuple[int, int]]) -> bool:
@@ -307,8 +349,9 @@ def _leading_chain(folded: str, candidates: list[FillerSpan]) -> tuple[list[Fill
     return chain, cursor
 
 
-def filler_scores(text: str, lexicon: Lexicon, truncated: bool | None = None) -> FillerScores:
-    spans = find_filler(text, lexicon, truncated)
+def filler_scores(text: str, lexicon: Lexicon, truncated: bool | None = None, prompt: str | None = None
+                  ) -> FillerScores:
+    spans = find_filler(text, lexicon, truncated, prompt)
     by_category = {c.name: 0 for c in lexicon.categories}
     for span in spans:
         by_category[span.category] += 1
