@@ -549,7 +549,7 @@ def test_the_filler_sampler_exists_with_its_prompts():
                         ("prompts_e.txt", 260), ("prompts_f.txt", 260)):
         prompts = (ROOT / "bench" / "filler" / name).read_text("utf-8").splitlines()
         assert len([p for p in prompts if p.strip()]) >= count, name
-    for letter in "bcde":
+    for letter in "bcdef":
         labelled = (ROOT / "tests" / "data" / f"filler_real_model_{letter}.jsonl").read_text("utf-8").splitlines()
         rows = [json.loads(line) for line in labelled]
         prompts = (ROOT / "bench" / "filler" / f"prompts_{letter}.txt").read_text("utf-8").splitlines()
