@@ -139,9 +139,9 @@ FOURTH = Path(__file__).parent / "data" / "filler_real_model_d.jsonl"
 # 260 more, generated after 1.7.0 was frozen and labelled blind by two readers (who agreed on all but one label);
 # lexicon 1.8.0 was revised on their misses.
 FIFTH = Path(__file__).parent / "data" / "filler_real_model_e.jsonl"
-# 260 more, generated and labelled blind after 1.8.0 was frozen: the out-of-sample figure for 1.8.0.
+# 260 more, generated and labelled blind after 1.8.0 was frozen; lexicon 1.9.0 was revised on their misses.
 SIXTH = Path(__file__).parent / "data" / "filler_real_model_f.jsonl"
-# Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (lexicon 1.8.0,
+# Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (lexicon 1.9.0,
 # rounded down): the floor each figure may not fall below.
 STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "restatement": (1.0, 1.0, 30),
                        "self_reference": (1.0, 0.95, 22), "hedge": (1.0, 1.0, 9)},
@@ -151,10 +151,10 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "res
                   "self_reference": (1.0, 0.96, 31), "hedge": (0.86, 1.0, 13)},
           FOURTH: {"opener": (1.0, 0.97, 37), "closer": (1.0, 0.88, 17), "restatement": (1.0, 0.87, 8),
                    "self_reference": (1.0, 1.0, 38), "hedge": (1.0, 1.0, 6)},
-          FIFTH: {"opener": (1.0, 0.72, 33), "closer": (1.0, 0.50, 10), "restatement": (1.0, 1.0, 22),
+          FIFTH: {"opener": (1.0, 0.75, 33), "closer": (1.0, 0.60, 10), "restatement": (1.0, 1.0, 22),
                   "self_reference": (1.0, 1.0, 30), "hedge": (1.0, 1.0, 15)},
-          SIXTH: {"opener": (0.97, 0.78, 42), "closer": (1.0, 0.66, 15), "restatement": (1.0, 0.81, 16),
-                  "self_reference": (0.96, 0.96, 29), "hedge": (0.90, 0.83, 12)}}
+          SIXTH: {"opener": (0.97, 0.95, 42), "closer": (1.0, 0.86, 15), "restatement": (1.0, 0.87, 16),
+                  "self_reference": (0.96, 1.0, 29), "hedge": (0.91, 0.91, 12)}}
 
 
 @pytest.mark.parametrize("labelled", [REAL_MODEL, SECOND, THIRD, FOURTH, FIFTH, SIXTH],
@@ -311,3 +311,18 @@ def test_scoring_reads_restatements_against_the_example_prompt():
                     truncated=False)
     scores = score_output(example, output, [], LEXICON, ReferenceScore(nll=1.0, tokens=2, bytes=9))
     assert scores.filler.by_category["restatement"] == 1
+
+
+def test_only_an_offer_turns_on_but_and_an_opener_may_end_on_its_own_punctuation():
+    def openers(text):
+        return [s.phrase for s in find_filler(text, LEXICON) if s.category == "opener"]
+    assert openers("Congratulations on the new job, but unwritten rules exist. Learn them.") == [
+        "Congratulations on the new job"]
+    assert openers("I'm happy to help, but I'm not a lawyer. Ask one.") == []
+    assert openers("Hiya! Welcome to the world of greyhounds! Walk them daily.") == [
+        "Welcome to the world of greyhounds!"]
+
+
+def test_a_quote_a_cut_off_answer_opens_runs_to_the_end_across_paragraphs():
+    letter = '"Welcome to the club! We meet on Sundays.\n\nWe\'re always'
+    assert find_filler(letter, LEXICON, truncated=True) == []

@@ -34,9 +34,11 @@ CATEGORY_KEYS = ("position", "description", "phrases")
 MAX_PHRASES = 10_000  # over all categories
 MAX_PHRASE_CHARS = 200
 LEADING_NOISE = re.compile(r"[\s\W_]*")
-# An opener is followed by punctuation or the end; a hyphen only as a dash ("Sure - ...", not "Sure-footed").
-# Not by ", but": "I'm happy to help, but I'm not a paid employee" is the reply itself, turning on its "but".
-OPENER_END = re.compile(r"(?!\s*,\s*but\b)\s*(?:[,.!:;?\u2014\u2013\u2026]|-+(?!\w)|$)", re.IGNORECASE)
+# An opener is followed by punctuation or the end (or ends on punctuation of its own: "welcome to [clause]!"); a
+# hyphen only as a dash ("Sure - ...", not "Sure-footed").
+OPENER_END = re.compile(r"\s*(?:[,.!:;?\u2014\u2013\u2026]|-+(?!\w)|$)")
+# An offer followed by ", but" is the reply itself: "I'm happy to help, but I'm not a paid employee".
+TURNS = re.compile(r"\s*,\s*but\b", re.IGNORECASE)
 # What may come before a closer in its sentence: nothing, a clause break, or a softener ("So, and please").
 CLAUSE_OPENING = re.compile(r"(?:^|[,;:!.?)\u2014\u2013-])[\s\W]*(?:(?:and|so|but|again|also|please|just|"
                             r"anyway|otherwise|in the meantime|until then|for now|meanwhile|now|ok|okay|well|"
@@ -60,7 +62,7 @@ UNFINISHED = re.compile(r"\w\s*$")
 # Quoted or code text is mentioned, not said: "The reply 'As an AI language model...' is an over-refusal".
 QUOTED = re.compile(r"```.*?```|`[^`\n]*`|\"[^\"\n]*\"|(?<!\w)'[^'\n]{2,}?'(?!\w)", re.DOTALL)
 # A quote still open where a cut-off answer ends is quoted to the end: 'Here's a way: "Hey team, I'm not sure'.
-OPEN_QUOTE = re.compile(r"\"[^\"\n]*\Z")
+OPEN_QUOTE = re.compile(r"\"[^\"]*\Z")  # across paragraphs: a quoted letter or message
 # Slots a phrase may hold, for formulas a list of phrases cannot: "i'm a [words] ai" holds "I'm a curious and
 # empathetic AI" and "I'm a no-nonsense AI", never "I'm a big fan of AI" (no article, preposition or pronoun
 # in the slot); "i'm so glad you're [clause]" holds the rest of its clause, up to a comma or a sentence's end.
@@ -227,7 +229,7 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
                                if not any(start <= m.start() < end for start, end in quoted)]
                for category in lexicon.categories}
     opening = [(category, m) for category in lexicon.categories if category.position in ("start", "preamble")
-               for m in matches[category.name] if OPENER_END.match(folded, m.end())]
+               for m in matches[category.name] if _ends_opener(folded, m)]
     found, body_start = _leading_chain(folded, [_span(text, category.name, m) for category, m in opening])
     placed = [c for c in lexicon.categories
               if c.position in ("preamble", "first_sentence", "last_sentence") and matches[c.name]]
@@ -258,6 +260,12 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
         if not any(span.start < other.end and other.start < span.end for other in kept):
             kept.append(span)
     return sorted(kept, key=lambda s: (s.start, -s.end))
+
+
+def _ends_opener(folded: str, match: regex.Match) -> bool:
+    if OFFER.match(match.group()) and TURNS.match(folded, match.end()):
+        return False
+    return bool(OPENER_END.match(folded, match.end())) or match.group()[-1] in "!?.,"
 
 
 def _span(text: str, category: str, match: regex.Match) -> FillerSpan:
