@@ -535,6 +535,21 @@ def test_export_writes_an_adapter_peft_loads_with_a_model_card(smoke_run, smoke_
 
 
 FILLER_NEW_TEXT = "python bench/filler/sample.py OUT.jsonl --prompts prompts_b.txt --name elicit-b"
+FILLER_MEASURE = "python bench/filler/measure.py tests/data/filler_real_model_b.jsonl"
+
+
+@covers("docs/metrics.md", FILLER_MEASURE, how=RUN)
+def test_the_filler_measure_prints_precision_and_recall_per_category_with_intervals():
+    import subprocess
+    import sys
+
+    argv = shlex.split(FILLER_MEASURE)
+    out = subprocess.run([sys.executable, *argv[1:]], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    lines = [line for line in out.splitlines() if line.startswith("| ")]
+    assert lines[0] == "| category | labelled | flagged | precision (95% CI) | recall (95% CI) |"
+    assert [line.split(" | ")[0] for line in lines[2:]] == [
+        "| opener", "| closer", "| restatement", "| self_reference", "| hedge", "| any"]
+    assert "| restatement | 14 | 14 | 14/14 = 100.0% (78-100) | 14/14 = 100.0% (78-100) |" in lines
 
 
 @covers("docs/metrics.md", "bench/filler/sample.py", FILLER_NEW_TEXT, how=SHAPE)
@@ -549,7 +564,7 @@ def test_the_filler_sampler_exists_with_its_prompts():
                         ("prompts_e.txt", 260), ("prompts_f.txt", 260), ("prompts_g.txt", 260)):
         prompts = (ROOT / "bench" / "filler" / name).read_text("utf-8").splitlines()
         assert len([p for p in prompts if p.strip()]) >= count, name
-    for letter in "bcdef":
+    for letter in "bcdefg":
         labelled = (ROOT / "tests" / "data" / f"filler_real_model_{letter}.jsonl").read_text("utf-8").splitlines()
         rows = [json.loads(line) for line in labelled]
         prompts = (ROOT / "bench" / "filler" / f"prompts_{letter}.txt").read_text("utf-8").splitlines()

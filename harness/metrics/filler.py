@@ -1,13 +1,15 @@
 """Filler family: phrases that carry no content ("Certainly!", "I hope this helps").
 
 The lexicon is versioned data (harness/data/filler_lexicon.json) with categories and position rules:
-an opener counts at the very start of the answer (possibly after other openers: "Sure, I'd be happy to
-help!") and when punctuation follows it ("Sure-footed" is no opener); a formula of three words or more also
-where it opens a clause of the first two sentences ("Adele, I'm glad to hear that.", "A party sounds lovely.
-I'd be happy to help."), not a word like "Sure" or "Of course", which there is often part of the answer; a closer only
-in the last sentence, opening its clause and not as the subject of one ("Good luck is..." is no closer);
-a restatement only in the first sentence after the openers ("Sure! You want to know..."). Matching is case-insensitive,
-on word boundaries, with curly quotes folded to straight ones.
+- an opener counts at the very start of the answer (possibly after other openers: "Sure, I'd be happy to
+  help!") and when punctuation follows it ("Sure-footed" is no opener); a formula of three words or more also
+  where it opens a clause of the first two sentences, before more of the answer ("Adele, I'm glad to hear
+  that."), but a short word ("Sure", "Of course") there is often part of the answer;
+- a closer only in the last sentence, opening its clause and not as the subject of one ("Good luck is..." is
+  no closer);
+- a restatement only in the first sentence after the openers ("Sure! You want to know..."), and so is a first
+  sentence copied whole from a question of the prompt.
+Matching is case-insensitive, on word boundaries, with curly quotes folded to straight ones.
 """
 
 from __future__ import annotations
