@@ -330,3 +330,32 @@ def test_only_an_offer_turns_on_but_and_an_opener_may_end_on_its_own_punctuation
 def test_a_quote_a_cut_off_answer_opens_runs_to_the_end_across_paragraphs():
     letter = '"Welcome to the club! We meet on Sundays.\n\nWe\'re always'
     assert find_filler(letter, LEXICON, truncated=True) == []
+
+
+@pytest.mark.parametrize("text", [
+    "Indeed, octopuses have three hearts.", "Physics question: what is the base case? Recursion stops there.",
+    "Happy teams ship faster! Pay them well.", "There's no closed-form answer, but numerically x = 1.23.",
+    "Welcome to the Jungle! is a 1987 song. It opens the album.",
+    "That's a tricky bit of code. Start with the loop.",
+])
+def test_content_that_shares_words_with_a_formula_is_not_filler(text):
+    assert find_filler(text, LEXICON) == [], text
+
+
+def test_an_echo_must_cover_most_of_the_question_and_never_sits_in_quotes_or_code():
+    def restated(text, prompt):
+        return [s.phrase for s in find_filler(text, LEXICON, prompt=prompt) if s.category == "restatement"]
+    heavier = "Which is heavier, a kilo of steel or a kilo of feathers?"
+    assert restated("A kilo of steel. Both weigh the same.", heavier) == []
+    code = "How do I squash my last three commits with git rebase -i HEAD~3?"
+    assert restated("`git rebase -i HEAD~3` opens an editor. Mark commits as squash.", code) == []
+    assert restated("Squash my last three commits with git rebase -i HEAD~3? Yes: mark them.", code) == [
+        "Squash my last three commits with git rebase -i HEAD~3?"]
+
+
+def test_an_inch_mark_opens_no_quote_and_any_offer_of_help_turns_on_but():
+    inch = 'A 55" TV fits most rooms. As an AI, I cannot see your room'
+    assert {s.category for s in find_filler(inch, LEXICON, truncated=True)} == {"self_reference"}
+    assert find_filler("It's a pleasure to help, but I'm not a doctor. See one.", LEXICON) == []
+    assert [s.phrase for s in find_filler("That sounds like a great idea, but plan it. Start small.", LEXICON)] == [
+        "That sounds like a great idea"]  # not an offer of help: the pleasantry stands

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from harness.errors import HarnessError
 from harness.limits import REGEX_SECONDS, check_json_depth, read_bounded
+from harness.metrics import echo
 from harness.metrics.length import words
 from harness.metrics.sentences import sentence_spans
 
@@ -39,8 +40,11 @@ LEADING_NOISE = re.compile(r"[\s\W_]*")
 # An opener is followed by punctuation or the end (or ends on punctuation of its own: "welcome to [clause]!"); a
 # hyphen only as a dash ("Sure - ...", not "Sure-footed").
 OPENER_END = re.compile(r"\s*(?:[,.!:;?\u2014\u2013\u2026]|-+(?!\w)|$)")
-# An offer followed by ", but" is the reply itself: "I'm happy to help, but I'm not a paid employee".
+# An offer of help followed by ", but" is the reply itself: "I'm happy to help, but I'm not a paid employee".
 TURNS = re.compile(r"\s*,\s*but\b", re.IGNORECASE)
+HELP = re.compile(r"\b(?:help|assist)", re.IGNORECASE)
+# An opener that ends on its own "!" ("welcome to [clause]!") ends its sentence: a capital or the end follows.
+SENTENCE_NEXT = regex.compile(r"\s*(?:$|[^\w\s]|\p{Lu})")
 # What may come before a closer in its sentence: nothing, a clause break, or a softener ("So, and please").
 CLAUSE_OPENING = re.compile(r"(?:^|[,;:!.?)\u2014\u2013-])[\s\W]*(?:(?:and|so|but|again|also|please|just|"
                             r"anyway|otherwise|in the meantime|until then|for now|meanwhile|now|ok|okay|well|"
@@ -64,7 +68,8 @@ UNFINISHED = re.compile(r"\w\s*$")
 # Quoted or code text is mentioned, not said: "The reply 'As an AI language model...' is an over-refusal".
 QUOTED = re.compile(r"```.*?```|`[^`\n]*`|\"[^\"\n]*\"|(?<!\w)'[^'\n]{2,}?'(?!\w)", re.DOTALL)
 # A quote still open where a cut-off answer ends is quoted to the end: 'Here's a way: "Hey team, I'm not sure'.
-OPEN_QUOTE = re.compile(r"\"[^\"]*\Z")  # across paragraphs: a quoted letter or message
+# Across paragraphs (a quoted letter or message); only a quote that opens, so 'a 55" TV' quotes nothing.
+OPEN_QUOTE = re.compile(r"(?:^|(?<=[\s:(]))\"(?=\S)[^\"]*\Z")
 # Slots a phrase may hold, for formulas a list of phrases cannot: "i'm a [words] ai" holds "I'm a curious and
 # empathetic AI" and "I'm a no-nonsense AI", never "I'm a big fan of AI" (no article, preposition or pronoun
 # in the slot); "i'm so glad you're [clause]" holds the rest of its clause, up to a comma or a sentence's end.
@@ -75,16 +80,9 @@ CLAUSE_CHAR = r"[^.!?\n,;:\u2026\u2014\u2013\"()\[\]]"
 SLOTS = {"[words]": rf"{SLOT_WORD}(?:\s+{SLOT_WORD}){{0,2}}",
          "[clause]": rf"\w(?:{CLAUSE_CHAR}{{0,119}}(?<=\w))?"}
 MAX_SLOTS = 2  # per phrase, never side by side, and never without a word of its own
-# The answer's first sentence, copied whole from a question of the prompt, restates it (when the lexicon has
-# this category): "A good time to sell your house?" before the answer.
+# A first sentence copied from a question of the prompt restates it (harness/metrics/echo.py), where the lexicon
+# has this category.
 ECHO_CATEGORY = "restatement"
-ECHO_MIN_WORDS = 3
-ECHO_WORD = regex.compile(r"\w+(?:'\w+)?")
-SAID_BACK = {"i": "you", "me": "you", "my": "your", "mine": "yours", "myself": "yourself", "i'm": "you're",
-             "i've": "you've", "i'd": "you'd", "i'll": "you'll", "am": "are", "we": "you", "us": "you", "our": "your",
-             "ours": "yours", "ourselves": "yourselves", "we're": "you're", "we've": "you've", "we'd": "you'd",
-             "we'll": "you'll"}
-QUESTION = regex.compile(r"[^.!?\n]*\?")  # back to the last sentence break: "We're twins!!! What do we buy?"
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u02bc": "'"})
 
 
@@ -225,7 +223,7 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
     folded = normalise(text)
     cut = bool(UNFINISHED.search(folded)) if truncated is None else truncated
     quoted = [m.span() for m in QUOTED.finditer(folded)]
-    if cut and folded.count('"') % 2:
+    if cut:
         quoted += [m.span() for m in OPEN_QUOTE.finditer(folded)]
     matches = {category.name: [m for m in _matches(category, folded, lexicon.name)
                                if not any(start <= m.start() < end for start, end in quoted)]
@@ -235,17 +233,17 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
     found, body_start = _leading_chain(folded, [_span(text, category.name, m) for category, m in opening])
     placed = [c for c in lexicon.categories
               if c.position in ("preamble", "first_sentence", "last_sentence") and matches[c.name]]
-    questions = _questions(prompt) if prompt and any(c.name == ECHO_CATEGORY for c in lexicon.categories) else []
+    asked = echo.questions(prompt) if prompt and any(c.name == ECHO_CATEGORY for c in lexicon.categories) else ()
     # Splitting is the slow part: only when a position matters.
-    spans = sentence_spans(text) if placed or questions else []
+    spans = sentence_spans(text) if placed or asked else []
     found += [_span(text, category.name, m) for category, m in opening
               if category.position == "preamble" and _in_preamble(folded, m, spans)]
     # The first sentence is the first one with words beyond the openers: "Sure! You want to know..." restates.
     first = next((s for s in spans if s[1] > body_start), (0, 0))
     last = spans[-1] if spans else (0, 0)
-    echo = _echo(text, max(first[0], body_start), first[1], questions) if first != last else None
-    if echo:
-        found.append(echo)
+    said_back = _echo(text, max(first[0], body_start), first[1], asked, quoted) if first != last else None
+    if said_back:  # an echo with nothing after it is a failure to answer, not a restatement before the answer
+        found.append(said_back)
     for category in lexicon.categories:
         for match in matches[category.name]:
             if category.position in ("start", "preamble"):
@@ -265,9 +263,13 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
 
 
 def _ends_opener(folded: str, match: regex.Match) -> bool:
-    if OFFER.match(match.group()) and TURNS.match(folded, match.end()):
+    """Punctuation follows the opener, or it ends on its own and a new sentence follows; an offer of help that
+    turns on ", but" is the reply itself."""
+    if HELP.search(match.group()) and TURNS.match(folded, match.end()):
         return False
-    return bool(OPENER_END.match(folded, match.end())) or match.group()[-1] in "!?.,"
+    if match.group()[-1] in "!?.":
+        return bool(SENTENCE_NEXT.match(folded, match.end()))
+    return bool(OPENER_END.match(folded, match.end()))
 
 
 def _span(text: str, category: str, match: regex.Match) -> FillerSpan:
@@ -306,27 +308,14 @@ def _qualifies(folded: str, match: regex.Match, sentence_start: int) -> bool:
     return match.group().lower().startswith("when ") and not CLAUSE_OPENING.search(folded[sentence_start:match.start()])
 
 
-def _questions(prompt: str) -> list[list[str]]:
-    """The words of each question the prompt asks (a sentence ending in a question mark), as asked and as said
-    back to the asker ("Is now a good time to sell my house?": "A good time to sell your house?")."""
-    asked = [ECHO_WORD.findall(normalise(question).lower()) for question in QUESTION.findall(prompt)]
-    return asked + [[SAID_BACK.get(word, word) for word in words] for words in asked]
-
-
-def _echo(text: str, start: int, end: int, questions: list[list[str]]) -> FillerSpan | None:
-    """The answer's first sentence after the openers, when all of it is copied from one of the prompt's questions
-    ("We just adopted two goldfish, what size tank should we get?" said back before the answer); a sentence that
-    only shares words with it ("The capital of France is Paris.") is an answer, and an echo with nothing after it
-    ("Laptop or desktop for university.") is a failure to answer, not a restatement before one."""
-    said = ECHO_WORD.findall(normalise(text[start:end]).lower())
-    if len(said) < ECHO_MIN_WORDS:
+def _echo(text: str, start: int, end: int, asked: tuple, quoted: list[tuple[int, int]]) -> FillerSpan | None:
+    """The first sentence after the openers, when it is the prompt's question said back; never a quoted one."""
+    sentence = text[start:end]
+    begin = start + len(sentence) - len(sentence.lstrip())
+    if not asked or any(a <= begin < b for a, b in quoted) or not echo.is_echo(sentence, asked):
         return None
-    for asked in questions:
-        if any(asked[i:i + len(said)] == said for i in range(len(asked) - len(said) + 1)):
-            phrase = text[start:end].strip()
-            offset = start + len(text[start:end]) - len(text[start:end].lstrip())
-            return FillerSpan(category=ECHO_CATEGORY, phrase=phrase, start=offset, end=offset + len(phrase))
-    return None
+    phrase = sentence.strip()
+    return FillerSpan(category=ECHO_CATEGORY, phrase=phrase, start=begin, end=begin + len(phrase))
 
 
 def _in_preamble(folded: str, match: regex.Match, spans: list[tuple[int, int]]) -> bool:

@@ -1,0 +1,46 @@
+"""A question said back: the answer's first sentence copied from a question of the prompt.
+
+"We just adopted two goldfish, what size tank should we get?" repeated before the answer restates it; so does
+"A good time to sell your house?" for "Is now a good time to sell my house?" (pronouns said back to the asker).
+A sentence that only shares words with the question ("The capital of France is Paris.") is an answer, and so is
+a short piece of a longer question ("A kilo of steel." for "Which is heavier, a kilo of steel or a kilo of
+feathers?"): the echo must be a run of the question's words covering most of it.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import regex
+
+MIN_WORDS = 3
+MIN_SHARE = 0.6  # of the question's words
+WORD = regex.compile(r"\w+(?:['\u2019\u02bc]\w+)?")
+# A question: from a sentence break (or the start) to its question mark, "We're twins!!! What do we buy?".
+# Anchored at the break, so a long stretch without one is scanned once, not from each of its characters.
+QUESTION = regex.compile(r"(?:^|(?<=[.!?\n]))[^.!?\n]*\?")
+SAID_BACK = {"i": "you", "me": "you", "my": "your", "mine": "yours", "myself": "yourself", "i'm": "you're",
+             "i've": "you've", "i'd": "you'd", "i'll": "you'll", "am": "are", "we": "you", "us": "you", "our": "your",
+             "ours": "yours", "ourselves": "yourselves", "we're": "you're", "we've": "you've", "we'd": "you'd",
+             "we'll": "you'll"}
+
+
+def words(text: str) -> list[str]:
+    return [word.replace("\u2019", "'").replace("\u02bc", "'") for word in WORD.findall(text.lower())]
+
+
+@functools.lru_cache(maxsize=1024)  # one prompt is scored once per variant
+def questions(prompt: str) -> tuple[tuple[str, ...], ...]:
+    """The words of each question the prompt asks, as asked and as said back to the asker."""
+    asked = [tuple(words(question)) for question in QUESTION.findall(prompt)]
+    return tuple(asked + [tuple(SAID_BACK.get(word, word) for word in question) for question in asked])
+
+
+def is_echo(sentence: str, asked: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether all of `sentence` is a run of one question's words, covering most of that question."""
+    said = tuple(words(sentence))
+    if len(said) < MIN_WORDS:
+        return False
+    return any(len(said) >= MIN_SHARE * len(question)
+               and any(question[i:i + len(said)] == said for i in range(len(question) - len(said) + 1))
+               for question in asked)
