@@ -561,7 +561,8 @@ def test_the_filler_sampler_exists_with_its_prompts():
     for flag in ("--prompts", "--name"):
         assert re.search(rf"add_argument\(\s*[\"']{flag}[\"']", script), flag
     for name, count in (("prompts.txt", 150), ("prompts_b.txt", 180), ("prompts_c.txt", 180), ("prompts_d.txt", 180),
-                        ("prompts_e.txt", 260), ("prompts_f.txt", 260), ("prompts_g.txt", 260)):
+                        ("prompts_e.txt", 260), ("prompts_f.txt", 260), ("prompts_g.txt", 260),
+                        ("prompts_h.txt", 390)):
         prompts = (ROOT / "bench" / "filler" / name).read_text("utf-8").splitlines()
         assert len([p for p in prompts if p.strip()]) >= count, name
     for letter in "bcdefg":
