@@ -565,7 +565,7 @@ def test_the_filler_sampler_exists_with_its_prompts():
                         ("prompts_h.txt", 390)):
         prompts = (ROOT / "bench" / "filler" / name).read_text("utf-8").splitlines()
         assert len([p for p in prompts if p.strip()]) >= count, name
-    for letter in "bcdefg":
+    for letter in "bcdefgh":
         labelled = (ROOT / "tests" / "data" / f"filler_real_model_{letter}.jsonl").read_text("utf-8").splitlines()
         rows = [json.loads(line) for line in labelled]
         prompts = (ROOT / "bench" / "filler" / f"prompts_{letter}.txt").read_text("utf-8").splitlines()

@@ -6,7 +6,8 @@ lexicon finds at least one phrase of it. Usage:
     python bench/filler/measure.py tests/data/filler_real_model_e.jsonl [--lexicon OLD.json] [--misses]
 --lexicon measures another lexicon file under the current matching rules (an older version's phrases: git show
 REV:harness/data/filler_lexicon.json);
---misses lists each answer whose flags and labels disagree, with the reader's note.
+--misses lists each answer whose flags and labels disagree, with the reader's note. The labelled files do not
+record whether generation hit the token limit, so an answer ending in a word reads as cut off (a run knows).
 """
 
 from __future__ import annotations
