@@ -18,6 +18,11 @@ LEXICON = parse_lexicon(builtin_lexicon_raw(), "builtin")
 LABELLED = Path(__file__).parent / "data" / "filler_labelled.jsonl"
 
 
+def _said(category, text, prompt=None):
+    """The phrases of one category that `text` is found to hold."""
+    return [s.phrase for s in find_filler(text, LEXICON, prompt=prompt) if s.category == category]
+
+
 def test_lexicon_is_versioned_with_the_five_categories():
     raw = builtin_lexicon_raw()
     assert raw["version"] == LEXICON.version and raw["version"].count(".") == 2
@@ -230,17 +235,15 @@ def test_a_phrase_of_slots_alone_side_by_side_or_too_many_is_refused(phrase):
 
 
 def test_a_formula_of_a_few_words_counts_as_an_opener_where_it_opens_a_clause_of_the_first_two_sentences():
-    def openers(text):
-        return [s.phrase for s in find_filler(text, LEXICON) if s.category == "opener"]
-    assert openers("Adele, I'm glad to hear that you're planning ahead. Start with a list.") == [
+    assert _said("opener", "Adele, I'm glad to hear that you're planning ahead. Start with a list.") == [
         "I'm glad to hear that you're planning ahead"]
-    assert openers("A party sounds lovely. I'd be happy to help you plan it. Start early.") == [
+    assert _said("opener", "A party sounds lovely. I'd be happy to help you plan it. Start early.") == [
         "I'd be happy to help you plan it"]
-    assert openers("Scotland is lovely, and I'd be happy to help you plan. Go in May.") == [
+    assert _said("opener", "Scotland is lovely, and I'd be happy to help you plan. Go in May.") == [
         "I'd be happy to help you plan"]
-    assert openers("Pack light. Bring boots. I'm glad you're going. Enjoy the hills.") == []  # third sentence
-    assert openers("The museum is great. Of course, it is closed on Mondays.") == []  # short: at the start only
-    assert openers("It is closed, and it's a great idea to book.") == []  # the formula must open its clause
+    assert _said("opener", "Pack light. Bring boots. I'm glad you're going. Enjoy the hills.") == []  # third sentence
+    assert _said("opener", "The museum is great. Of course, it is closed on Mondays.") == []  # short: at the start only
+    assert _said("opener", "It is closed, and it's a great idea to book.") == []  # the formula must open its clause
 
 
 def test_an_opener_that_turns_on_but_is_the_reply_itself():
@@ -295,17 +298,15 @@ def test_a_second_reader_labelled_the_fifth_set_alike():
 
 
 def test_a_first_sentence_copied_from_the_question_restates_it():
-    def restated(text, prompt):
-        return [s.phrase for s in find_filler(text, LEXICON, prompt=prompt) if s.category == "restatement"]
     prompt = "We just moved in!!! 😭 Is now a good time to sell my house?"
-    assert restated("A good time to sell your house? It depends on rates.", prompt) == [
+    assert _said("restatement", "A good time to sell your house? It depends on rates.", prompt) == [
         "A good time to sell your house?"]  # said back: "my" is "your"
-    assert restated("Sure! Is now a good time to sell my house? Rates are high.", prompt) == [
+    assert _said("restatement", "Sure! Is now a good time to sell my house? Rates are high.", prompt) == [
         "Is now a good time to sell my house?"]
-    assert restated("Now is a good time to sell. Rates are high.", prompt) == []  # an answer that shares words
-    assert restated("A good time to sell your house?", prompt) == []  # nothing after it: no answer to restate before
-    assert restated("We just moved in! Congratulations.", prompt) == []  # news, not a question
-    assert restated("A good time to sell your house? It depends.", None) == []  # text from elsewhere: no prompt
+    assert _said("restatement", "Now is a good time to sell. Rates are high.", prompt) == []  # shares words only
+    assert _said("restatement", "A good time to sell your house?", prompt) == []  # nothing after it: no answer
+    assert _said("restatement", "We just moved in! Congratulations.", prompt) == []  # news, not a question
+    assert _said("restatement", "A good time to sell your house? It depends.", None) == []  # no prompt given
 
 
 def test_scoring_reads_restatements_against_the_example_prompt():
@@ -322,12 +323,10 @@ def test_scoring_reads_restatements_against_the_example_prompt():
 
 
 def test_only_an_offer_turns_on_but_and_an_opener_may_end_on_its_own_punctuation():
-    def openers(text):
-        return [s.phrase for s in find_filler(text, LEXICON) if s.category == "opener"]
-    assert openers("Congratulations on the new job, but unwritten rules exist. Learn them.") == [
+    assert _said("opener", "Congratulations on the new job, but unwritten rules exist. Learn them.") == [
         "Congratulations on the new job"]
-    assert openers("I'm happy to help, but I'm not a lawyer. Ask one.") == []
-    assert openers("Hiya! Welcome to the world of greyhounds! Walk them daily.") == [
+    assert _said("opener", "I'm happy to help, but I'm not a lawyer. Ask one.") == []
+    assert _said("opener", "Hiya! Welcome to the world of greyhounds! Walk them daily.") == [
         "Welcome to the world of greyhounds!"]
 
 
@@ -347,13 +346,11 @@ def test_content_that_shares_words_with_a_formula_is_not_filler(text):
 
 
 def test_an_echo_must_cover_most_of_the_question_and_never_sits_in_quotes_or_code():
-    def restated(text, prompt):
-        return [s.phrase for s in find_filler(text, LEXICON, prompt=prompt) if s.category == "restatement"]
     heavier = "Which is heavier, a kilo of steel or a kilo of feathers?"
-    assert restated("A kilo of steel. Both weigh the same.", heavier) == []
+    assert _said("restatement", "A kilo of steel. Both weigh the same.", heavier) == []
     code = "How do I squash my last three commits with git rebase -i HEAD~3?"
-    assert restated("`git rebase -i HEAD~3` opens an editor. Mark commits as squash.", code) == []
-    assert restated("Squash my last three commits with git rebase -i HEAD~3? Yes: mark them.", code) == [
+    assert _said("restatement", "`git rebase -i HEAD~3` opens an editor. Mark commits as squash.", code) == []
+    assert _said("restatement", "Squash my last three commits with git rebase -i HEAD~3? Yes: mark them.", code) == [
         "Squash my last three commits with git rebase -i HEAD~3?"]
 
 
