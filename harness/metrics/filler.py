@@ -225,8 +225,7 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
     quoted = [m.span() for m in QUOTED.finditer(folded)]
     if cut:
         quoted += [m.span() for m in OPEN_QUOTE.finditer(folded)]
-    matches = {category.name: [m for m in _matches(category, folded, lexicon.name)
-                               if not any(start <= m.start() < end for start, end in quoted)]
+    matches = {category.name: [m for m in _matches(category, folded, lexicon.name) if not _inside(m.start(), quoted)]
                for category in lexicon.categories}
     opening = [(category, m) for category in lexicon.categories if category.position in ("start", "preamble")
                for m in matches[category.name] if _ends_opener(folded, m)]
@@ -272,6 +271,10 @@ def _ends_opener(folded: str, match: regex.Match) -> bool:
     return bool(OPENER_END.match(folded, match.end()))
 
 
+def _inside(position: int, quoted: list[tuple[int, int]]) -> bool:
+    return any(start <= position < end for start, end in quoted)
+
+
 def _span(text: str, category: str, match: regex.Match) -> FillerSpan:
     return FillerSpan(category=category, phrase=text[match.start():match.end()], start=match.start(),
                       end=match.end())
@@ -312,7 +315,7 @@ def _echo(text: str, start: int, end: int, asked: tuple, quoted: list[tuple[int,
     """The first sentence after the openers, when it is the prompt's question said back; never a quoted one."""
     sentence = text[start:end]
     begin = start + len(sentence) - len(sentence.lstrip())
-    if not asked or any(a <= begin < b for a, b in quoted) or not echo.is_echo(sentence, asked):
+    if not asked or _inside(begin, quoted) or not echo.is_echo(sentence, asked):
         return None
     phrase = sentence.strip()
     return FillerSpan(category=ECHO_CATEGORY, phrase=phrase, start=begin, end=begin + len(phrase))
