@@ -154,20 +154,20 @@ NEW_TEXT = Path(__file__).parent / "data" / "filler_real_model_h.jsonl"
 # rounded down): the floor each figure may not fall below.
 STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "restatement": (1.0, 1.0, 30),
                        "self_reference": (1.0, 0.95, 22), "hedge": (1.0, 1.0, 9)},
-          SECOND: {"opener": (0.96, 1.0, 24), "closer": (1.0, 0.90, 22), "restatement": (1.0, 1.0, 14),
-                   "self_reference": (1.0, 0.94, 37), "hedge": (0.88, 1.0, 8)},
+          SECOND: {"opener": (0.92, 1.0, 24), "closer": (1.0, 0.90, 22), "restatement": (1.0, 1.0, 14),
+                   "self_reference": (1.0, 0.94, 37), "hedge": (1.0, 1.0, 8)},
           THIRD: {"opener": (1.0, 0.93, 30), "closer": (1.0, 0.92, 13), "restatement": (1.0, 1.0, 8),
-                  "self_reference": (1.0, 0.96, 31), "hedge": (0.86, 1.0, 13)},
-          FOURTH: {"opener": (1.0, 0.97, 37), "closer": (1.0, 0.88, 17), "restatement": (1.0, 0.87, 8),
+                  "self_reference": (1.0, 1.0, 31), "hedge": (1.0, 1.0, 13)},
+          FOURTH: {"opener": (1.0, 0.97, 37), "closer": (1.0, 0.88, 17), "restatement": (1.0, 1.0, 8),
                    "self_reference": (1.0, 1.0, 38), "hedge": (1.0, 1.0, 6)},
-          FIFTH: {"opener": (1.0, 0.75, 33), "closer": (1.0, 0.60, 10), "restatement": (1.0, 1.0, 22),
+          FIFTH: {"opener": (1.0, 0.81, 33), "closer": (1.0, 0.70, 10), "restatement": (1.0, 1.0, 22),
                   "self_reference": (1.0, 1.0, 30), "hedge": (1.0, 1.0, 15)},
-          SIXTH: {"opener": (0.97, 0.95, 42), "closer": (1.0, 0.86, 15), "restatement": (1.0, 0.87, 16),
-                  "self_reference": (0.96, 1.0, 29), "hedge": (0.91, 0.91, 12)},
-          SEVENTH: {"opener": (0.93, 0.91, 34), "closer": (1.0, 0.94, 17), "restatement": (1.0, 0.81, 11),
-                    "self_reference": (0.96, 0.93, 30), "hedge": (1.0, 1.0, 8)},
-          NEW_TEXT: {"opener": (0.92, 0.65, 60), "closer": (0.85, 0.50, 12), "restatement": (1.0, 0.78, 19),
-                     "self_reference": (1.0, 0.97, 42), "hedge": (0.87, 0.93, 15)}}
+          SIXTH: {"opener": (1.0, 1.0, 42), "closer": (1.0, 0.86, 15), "restatement": (1.0, 0.87, 16),
+                  "self_reference": (0.96, 1.0, 29), "hedge": (1.0, 0.91, 12)},
+          SEVENTH: {"opener": (0.97, 1.0, 34), "closer": (1.0, 1.0, 17), "restatement": (1.0, 0.81, 11),
+                    "self_reference": (0.96, 0.96, 30), "hedge": (1.0, 1.0, 8)},
+          NEW_TEXT: {"opener": (0.98, 0.96, 60), "closer": (1.0, 0.83, 12), "restatement": (1.0, 0.78, 19),
+                     "self_reference": (1.0, 1.0, 42), "hedge": (1.0, 0.93, 15)}}
 
 
 @pytest.mark.parametrize("labelled", [REAL_MODEL, SECOND, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, NEW_TEXT],
@@ -238,7 +238,7 @@ def test_a_formula_of_a_few_words_counts_as_an_opener_where_it_opens_a_clause_of
     assert _said("opener", "Adele, I'm glad to hear that you're planning ahead. Start with a list.") == [
         "I'm glad to hear that you're planning ahead"]
     assert _said("opener", "A party sounds lovely. I'd be happy to help you plan it. Start early.") == [
-        "I'd be happy to help you plan it"]
+        "A party sounds lovely", "I'd be happy to help you plan it"]
     assert _said("opener", "Scotland is lovely, and I'd be happy to help you plan. Go in May.") == [
         "I'd be happy to help you plan"]
     assert _said("opener", "Pack light. Bring boots. I'm glad you're going. Enjoy the hills.") == []  # third sentence

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from harness.errors import HarnessError
 from harness.limits import REGEX_SECONDS, check_json_depth, read_bounded
+from harness.metrics import asked as asking
 from harness.metrics import echo
 from harness.metrics.length import words
 from harness.metrics.sentences import sentence_spans
@@ -45,6 +46,7 @@ TURNS = re.compile(r"\s*,\s*but\b", re.IGNORECASE)
 HELP = re.compile(r"\b(?:help|assist)", re.IGNORECASE)
 # An opener that ends on its own "!" ("welcome to [clause]!") ends its sentence: a capital or the end follows.
 SENTENCE_NEXT = regex.compile(r"\s*(?:$|[^\w\s]|\p{Lu})")
+SENTENCE_END = re.compile(r"\s*(?:[.!\u2026]|$)")
 # What may come before a closer in its sentence: nothing, a clause break, or a softener ("So, and please").
 CLAUSE_OPENING = re.compile(r"(?:^|[,;:!.?)\u2014\u2013-])[\s\W]*(?:(?:and|so|but|again|also|please|just|"
                             r"anyway|otherwise|in the meantime|until then|for now|meanwhile|now|ok|okay|well|"
@@ -59,8 +61,8 @@ CLOSER_AS_SUBJECT = re.compile(r"\s+(?:is|are|was|were|isn't|aren't|can|could|wi
 OFFER = re.compile(r"(?:i'm|i\s+am|i\s+can|i'd|i\s+would|i'll|i\s+will)\b.*\b(?:help|assist)", re.IGNORECASE)
 # A conditional offer ("If you need help with X, I can ...") is an offer too.
 CONDITIONAL = re.compile(r"if\s+you\b", re.IGNORECASE)
-LIMITATION = re.compile(r"[^.!?\n]*?(?:,\s*not\s+(?:to|a|an|the|for|with)\b|\bbut\s+(?:i'm|i\s+am)\s+not\b|"
-                        r"\bbut\s+i\s+(?:can't|cannot|don't|do\s+not)\b)", re.IGNORECASE)
+LIMITATION = re.compile(r"[^.!?\n]*?(?:,\s*not\s+(?:to|a|an|the|for|with)\b|\b(?:but|and)\s+(?:i'm|i\s+am)\s+not\b|"
+                        r"\b(?:but|and)\s+i\s+(?:can't|cannot|don't|do\s+not)\b)", re.IGNORECASE)
 # A phrase right after one of these words is part of a statement, not a restatement of the question.
 QUALIFIED = regex.compile(r"\b(?:especially|particularly|specifically|even|except)\s+$", regex.IGNORECASE)
 # An answer that ends in a word, with no closing punctuation: cut off, most often at the token limit.
@@ -83,6 +85,7 @@ MAX_SLOTS = 2  # per phrase, never side by side, and never without a word of its
 # A first sentence copied from a question of the prompt restates it (harness/metrics/echo.py), where the lexicon
 # has this category.
 ECHO_CATEGORY = "restatement"
+PHRASE_END = ""  # in the tree of a category's phrases: a phrase ends at this word
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u02bc": "'"})
 
 
@@ -92,6 +95,7 @@ class Category:
     position: str
     phrases: tuple[str, ...]
     pattern: regex.Pattern
+    fixed: frozenset[str]  # the phrases without slots, as matched text reads once lowered and spaced singly
 
 
 @dataclass(frozen=True)
@@ -123,9 +127,40 @@ def normalise(text: str) -> str:
 
 
 def _compile(phrases: list[str]) -> regex.Pattern:
-    ordered = sorted({normalise(p).strip().lower() for p in phrases}, key=len, reverse=True)
-    body = "|".join(r"\s+".join(map(_piece, phrase.split())) for phrase in ordered)
-    return regex.compile(rf"(?<!\w)(?:{body})(?![\w'])", regex.IGNORECASE)
+    """One pattern for all phrases, as a tree of their words: phrases that start alike share the attempt
+    ("a [clause] sounds like a wonderful [words]" and 70 others fill their slot once at each "a", not 71
+    times). Where several phrases match at one place, the branch holding the longest phrase is tried first,
+    and a phrase that ends where a longer one goes on gives way to it."""
+    tree: dict = {}
+    for phrase in {normalise(p).strip().lower() for p in phrases}:
+        node = tree
+        for token in phrase.split():
+            node = node.setdefault(token, {})
+        node[PHRASE_END] = len(phrase)
+    return regex.compile(rf"(?<!\w)(?:{_branches(tree)})(?![\w'])", regex.IGNORECASE)
+
+
+def _branches(node: dict) -> str:
+    tokens = sorted((t for t in node if t != PHRASE_END), key=lambda t: (_longest(node[t]), t), reverse=True)
+    return "|".join(_piece(token) + _rest(node[token]) for token in tokens)
+
+
+def _rest(node: dict) -> str:
+    if set(node) == {PHRASE_END}:
+        return ""
+    return rf"(?:\s+(?:{_branches(node)})){'?' if PHRASE_END in node else ''}"
+
+
+def _longest(node: dict) -> int:
+    return max(length if token == PHRASE_END else _longest(length) for token, length in node.items())
+
+
+def _fixed(phrases: list[str]) -> frozenset[str]:
+    return frozenset(_spaced(normalise(p)) for p in phrases if not any(slot in p.lower() for slot in SLOTS))
+
+
+def _spaced(text: str) -> str:
+    return " ".join(text.lower().split())
 
 
 def _piece(token: str) -> str:
@@ -184,7 +219,7 @@ def parse_lexicon(raw: dict, origin: str) -> Lexicon:
     """Build a Lexicon from its JSON form; ValueError names what is wrong."""
     check_lexicon(raw, origin)
     categories = tuple(Category(name, spec.get("position", "anywhere"), tuple(spec["phrases"]),
-                                _compile(spec["phrases"]))
+                                _compile(spec["phrases"]), _fixed(spec["phrases"]))
                        for name, spec in raw["categories"].items())
     return Lexicon(str(raw.get("name", origin)), str(raw.get("version", "unversioned")), categories)
 
@@ -227,8 +262,10 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
         quoted += [m.span() for m in OPEN_QUOTE.finditer(folded)]
     matches = {category.name: [m for m in _matches(category, folded, lexicon.name) if not _inside(m.start(), quoted)]
                for category in lexicon.categories}
+    about_assistant = bool(prompt) and asking.addresses_assistant(prompt)
     opening = [(category, m) for category in lexicon.categories if category.position in ("start", "preamble")
-               for m in matches[category.name] if _ends_opener(folded, m)]
+               for m in matches[category.name]
+               if _ends_opener(folded, m) and not _replies(folded, m, category, about_assistant)]
     found, body_start = _leading_chain(folded, [_span(text, category.name, m) for category, m in opening])
     placed = [c for c in lexicon.categories
               if c.position in ("preamble", "first_sentence", "last_sentence") and matches[c.name]]
@@ -251,7 +288,7 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
                 continue
             if category.position == "first_sentence" and _qualifies(folded, match, first[0]):
                 continue  # "..., especially when it comes to burnout" qualifies a statement, not the question
-            if category.position == "last_sentence" and not _signs_off(folded, match, last[0], cut):
+            if category.position == "last_sentence" and not _signs_off(folded, match, last[0], cut, category):
                 continue
             found.append(_span(text, category.name, match))
     kept: list[FillerSpan] = []
@@ -271,6 +308,19 @@ def _ends_opener(folded: str, match: regex.Match) -> bool:
     return bool(OPENER_END.match(folded, match.end()))
 
 
+def _replies(folded: str, match: regex.Match, category: Category, about_assistant: bool) -> bool:
+    """An offer of help that is the reply, not an opener before it: one the sentence takes back ("I'm here to
+    help, not to cheer you up."), or, where the user asked about the assistant, any but a set formula that ends
+    its sentence ("I'm happy to help with any personal or professional endeavors." answers "Do you have
+    friends?"; "I'm glad to help." still opens)."""
+    if not HELP.search(match.group()):
+        return False
+    if LIMITATION.match(folded, match.end()):
+        return True
+    formula = _spaced(match.group()) in category.fixed and SENTENCE_END.match(folded, match.end())
+    return about_assistant and not formula
+
+
 def _inside(position: int, quoted: list[tuple[int, int]]) -> bool:
     return any(start <= position < end for start, end in quoted)
 
@@ -280,14 +330,15 @@ def _span(text: str, category: str, match: regex.Match) -> FillerSpan:
                       end=match.end())
 
 
-def _signs_off(folded: str, match: regex.Match, sentence_start: int, cut: bool) -> bool:
+def _signs_off(folded: str, match: regex.Match, sentence_start: int, cut: bool, category: Category) -> bool:
     """A closer signs off: it opens its clause ("..., and good luck!") and is not the subject of one ("Good luck
     is a matter of preparation", "a matter of good luck"). In an answer cut off mid-sentence, the cut sentence
-    signs off only where the closer ends the text: "I'm here to help you with" was going somewhere else. An
-    offer whose sentence goes on to take it back ("..., but I'm not equipped to") states a limitation."""
+    signs off only where a set formula ends the text: "I'm here to help you with" was going somewhere else (a
+    slot that runs to the cut holds a clause that never ended). An offer whose sentence goes on to take it back
+    ("..., but I'm not equipped to") states a limitation."""
     if CLOSER_AS_SUBJECT.match(folded, match.end()):
         return False
-    if cut and regex.search(r"\w", folded[match.end():]):
+    if cut and (regex.search(r"\w", folded[match.end():]) or _spaced(match.group()) not in category.fixed):
         return False
     if (CONDITIONAL.match(match.group()) or OFFER.match(match.group())) and LIMITATION.match(folded, match.end()):
         return False

@@ -1,0 +1,36 @@
+"""Whether the user's message asks about the assistant itself ("Do you get sarcasm?", "Where is the computer
+that runs you?") rather than for help with something of the user's.
+
+An offer of help that opens the answer is filler before an answer ("I'm happy to help you prepare. First, ..."),
+but where the question is about the assistant the same words are its reply, however evasive ("I'm happy to
+help with any personal or professional endeavors."). The test is on words: the message speaks to "you" outside
+a request ("Can you help me plan...", "Could you explain...", "thank you") and says nothing of the asker's own
+("I", "my", "we", "our"; "me" alone is the object of a request: "Can you tell me...").
+"""
+
+from __future__ import annotations
+
+import functools
+
+import regex
+
+YOU = regex.compile(r"\b(?:you|your|yours|yourself|yourselves|u|ur|you're|you've|youre|you'd|you'll)\b",
+                    regex.IGNORECASE)
+ASKER = regex.compile(r"\b(?:i|my|mine|myself|we|us|our|ours|i'm|i've|i'd|i'll|im|we're|we've|we'd|we'll)\b",
+                      regex.IGNORECASE)
+# "you" in these asks for something done, or is politeness; it does not ask about the assistant.
+REQUEST = regex.compile(
+    r"\b(?:can|could|would|will|won't)\s+(?:you|u)\s+(?:please\s+|possibly\s+|kindly\s+|just\s+|maybe\s+)?"
+    r"(?:help|tell|give|show|explain|make|write|plan|prepare|suggest|recommend|list|describe|correct|cheer|"
+    r"organi[sz]e|arrange|teach|translate|summari[sz]e|check|create|draft|find|compare|walk|put|turn|rewrite|"
+    r"outline|proofread|brainstorm|design|compose|sketch|break|name|share|come\s+up)\b"
+    r"|\bthank\s+you\b|\byou\s+know\b|\bwould\s+you\s+(?:be\s+(?:so\s+)?kind|mind)\b",
+    regex.IGNORECASE)
+QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'"})
+
+
+@functools.lru_cache(maxsize=1024)  # one prompt is scored once per variant
+def addresses_assistant(prompt: str) -> bool:
+    """Whether `prompt` asks about the assistant: it speaks to "you" outside a request, and of no asker."""
+    folded = prompt.translate(QUOTES)
+    return bool(YOU.search(REQUEST.sub(" ", folded))) and not ASKER.search(folded)
