@@ -360,3 +360,51 @@ def test_an_inch_mark_opens_no_quote_and_any_offer_of_help_turns_on_but():
     assert find_filler("It's a pleasure to help, but I'm not a doctor. See one.", LEXICON) == []
     assert [s.phrase for s in find_filler("That sounds like a great idea, but plan it. Start small.", LEXICON)] == [
         "That sounds like a great idea"]  # not an offer of help: the pleasantry stands
+
+
+def test_an_offer_of_help_opens_an_answer_but_is_the_reply_to_a_question_about_the_assistant():
+    reply = "I'm happy to help with any project you're working on. Whether it's writing or maths, I can assist."
+    assert _said("opener", reply, prompt="Can you help me plan a garden?") == [
+        "I'm happy to help with any project you're working on"]
+    assert _said("opener", reply, prompt="Do you have friends?") == []
+    # a set formula that ends its sentence still opens, whatever was asked
+    assert _said("opener", "I'm glad to help. I run on a laptop.", prompt="Do you need a GPU?") == ["I'm glad to help"]
+    # an offer the sentence takes back is the reply
+    assert _said("opener", "I'm here to help, not to cheer you up. Be kind.", prompt="My friend is sad.") == []
+    preamble = "A star party is a fantastic idea, and I'm happy to help you prepare. Bring red torches."
+    assert _said("opener", preamble, prompt="We're hosting a star party, what should we prepare?") == [
+        "I'm happy to help you prepare"]
+
+
+@pytest.mark.parametrize(("text", "opener"), [
+    ("A wonderful initiative, indeed! Start with the Plough.", "A wonderful initiative, indeed!"),
+    ("Practical matters, eh? First, open a bank account.", "Practical matters, eh?"),
+    ("A total beginner's dream! Try the blinking LED first.", "A total beginner's dream!"),
+    ("A gentle day out in Bath sounds like a wonderful idea. Start at the Abbey.",
+     "A gentle day out in Bath sounds like a wonderful idea"),
+    ("It's wonderful that you're supporting him. Ask about his workshop.",
+     "It's wonderful that you're supporting him"),
+])
+def test_an_exclamation_or_acknowledgement_of_the_user_s_news_opens_the_answer(text, opener):
+    assert _said("opener", text) == [opener]
+
+
+def test_an_acknowledgement_with_content_after_its_verb_is_no_opener():
+    assert _said("opener", "The piano sounds beautiful when it is tuned. Tune it yearly.") == []
+    assert _said("opener", "A backyard obstacle course is a fantastic idea for a summer holiday. Use cones.") == []
+
+
+def test_a_slot_cut_off_at_the_token_limit_never_signs_off():
+    assert _said("closer", "Practise daily. I'm here to help you with your") == []
+    assert _said("closer", "Practise daily. I'm here to help you with anything you need.") == [
+        "I'm here to help you with anything you need"]
+    assert _said("closer", "Practise daily. I'm happy to help you") == ["I'm happy to help you"]  # a set formula
+
+
+def test_phrases_that_start_alike_prefer_the_longest_match():
+    lexicon = parse_lexicon({"categories": {"opener": {"position": "start", "phrases": [
+        "i'm happy to help", "i'm happy to help you [clause]", "i'm happy"]}}}, "test")
+    assert [s.phrase for s in find_filler("I'm happy to help you plan it. Go.", lexicon)] == [
+        "I'm happy to help you plan it"]
+    assert [s.phrase for s in find_filler("I'm happy to help. Go.", lexicon)] == ["I'm happy to help"]
+    assert [s.phrase for s in find_filler("I'm happy! Go.", lexicon)] == ["I'm happy"]

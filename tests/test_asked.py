@@ -1,0 +1,26 @@
+"""Whether the user's message asks about the assistant itself (harness/metrics/asked.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.metrics.asked import addresses_assistant
+
+
+@pytest.mark.parametrize("prompt", [
+    "Do you get sarcasm?", "Where is the computer that runs you?", "hey r u able to chat in japanese with me",
+    "How do you know when you've finished answering?", "Were you trained on stuff people post on Reddit?",
+    "What\u2019s your favourite book?",
+])
+def test_a_question_to_the_assistant_about_itself(prompt):
+    assert addresses_assistant(prompt)
+
+
+@pytest.mark.parametrize("prompt", [
+    "Can you help me plan a three-day trip to Rome?", "Could you explain how tides work?",
+    "I failed my driving test. Any advice?", "Thank you!", "Would you mind explaining what inflation is?",
+    "Do you think I should repaint my kitchen?",  # the asker's own matter, though it asks "you"
+    "How should we structure our video calls?",
+])
+def test_a_request_or_the_asker_s_own_matter_is_not_about_the_assistant(prompt):
+    assert not addresses_assistant(prompt)
