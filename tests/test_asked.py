@@ -11,6 +11,9 @@ from harness.metrics.asked import addresses_assistant
     "Do you get sarcasm?", "Where is the computer that runs you?", "hey r u able to chat in japanese with me",
     "How do you know when you've finished answering?", "Were you trained on stuff people post on Reddit?",
     "What\u2019s your favourite book?",
+    # what it can perceive, know or feel, whatever else the message says of the asker
+    "can you understand my messages if i dont use any punctuation at all",
+    "Would you talk to me differently if I told you I was a doctor?", "Are you able to send emails on my behalf?",
 ])
 def test_a_question_to_the_assistant_about_itself(prompt):
     assert addresses_assistant(prompt)
@@ -20,7 +23,7 @@ def test_a_question_to_the_assistant_about_itself(prompt):
     "Can you help me plan a three-day trip to Rome?", "Could you explain how tides work?",
     "I failed my driving test. Any advice?", "Thank you!", "Would you mind explaining what inflation is?",
     "Do you think I should repaint my kitchen?",  # the asker's own matter, though it asks "you"
-    "How should we structure our video calls?",
+    "How should we structure our video calls?", "Can you talk me through my options?",
 ])
 def test_a_request_or_the_asker_s_own_matter_is_not_about_the_assistant(prompt):
     assert not addresses_assistant(prompt)

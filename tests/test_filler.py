@@ -148,9 +148,11 @@ FIFTH = Path(__file__).parent / "data" / "filler_real_model_e.jsonl"
 SIXTH = Path(__file__).parent / "data" / "filler_real_model_f.jsonl"
 # 260 more, generated and labelled blind after 1.9.0 was frozen; lexicon 1.10.0 was revised on their misses.
 SEVENTH = Path(__file__).parent / "data" / "filler_real_model_g.jsonl"
-# 390 more, generated and labelled blind after 1.10.0 was frozen: the out-of-sample figure (docs/metrics.md).
-NEW_TEXT = Path(__file__).parent / "data" / "filler_real_model_h.jsonl"
-# Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (lexicon 1.10.0,
+# 390 more, generated and labelled blind after 1.10.0 was frozen; lexicon 1.11.0 was revised on their misses.
+EIGHTH = Path(__file__).parent / "data" / "filler_real_model_h.jsonl"
+# 390 more, generated and labelled blind after 1.11.0 was frozen; lexicon 1.12.0 was revised on their misses.
+NINTH = Path(__file__).parent / "data" / "filler_real_model_i.jsonl"
+# Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (the shipped lexicon,
 # rounded down): the floor each figure may not fall below.
 STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "restatement": (1.0, 1.0, 30),
                        "self_reference": (1.0, 0.95, 22), "hedge": (1.0, 1.0, 9)},
@@ -166,12 +168,14 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "res
                   "self_reference": (0.96, 1.0, 29), "hedge": (1.0, 0.91, 12)},
           SEVENTH: {"opener": (0.97, 1.0, 34), "closer": (1.0, 1.0, 17), "restatement": (1.0, 0.81, 11),
                     "self_reference": (0.96, 0.96, 30), "hedge": (1.0, 1.0, 8)},
-          NEW_TEXT: {"opener": (0.98, 0.96, 60), "closer": (1.0, 0.83, 12), "restatement": (1.0, 0.78, 19),
-                     "self_reference": (1.0, 1.0, 42), "hedge": (1.0, 0.93, 15)}}
+          EIGHTH: {"opener": (0.98, 0.96, 60), "closer": (1.0, 0.83, 12), "restatement": (1.0, 0.78, 19),
+                   "self_reference": (1.0, 1.0, 42), "hedge": (1.0, 0.93, 15)},
+          NINTH: {"opener": (0.97, 0.95, 71), "closer": (1.0, 0.92, 28), "restatement": (1.0, 0.91, 24),
+                  "self_reference": (1.0, 1.0, 68), "hedge": (1.0, 1.0, 29)}}
 
 
-@pytest.mark.parametrize("labelled", [REAL_MODEL, SECOND, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, NEW_TEXT],
-                         ids=["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "new-text"])
+@pytest.mark.parametrize("labelled", [REAL_MODEL, SECOND, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, EIGHTH, NINTH],
+                         ids=["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth"])
 def test_precision_and_recall_per_category_on_real_model_answers(labelled):
     rows = [json.loads(line) for line in labelled.read_text(encoding="utf-8").splitlines()]
     assert len(rows) >= 180
@@ -408,3 +412,15 @@ def test_phrases_that_start_alike_prefer_the_longest_match():
         "I'm happy to help you plan it"]
     assert [s.phrase for s in find_filler("I'm happy to help. Go.", lexicon)] == ["I'm happy to help"]
     assert [s.phrase for s in find_filler("I'm happy! Go.", lexicon)] == ["I'm happy"]
+
+
+def test_a_quote_that_opens_the_answer_runs_to_its_close_across_paragraphs():
+    advert = '"Porter wanted!\n\nI\'m here to help you find the perfect kitchen."\n\nI made it shorter. Good luck!'
+    assert [s.category for s in find_filler(advert, LEXICON)] == ["closer"]
+
+
+def test_an_open_invitation_or_a_conditional_offer_signs_off():
+    assert _said("closer", "Start with a budget. So, what's your plan?") == ["what's your plan?"]
+    assert _said("closer", "Take the train. How can I assist you?") == ["How can I assist you"]
+    assert _said("closer", "Pipes vary. If you're looking for a plumber, I can suggest a few.") == [
+        "If you're looking for a plumber, I can"]

@@ -5,7 +5,9 @@ An offer of help that opens the answer is filler before an answer ("I'm happy to
 but where the question is about the assistant the same words are its reply, however evasive ("I'm happy to
 help with any personal or professional endeavors."). The test is on words: the message speaks to "you" outside
 a request ("Can you help me plan...", "Could you explain...", "thank you") and says nothing of the asker's own
-("I", "my", "we", "our"; "me" alone is the object of a request: "Can you tell me...").
+("I", "my", "we", "our"; "me" alone is the object of a request: "Can you tell me..."), or it asks what the
+assistant can perceive, know or feel, whatever else it says ("Can you understand my messages if I don't use
+punctuation?", "Would you talk to me differently if I told you I was a doctor?").
 """
 
 from __future__ import annotations
@@ -26,11 +28,21 @@ REQUEST = regex.compile(
     r"outline|proofread|brainstorm|design|compose|sketch|break|name|share|come\s+up)\b"
     r"|\bthank\s+you\b|\byou\s+know\b|\bwould\s+you\s+(?:be\s+(?:so\s+)?kind|mind)\b",
     regex.IGNORECASE)
+# What the assistant can perceive, know or feel: asked of it, not of the asker's matter.
+FACULTY = regex.compile(
+    r"\b(?:can|could|do|did|would|will|are|were)\s+(?:you|u)\s+(?:\w+ly\s+|ever\s+|even\s+|still\s+)?"
+    r"(?:understand|hear|speak|remember|learn|feel|taste|dream|recogni[sz]e|talk(?!\s+me\b)|"
+    r"tell\s+(?:if|when|whether)|get\s+(?:bored|tired|angry|sad|lonely|jealous|annoyed|confused|sarcasm|jokes))\b"
+    r"|\b(?:are|were)\s+(?:you|u)\s+(?:\w+ly\s+)?able\s+to\b",
+    regex.IGNORECASE)
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'"})
 
 
 @functools.lru_cache(maxsize=1024)  # one prompt is scored once per variant
 def addresses_assistant(prompt: str) -> bool:
-    """Whether `prompt` asks about the assistant: it speaks to "you" outside a request, and of no asker."""
+    """Whether `prompt` asks about the assistant: it speaks to "you" outside a request, and of no asker; or
+    it asks about the assistant's faculties."""
     folded = prompt.translate(QUOTES)
+    if FACULTY.search(folded):
+        return True
     return bool(YOU.search(REQUEST.sub(" ", folded))) and not ASKER.search(folded)

@@ -67,8 +67,9 @@ LIMITATION = re.compile(r"[^.!?\n]*?(?:,\s*not\s+(?:to|a|an|the|for|with)\b|\b(?
 QUALIFIED = regex.compile(r"\b(?:especially|particularly|specifically|even|except)\s+$", regex.IGNORECASE)
 # An answer that ends in a word, with no closing punctuation: cut off, most often at the token limit.
 UNFINISHED = re.compile(r"\w\s*$")
-# Quoted or code text is mentioned, not said: "The reply 'As an AI language model...' is an over-refusal".
-QUOTED = re.compile(r"```.*?```|`[^`\n]*`|\"[^\"\n]*\"|(?<!\w)'[^'\n]{2,}?'(?!\w)", re.DOTALL)
+# Quoted or code text is mentioned, not said: "The reply 'As an AI language model...' is an over-refusal". A quote
+# that opens the answer runs to its close across paragraphs: a requested advert or letter, given in quotes.
+QUOTED = re.compile(r"\A\s*\"[^\"]*\"|```.*?```|`[^`\n]*`|\"[^\"\n]*\"|(?<!\w)'[^'\n]{2,}?'(?!\w)", re.DOTALL)
 # A quote still open where a cut-off answer ends is quoted to the end: 'Here's a way: "Hey team, I'm not sure'.
 # Across paragraphs (a quoted letter or message); only a quote that opens, so 'a 55" TV' quotes nothing.
 OPEN_QUOTE = re.compile(r"(?:^|(?<=[\s:(]))\"(?=\S)[^\"]*\Z")
