@@ -17,8 +17,8 @@ from harness.errors import HarnessError, InputErrors
 from harness.examples import ExampleSet
 from harness.limits import LimitError, check_json_depth, read_bounded
 from harness.metrics.custom import Scorer, load_scorer
-from harness.metrics.filler import Lexicon, builtin_lexicon_raw, check_lexicon, load_lexicon_file, merge, parse_lexicon
 from harness.metrics.format_checks import RuleError, validate_rule
+from harness.metrics.lexicon import Lexicon, builtin_lexicon_raw, check_lexicon, load_lexicon_file, merge, parse_lexicon
 from harness.metrics.registry import metrics_for
 from harness.suite import Suite
 

@@ -9,9 +9,10 @@ from pydantic import BaseModel
 
 from harness.examples import Example
 from harness.generation import Output
-from harness.metrics.filler import FillerScores, Lexicon, filler_scores
+from harness.metrics.filler import FillerScores, filler_scores
 from harness.metrics.format_checks import RuleOutcome, run_rules
 from harness.metrics.length import LengthScores, length_scores
+from harness.metrics.lexicon import Lexicon
 from harness.metrics.perplexity import PerplexityScores, ReferenceScore
 from harness.metrics.registry import statistic
 

@@ -9,7 +9,7 @@ from harness.analysis import build_results
 from harness.evaluation import VariantRun
 from harness.examples import Example, ExampleSet
 from harness.generation import Output
-from harness.metrics.filler import builtin_lexicon_raw, parse_lexicon
+from harness.metrics.lexicon import builtin_lexicon_raw, parse_lexicon
 from harness.metrics.perplexity import ReferenceScore
 from harness.metrics.registry import Metric
 from harness.results import Results

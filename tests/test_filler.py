@@ -10,7 +10,8 @@ from conftest import MINIMAL_SUITE, write_suite
 
 from harness.errors import HarnessError, InputErrors
 from harness.metrics import filler
-from harness.metrics.filler import builtin_lexicon_raw, filler_scores, find_filler, parse_lexicon
+from harness.metrics.filler import filler_scores, find_filler
+from harness.metrics.lexicon import builtin_lexicon_raw, parse_lexicon
 from harness.scorers import prepare
 from harness.suite import load_suite
 

@@ -20,9 +20,9 @@ STAGES = [
     ("prompts", "tokens prompts"),
     ("adapters", "adapter_folder validation training external"),
     ("generations", "generation vllm_engine metrics.perplexity evaluation panels precision"),
-    ("scores", "metrics.check_result metrics.sentences metrics.length metrics.asked metrics.echo metrics.filler "
-               "metrics.json_schemas metrics.json_checks metrics.text_checks metrics.format_checks metrics.custom "
-               "metrics.registry metrics scorers scoring"),
+    ("scores", "metrics.check_result metrics.sentences metrics.length metrics.asked metrics.echo metrics.lexicon "
+               "metrics.filler metrics.json_schemas metrics.json_checks metrics.text_checks metrics.format_checks "
+               "metrics.custom metrics.registry metrics scorers scoring"),
     ("paired comparisons", "stats compare tasks splits panel_results canary data_size"),
     ("results", "results manifest"),
     ("analysis", "analysis"),

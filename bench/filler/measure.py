@@ -41,7 +41,8 @@ def table(rows: list[dict], found: list[set[str]]) -> list[str]:
 
 
 def main(files: list[Path], lexicon_file: Path | None, misses: bool) -> None:
-    from harness.metrics.filler import builtin_lexicon_raw, find_filler, parse_lexicon
+    from harness.metrics.filler import find_filler
+    from harness.metrics.lexicon import builtin_lexicon_raw, parse_lexicon
 
     raw = json.loads(lexicon_file.read_text("utf-8")) if lexicon_file else builtin_lexicon_raw()
     lexicon = parse_lexicon(raw, str(lexicon_file or "built-in"))
