@@ -153,6 +153,9 @@ SEVENTH = Path(__file__).parent / "data" / "filler_real_model_g.jsonl"
 EIGHTH = Path(__file__).parent / "data" / "filler_real_model_h.jsonl"
 # 390 more, generated and labelled blind after 1.11.0 was frozen; lexicon 1.12.0 was revised on their misses.
 NINTH = Path(__file__).parent / "data" / "filler_real_model_i.jsonl"
+# 390 more, labelled blind after 1.12.0 was frozen (its prompts were written and answered while 1.12.0 was being
+# revised, unread until it was committed); lexicon 1.13.0 was revised on their misses.
+TENTH = Path(__file__).parent / "data" / "filler_real_model_j.jsonl"
 # Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (the shipped lexicon,
 # rounded down): the floor each figure may not fall below.
 STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "restatement": (1.0, 1.0, 30),
@@ -172,11 +175,14 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "res
           EIGHTH: {"opener": (0.98, 0.96, 60), "closer": (1.0, 0.83, 12), "restatement": (1.0, 0.78, 19),
                    "self_reference": (1.0, 1.0, 42), "hedge": (1.0, 0.93, 15)},
           NINTH: {"opener": (0.97, 0.95, 71), "closer": (1.0, 0.92, 28), "restatement": (1.0, 0.91, 24),
-                  "self_reference": (1.0, 1.0, 68), "hedge": (1.0, 1.0, 29)}}
+                  "self_reference": (1.0, 1.0, 68), "hedge": (1.0, 1.0, 29)},
+          TENTH: {"opener": (0.92, 0.84, 78), "closer": (0.94, 0.85, 20), "restatement": (1.0, 0.62, 16),
+                  "self_reference": (1.0, 0.97, 68), "hedge": (0.89, 0.70, 24)}}
 
 
-@pytest.mark.parametrize("labelled", [REAL_MODEL, SECOND, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, EIGHTH, NINTH],
-                         ids=["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth"])
+@pytest.mark.parametrize("labelled", [REAL_MODEL, SECOND, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, EIGHTH, NINTH, TENTH],
+                         ids=["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
+                              "tenth"])
 def test_precision_and_recall_per_category_on_real_model_answers(labelled):
     rows = [json.loads(line) for line in labelled.read_text(encoding="utf-8").splitlines()]
     assert len(rows) >= 180
