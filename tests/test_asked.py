@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.metrics.asked import addresses_assistant
+from harness.metrics.asked import addresses_assistant, asks_for_writing
 
 
 @pytest.mark.parametrize("prompt", [
@@ -27,3 +27,9 @@ def test_a_question_to_the_assistant_about_itself(prompt):
 ])
 def test_a_request_or_the_asker_s_own_matter_is_not_about_the_assistant(prompt):
     assert not addresses_assistant(prompt)
+
+
+def test_a_request_for_a_piece_of_writing():
+    assert asks_for_writing("Draft a polite email to my professor asking for an extension.")
+    assert asks_for_writing("Can you help me with a toast for my sister's wedding?")
+    assert not asks_for_writing("Hey! I've been given my grandad's old Pentax, where do I buy film?")

@@ -164,7 +164,7 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "res
                    "self_reference": (1.0, 0.94, 37), "hedge": (1.0, 1.0, 8)},
           THIRD: {"opener": (1.0, 0.93, 30), "closer": (1.0, 0.92, 13), "restatement": (1.0, 1.0, 8),
                   "self_reference": (1.0, 1.0, 31), "hedge": (1.0, 1.0, 13)},
-          FOURTH: {"opener": (1.0, 0.97, 37), "closer": (1.0, 0.88, 17), "restatement": (1.0, 1.0, 8),
+          FOURTH: {"opener": (1.0, 1.0, 37), "closer": (1.0, 0.88, 17), "restatement": (1.0, 1.0, 8),
                    "self_reference": (1.0, 1.0, 38), "hedge": (1.0, 1.0, 6)},
           FIFTH: {"opener": (1.0, 0.81, 33), "closer": (1.0, 0.70, 10), "restatement": (1.0, 1.0, 22),
                   "self_reference": (1.0, 1.0, 30), "hedge": (1.0, 1.0, 15)},
@@ -176,8 +176,8 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "res
                    "self_reference": (1.0, 1.0, 42), "hedge": (1.0, 0.93, 15)},
           NINTH: {"opener": (0.97, 0.95, 71), "closer": (1.0, 0.92, 28), "restatement": (1.0, 0.91, 24),
                   "self_reference": (1.0, 1.0, 68), "hedge": (1.0, 1.0, 29)},
-          TENTH: {"opener": (0.92, 0.84, 78), "closer": (0.94, 0.85, 20), "restatement": (1.0, 0.62, 16),
-                  "self_reference": (1.0, 0.97, 68), "hedge": (0.89, 0.70, 24)}}
+          TENTH: {"opener": (0.96, 0.94, 78), "closer": (1.0, 0.90, 20), "restatement": (1.0, 0.81, 16),
+                  "self_reference": (1.0, 1.0, 68), "hedge": (0.92, 1.0, 24)}}
 
 
 @pytest.mark.parametrize("labelled", [REAL_MODEL, SECOND, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, EIGHTH, NINTH, TENTH],
@@ -431,3 +431,24 @@ def test_an_open_invitation_or_a_conditional_offer_signs_off():
     assert _said("closer", "Take the train. How can I assist you?") == ["How can I assist you"]
     assert _said("closer", "Pipes vary. If you're looking for a plumber, I can suggest a few.") == [
         "If you're looking for a plumber, I can"]
+
+
+def test_a_letter_the_user_asked_for_is_mentioned_and_one_nobody_asked_for_opens_with_a_greeting():
+    letter = "Dear team,\n\nI hope this message finds you well. I am retiring in June. Thank you all."
+    assert find_filler(letter, LEXICON, prompt="Draft a message to my team announcing that I'm retiring.") == []
+    assert _said("opener", letter, prompt="How do I grow my podcast audience?") == [
+        "Dear team,", "I hope this message finds you well"]
+
+
+def test_a_question_said_back_as_a_question_needs_only_half_of_its_words():
+    prompt = "Mirrorless camera or just a good phone, for someone who mostly photographs their kids?"
+    asked_back = "Mirrorless camera or just a good phone? Phones are enough. Buy a good one."
+    assert _said("restatement", asked_back, prompt=prompt) == ["Mirrorless camera or just a good phone?"]
+    stated = "Mirrorless camera or just a good phone. Phones are enough. Buy a good one."
+    assert _said("restatement", stated, prompt=prompt) == []  # half the question, said as a statement: 60% needed
+
+
+def test_a_restatement_formula_must_open_its_clause():
+    assert _said("restatement", "Ooh, you're referring to the letters. Keep them dry.") == [
+        "you're referring to the letters"]
+    assert _said("restatement", "The paintings you're referring to are lovely. Price them at cost.") == []

@@ -1,5 +1,5 @@
-"""Whether the user's message asks about the assistant itself ("Do you get sarcasm?", "Where is the computer
-that runs you?") rather than for help with something of the user's.
+"""What the user's message asks for: about the assistant itself ("Do you get sarcasm?", "Where is the computer
+that runs you?") rather than help with something of the user's; or a piece of writing (a letter, a speech).
 
 An offer of help that opens the answer is filler before an answer ("I'm happy to help you prepare. First, ..."),
 but where the question is about the assistant the same words are its reply, however evasive ("I'm happy to
@@ -35,6 +35,10 @@ FACULTY = regex.compile(
     r"tell\s+(?:if|when|whether)|get\s+(?:bored|tired|angry|sad|lonely|jealous|annoyed|confused|sarcasm|jokes))\b"
     r"|\b(?:are|were)\s+(?:you|u)\s+(?:\w+ly\s+)?able\s+to\b",
     regex.IGNORECASE)
+# A piece of writing asked for: an answer that opens "Dear team," is then the piece, not the assistant talking.
+WRITING = regex.compile(r"\b(?:write|draft|compose|pen)\b|\b(?:letter|e-?mail|note|message|speech|toast|card|post|"
+                        r"notice|newsletter|tribute|complaint|proposal|invitation|reminder|announcement|reply|"
+                        r"text|caption|bio|poem|sonnet|script)s?\b", regex.IGNORECASE)
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'"})
 
 
@@ -46,3 +50,8 @@ def addresses_assistant(prompt: str) -> bool:
     if FACULTY.search(folded):
         return True
     return bool(YOU.search(REQUEST.sub(" ", folded))) and not ASKER.search(folded)
+
+
+def asks_for_writing(prompt: str) -> bool:
+    """Whether `prompt` asks for a piece of writing: a letter, an email, a speech, a note..."""
+    return bool(WRITING.search(prompt))

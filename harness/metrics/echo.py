@@ -15,6 +15,7 @@ import regex
 
 MIN_WORDS = 3
 MIN_SHARE = 0.6  # of the question's words
+MIN_SHARE_ASKED = 0.5  # for an echo that is itself a question ("Mirrorless camera or just a good phone?"): no answer
 WORD = regex.compile(r"\w+(?:['\u2019\u02bc]\w+)?")
 # A question: from a sentence break (or the start) to its question mark, "We're twins!!! What do we buy?".
 # Anchored at the break, so a long stretch without one is scanned once, not from each of its characters.
@@ -41,6 +42,7 @@ def is_echo(sentence: str, asked: tuple[tuple[str, ...], ...]) -> bool:
     said = tuple(words(sentence))
     if len(said) < MIN_WORDS:
         return False
-    return any(len(said) >= MIN_SHARE * len(question)
+    share = MIN_SHARE_ASKED if sentence.rstrip().endswith("?") else MIN_SHARE
+    return any(len(said) >= share * len(question)
                and any(question[i:i + len(said)] == said for i in range(len(question) - len(said) + 1))
                for question in asked)

@@ -53,8 +53,9 @@ CLOSER_AS_SUBJECT = re.compile(r"\s+(?:is|are|was|were|isn't|aren't|can|could|wi
 OFFER = re.compile(r"(?:i'm|i\s+am|i\s+can|i'd|i\s+would|i'll|i\s+will)\b.*\b(?:help|assist)", re.IGNORECASE)
 # A conditional offer ("If you need help with X, I can ...") is an offer too.
 CONDITIONAL = re.compile(r"if\s+you\b", re.IGNORECASE)
-LIMITATION = re.compile(r"[^.!?\n]*?(?:,\s*not\s+(?:to|a|an|the|for|with)\b|\b(?:but|and)\s+(?:i'm|i\s+am)\s+not\b|"
-                        r"\b(?:but|and)\s+i\s+(?:can't|cannot|don't|do\s+not)\b)", re.IGNORECASE)
+LIMITATION = re.compile(r"[^.!?\n]*?(?:,\s*not\s+(?:to|a|an|the|for|with|in|on|about)\b|"
+                        r"\b(?:but|and)\s+(?:i'm|i\s+am)\s+not\b|\b(?:but|and)\s+i\s+(?:can't|cannot|don't|do\s+not)\b)",
+                        re.IGNORECASE)
 # A phrase right after one of these words is part of a statement, not a restatement of the question.
 QUALIFIED = regex.compile(r"\b(?:especially|particularly|specifically|even|except)\s+$", regex.IGNORECASE)
 # An answer that ends in a word, with no closing punctuation: cut off, most often at the token limit.
@@ -65,6 +66,11 @@ QUOTED = re.compile(r"\A\s*\"[^\"]*\"|```.*?```|`[^`\n]*`|\"[^\"\n]*\"|(?<!\w)'[
 # A quote still open where a cut-off answer ends is quoted to the end: 'Here's a way: "Hey team, I'm not sure'.
 # Across paragraphs (a quoted letter or message); only a quote that opens, so 'a 55" TV' quotes nothing.
 OPEN_QUOTE = re.compile(r"(?:^|(?<=[\s:(]))\"(?=\S)[^\"]*\Z")
+# A first line that greets like a letter ("Dear Hugging Face,"): an opener, unless the user asked for a piece of
+# writing, which the answer then is (its greeting and pleasantries are mentioned, not said).
+SALUTATION = regex.compile(r"\A\s*((?:dear|hi|hello|hey|greetings)\b[^\n,:!.?]{0,40}[,:!]?)[ \t]*\n",
+                           regex.IGNORECASE)
+GREETING_CATEGORY = "opener"
 # A first sentence copied from a question of the prompt restates it (harness/metrics/echo.py), where the lexicon
 # has this category.
 ECHO_CATEGORY = "restatement"
@@ -92,8 +98,12 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
     """Filler phrases of `text`, each counted only where its category's position allows, and each stretch of
     text once ("I'd be happy to help!" alone is an opener, not also a closer). `truncated`: whether generation
     stopped at the token limit; None (text from elsewhere) reads an answer ending in a word as cut off.
-    `prompt`: the user's message; a first sentence copied from one of its questions restates it."""
+    `prompt`: the user's message; a first sentence copied from one of its questions restates it, an offer of
+    help is the reply to a question about the assistant, and a letter it asked for is all mentioned."""
     folded = normalise(text)
+    letter = SALUTATION.match(folded)
+    if letter and prompt and asking.asks_for_writing(prompt):
+        return []
     cut = bool(UNFINISHED.search(folded)) if truncated is None else truncated
     quoted = [m.span() for m in QUOTED.finditer(folded)]
     if cut:
@@ -104,7 +114,11 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
     opening = [(category, m) for category in lexicon.categories if category.position in ("start", "preamble")
                for m in matches[category.name]
                if _ends_opener(folded, m) and not _replies(folded, m, category, about_assistant)]
-    found, body_start = _leading_chain(folded, [_span(text, category.name, m) for category, m in opening])
+    candidates = [_span(text, category.name, m) for category, m in opening]
+    if letter and any(c.name == GREETING_CATEGORY for c in lexicon.categories):
+        candidates.append(FillerSpan(category=GREETING_CATEGORY, phrase=letter.group(1), start=letter.start(1),
+                                     end=letter.end(1)))
+    found, body_start = _leading_chain(folded, candidates)
     placed = [c for c in lexicon.categories
               if c.position in ("preamble", "first_sentence", "last_sentence") and matches[c.name]]
     asked = echo.questions(prompt) if prompt and any(c.name == ECHO_CATEGORY for c in lexicon.categories) else ()
@@ -193,11 +207,10 @@ def _matches(category: Category, folded: str, lexicon: str) -> list[regex.Match]
 
 
 def _qualifies(folded: str, match: regex.Match, sentence_start: int) -> bool:
-    """A phrase right after "especially" and the like, or a "when ..." clause that follows a word ("I'm a
-    skeptic when it comes to AI"), is part of a statement, not a restatement of the question."""
-    if QUALIFIED.search(folded, 0, match.start()):
-        return True
-    return match.group().lower().startswith("when ") and not CLAUSE_OPENING.search(folded[sentence_start:match.start()])
+    """A phrase right after "especially" and the like, or one that does not open its clause ("I'm a skeptic when
+    it comes to AI", "The paintings you're referring to are..."), is part of a statement, not a restatement."""
+    return bool(QUALIFIED.search(folded, 0, match.start())
+                or not CLAUSE_OPENING.search(folded[sentence_start:match.start()]))
 
 
 def _echo(text: str, start: int, end: int, asked: tuple, quoted: list[tuple[int, int]]) -> FillerSpan | None:
