@@ -156,6 +156,8 @@ NINTH = Path(__file__).parent / "data" / "filler_real_model_i.jsonl"
 # 390 more, labelled blind after 1.12.0 was frozen (its prompts were written and answered while 1.12.0 was being
 # revised, unread until it was committed); lexicon 1.13.0 was revised on their misses.
 TENTH = Path(__file__).parent / "data" / "filler_real_model_j.jsonl"
+# 390 more, labelled blind after 1.13.0 was frozen (answered then, prompts written while it was being revised).
+ELEVENTH = Path(__file__).parent / "data" / "filler_real_model_k.jsonl"
 # Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (the shipped lexicon,
 # rounded down): the floor each figure may not fall below.
 STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "restatement": (1.0, 1.0, 30),
@@ -177,12 +179,15 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "res
           NINTH: {"opener": (0.97, 0.95, 71), "closer": (1.0, 0.92, 28), "restatement": (1.0, 0.91, 24),
                   "self_reference": (1.0, 1.0, 68), "hedge": (1.0, 1.0, 29)},
           TENTH: {"opener": (0.96, 0.94, 78), "closer": (1.0, 0.90, 20), "restatement": (1.0, 0.81, 16),
-                  "self_reference": (1.0, 1.0, 68), "hedge": (0.92, 1.0, 24)}}
+                  "self_reference": (1.0, 1.0, 68), "hedge": (0.92, 1.0, 24)},
+          ELEVENTH: {"opener": (0.91, 0.85, 89), "closer": (0.95, 0.70, 30), "restatement": (1.0, 0.60, 15),
+                     "self_reference": (1.0, 0.95, 71), "hedge": (0.96, 0.88, 34)}}
 
 
-@pytest.mark.parametrize("labelled", [REAL_MODEL, SECOND, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, EIGHTH, NINTH, TENTH],
+@pytest.mark.parametrize("labelled", [REAL_MODEL, SECOND, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, EIGHTH, NINTH, TENTH,
+                                      ELEVENTH],
                          ids=["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-                              "tenth"])
+                              "tenth", "eleventh"])
 def test_precision_and_recall_per_category_on_real_model_answers(labelled):
     rows = [json.loads(line) for line in labelled.read_text(encoding="utf-8").splitlines()]
     assert len(rows) >= 180
