@@ -168,7 +168,7 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "res
                   "self_reference": (1.0, 1.0, 31), "hedge": (1.0, 1.0, 13)},
           FOURTH: {"opener": (1.0, 1.0, 37), "closer": (1.0, 0.88, 17), "restatement": (1.0, 1.0, 8),
                    "self_reference": (1.0, 1.0, 38), "hedge": (1.0, 1.0, 6)},
-          FIFTH: {"opener": (1.0, 0.81, 33), "closer": (1.0, 0.70, 10), "restatement": (1.0, 1.0, 22),
+          FIFTH: {"opener": (1.0, 0.81, 33), "closer": (1.0, 0.80, 10), "restatement": (1.0, 1.0, 22),
                   "self_reference": (1.0, 1.0, 30), "hedge": (1.0, 1.0, 15)},
           SIXTH: {"opener": (1.0, 1.0, 42), "closer": (1.0, 0.86, 15), "restatement": (1.0, 0.87, 16),
                   "self_reference": (0.96, 1.0, 29), "hedge": (1.0, 0.91, 12)},
@@ -180,8 +180,8 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "res
                   "self_reference": (1.0, 1.0, 68), "hedge": (1.0, 1.0, 29)},
           TENTH: {"opener": (0.96, 0.94, 78), "closer": (1.0, 0.90, 20), "restatement": (1.0, 0.81, 16),
                   "self_reference": (1.0, 1.0, 68), "hedge": (0.92, 1.0, 24)},
-          ELEVENTH: {"opener": (0.91, 0.85, 89), "closer": (0.95, 0.70, 30), "restatement": (1.0, 0.60, 15),
-                     "self_reference": (1.0, 0.95, 71), "hedge": (0.96, 0.88, 34)}}
+          ELEVENTH: {"opener": (0.91, 0.89, 89), "closer": (0.96, 0.83, 30), "restatement": (1.0, 0.86, 15),
+                     "self_reference": (1.0, 0.98, 71), "hedge": (0.96, 0.94, 34)}}
 
 
 @pytest.mark.parametrize("labelled", [REAL_MODEL, SECOND, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, EIGHTH, NINTH, TENTH,
@@ -320,7 +320,8 @@ def test_a_first_sentence_copied_from_the_question_restates_it():
     assert _said("restatement", "Sure! Is now a good time to sell my house? Rates are high.", prompt) == [
         "Is now a good time to sell my house?"]
     assert _said("restatement", "Now is a good time to sell. Rates are high.", prompt) == []  # shares words only
-    assert _said("restatement", "A good time to sell your house?", prompt) == []  # nothing after it: no answer
+    assert _said("restatement", "A good time to sell your house?", prompt) == [
+        "A good time to sell your house?"]  # nothing after it: said back and never answered
     assert _said("restatement", "We just moved in! Congratulations.", prompt) == []  # news, not a question
     assert _said("restatement", "A good time to sell your house? It depends.", None) == []  # no prompt given
 
@@ -457,3 +458,14 @@ def test_a_restatement_formula_must_open_its_clause():
     assert _said("restatement", "Ooh, you're referring to the letters. Keep them dry.") == [
         "you're referring to the letters"]
     assert _said("restatement", "The paintings you're referring to are lovely. Price them at cost.") == []
+
+
+def test_a_request_or_a_question_said_back_as_a_question_in_any_order_restates_it():
+    lunches = "Plan a week of packed lunches for a fussy 6-year-old who hates sandwiches."
+    reply = "A week of packed lunches for a fussy 6-year-old who hates sandwiches? Try wraps."
+    assert _said("restatement", reply, prompt=lunches) == [
+        "A week of packed lunches for a fussy 6-year-old who hates sandwiches?"]
+    pets = "Rabbits or a cat for a small flat with a toddler?"
+    assert _said("restatement", "A cat or a rabbit for a small flat with a toddler? A cat.", prompt=pets) == [
+        "A cat or a rabbit for a small flat with a toddler?"]
+    assert _said("restatement", "What size is your small flat? Rabbits need space.", prompt=pets) == []  # new words

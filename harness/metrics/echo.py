@@ -1,4 +1,5 @@
-"""A question said back: the answer's first sentence copied from a question of the prompt.
+"""A question said back: the answer's first sentence copied from a question of the prompt, or from any of its
+sentences when said back as a question.
 
 "We just adopted two goldfish, what size tank should we get?" repeated before the answer restates it; so does
 "A good time to sell your house?" for "Is now a good time to sell my house?" (pronouns said back to the asker).
@@ -10,16 +11,20 @@ feathers?"): the echo must be a run of the question's words covering most of it.
 from __future__ import annotations
 
 import functools
+from collections import Counter
+from dataclasses import dataclass
 
 import regex
 
 MIN_WORDS = 3
 MIN_SHARE = 0.6  # of the question's words
+ARTICLES = frozenset({"a", "an", "the"})
 MIN_SHARE_ASKED = 0.5  # for an echo that is itself a question ("Mirrorless camera or just a good phone?"): no answer
 WORD = regex.compile(r"\w+(?:['\u2019\u02bc]\w+)?")
 # A question: from a sentence break (or the start) to its question mark, "We're twins!!! What do we buy?".
 # Anchored at the break, so a long stretch without one is scanned once, not from each of its characters.
 QUESTION = regex.compile(r"(?:^|(?<=[.!?\n]))[^.!?\n]*\?")
+SENTENCE = regex.compile(r"(?:^|(?<=[.!?\n]))[^.!?\n]+[.!?]*")
 SAID_BACK = {"i": "you", "me": "you", "my": "your", "mine": "yours", "myself": "yourself", "i'm": "you're",
              "i've": "you've", "i'd": "you'd", "i'll": "you'll", "am": "are", "we": "you", "us": "you", "our": "your",
              "ours": "yours", "ourselves": "yourselves", "we're": "you're", "we've": "you've", "we'd": "you'd",
@@ -30,19 +35,41 @@ def words(text: str) -> list[str]:
     return [word.replace("\u2019", "'").replace("\u02bc", "'") for word in WORD.findall(text.lower())]
 
 
+@dataclass(frozen=True)
+class Asked:
+    """The words of the prompt's questions and of all its sentences, each as written and as said back."""
+    questions: tuple[tuple[str, ...], ...]
+    sentences: tuple[tuple[str, ...], ...]
+
+
 @functools.lru_cache(maxsize=1024)  # one prompt is scored once per variant
-def questions(prompt: str) -> tuple[tuple[str, ...], ...]:
-    """The words of each question the prompt asks, as asked and as said back to the asker."""
-    asked = [tuple(words(question)) for question in QUESTION.findall(prompt)]
+def questions(prompt: str) -> Asked:
+    """What the prompt asks: its questions, and all its sentences (a request said back as a question, "A week of
+    packed lunches for a fussy six-year-old?", restates it too), as asked and as said back to the asker."""
+    return Asked(_both(QUESTION.findall(prompt)), _both(SENTENCE.findall(prompt)))
+
+
+def _both(pieces: list[str]) -> tuple[tuple[str, ...], ...]:
+    asked = [tuple(words(piece)) for piece in pieces]
     return tuple(asked + [tuple(SAID_BACK.get(word, word) for word in question) for question in asked])
 
 
-def is_echo(sentence: str, asked: tuple[tuple[str, ...], ...]) -> bool:
-    """Whether all of `sentence` is a run of one question's words, covering most of that question."""
+def is_echo(sentence: str, asked: Asked) -> bool:
+    """Whether all of `sentence` is a run of one question's words, covering most of that question; or, said back
+    as a question, half of any sentence of the prompt, in its order or not ("A cat or a rabbit for a small flat?"
+    for "A rabbit or a cat for a small flat?")."""
     said = tuple(words(sentence))
     if len(said) < MIN_WORDS:
         return False
-    share = MIN_SHARE_ASKED if sentence.rstrip().endswith("?") else MIN_SHARE
-    return any(len(said) >= share * len(question)
+    if sentence.rstrip().endswith("?"):
+        bag = _bag(said)
+        return any(len(said) >= MIN_SHARE_ASKED * len(piece) and not bag - _bag(piece) for piece in asked.sentences)
+    return any(len(said) >= MIN_SHARE * len(question)
                and any(question[i:i + len(said)] == said for i in range(len(question) - len(said) + 1))
-               for question in asked)
+               for question in asked.questions)
+
+
+def _bag(said: tuple[str, ...]) -> Counter:
+    """The words, in any order, without articles, a plural as its singular: "a rabbit" is said back "rabbits"."""
+    return Counter(word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+                   for word in said if word not in ARTICLES)

@@ -121,7 +121,7 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
     found, body_start = _leading_chain(folded, candidates)
     placed = [c for c in lexicon.categories
               if c.position in ("preamble", "first_sentence", "last_sentence") and matches[c.name]]
-    asked = echo.questions(prompt) if prompt and any(c.name == ECHO_CATEGORY for c in lexicon.categories) else ()
+    asked = echo.questions(prompt) if prompt and any(c.name == ECHO_CATEGORY for c in lexicon.categories) else None
     # Splitting is the slow part: only when a position matters.
     spans = sentence_spans(text) if placed or asked else []
     found += [_span(text, category.name, m) for category, m in opening
@@ -129,8 +129,8 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
     # The first sentence is the first one with words beyond the openers: "Sure! You want to know..." restates.
     first = next((s for s in spans if s[1] > body_start), (0, 0))
     last = spans[-1] if spans else (0, 0)
-    said_back = _echo(text, max(first[0], body_start), first[1], asked, quoted) if first != last else None
-    if said_back:  # an echo with nothing after it is a failure to answer, not a restatement before the answer
+    said_back = _echo(text, max(first[0], body_start), first[1], asked, quoted)
+    if said_back:  # even with nothing after it: the question said back and never answered
         found.append(said_back)
     for category in lexicon.categories:
         for match in matches[category.name]:
@@ -213,7 +213,8 @@ def _qualifies(folded: str, match: regex.Match, sentence_start: int) -> bool:
                 or not CLAUSE_OPENING.search(folded[sentence_start:match.start()]))
 
 
-def _echo(text: str, start: int, end: int, asked: tuple, quoted: list[tuple[int, int]]) -> FillerSpan | None:
+def _echo(text: str, start: int, end: int, asked: echo.Asked | None, quoted: list[tuple[int, int]]
+          ) -> FillerSpan | None:
     """The first sentence after the openers, when it is the prompt's question said back; never a quoted one."""
     sentence = text[start:end]
     begin = start + len(sentence) - len(sentence.lstrip())
