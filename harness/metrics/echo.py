@@ -5,7 +5,10 @@ sentences when said back as a question.
 "A good time to sell your house?" for "Is now a good time to sell my house?" (pronouns said back to the asker).
 A sentence that only shares words with the question ("The capital of France is Paris.") is an answer, and so is
 a short piece of a longer question ("A kilo of steel." for "Which is heavier, a kilo of steel or a kilo of
-feathers?"): the echo must be a run of the question's words covering most of it.
+feathers?"): the echo must be a run of the question's words covering most of it. Said back as a question, it
+answers nothing, so half the words of any sentence of the prompt will do, in any order ("A cat or a rabbit for
+a small flat?" for "Rabbits or a cat for a small flat?"), but only words of that sentence ("What size is your
+flat?" asks something new).
 """
 
 from __future__ import annotations

@@ -7,9 +7,11 @@ The lexicon is versioned data (harness/data/filler_lexicon.json) with categories
   that."), but a short word ("Sure", "Of course") there is often part of the answer;
 - a closer only in the last sentence, opening its clause and not as the subject of one ("Good luck is..." is
   no closer);
-- a restatement only in the first sentence after the openers ("Sure! You want to know..."), and so is a first
-  sentence copied whole from a question of the prompt.
-Matching is case-insensitive, on word boundaries, with curly quotes folded to straight ones.
+- a restatement only in the first sentence after the openers ("Sure! You want to know..."), opening its clause,
+  and so is a first sentence that says the prompt's question back (harness/metrics/echo.py).
+The user's prompt, where given, decides three more things: a question said back, an offer of help that is the
+reply to a question about the assistant (harness/metrics/asked.py), and a letter the user asked for (all of it
+mentioned, not said). Matching is case-insensitive, on word boundaries, with curly quotes folded to straight ones.
 """
 
 from __future__ import annotations
