@@ -24,6 +24,9 @@ def test_a_question_to_the_assistant_about_itself(prompt):
     "I failed my driving test. Any advice?", "Thank you!", "Would you mind explaining what inflation is?",
     "Do you think I should repaint my kitchen?",  # the asker's own matter, though it asks "you"
     "How should we structure our video calls?", "Can you talk me through my options?",
+    # the generic "you" of a how-to, and a request framed as an ability
+    "How do you make pancakes?", "What do you call a baby kangaroo?", "What is a U-turn?",
+    "Are you able to help me with my taxes?",
 ])
 def test_a_request_or_the_asker_s_own_matter_is_not_about_the_assistant(prompt):
     assert not addresses_assistant(prompt)
@@ -31,5 +34,9 @@ def test_a_request_or_the_asker_s_own_matter_is_not_about_the_assistant(prompt):
 
 def test_a_request_for_a_piece_of_writing():
     assert asks_for_writing("Draft a polite email to my professor asking for an extension.")
-    assert asks_for_writing("Can you help me with a toast for my sister's wedding?")
+    assert asks_for_writing("Help me write a toast for my sister's wedding.")
     assert not asks_for_writing("Hey! I've been given my grandad's old Pentax, where do I buy film?")
+    # a verb of writing and a piece to write, both
+    assert not asks_for_writing("How do I write a for loop?")
+    assert not asks_for_writing("How do I fix this error message?")
+    assert not asks_for_writing("What graphics card should I buy?")

@@ -158,7 +158,8 @@ NINTH = Path(__file__).parent / "data" / "filler_real_model_i.jsonl"
 TENTH = Path(__file__).parent / "data" / "filler_real_model_j.jsonl"
 # 390 more, labelled blind after 1.13.0 was frozen (answered then, prompts written while it was being revised).
 ELEVENTH = Path(__file__).parent / "data" / "filler_real_model_k.jsonl"
-# 390 more, answered and labelled blind after 1.14.0, the shipped lexicon, was frozen: the out-of-sample figure.
+# 390 more, answered and labelled blind after 1.14.0 was frozen: the out-of-sample figure. 1.14.1, shipped, adds
+# a review's precision fixes (not revised on this set's misses).
 NEW_TEXT = Path(__file__).parent / "data" / "filler_real_model_l.jsonl"
 # Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (the shipped lexicon,
 # rounded down): the floor each figure may not fall below.
@@ -174,17 +175,17 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "res
                   "self_reference": (1.0, 1.0, 30), "hedge": (1.0, 1.0, 15)},
           SIXTH: {"opener": (1.0, 1.0, 42), "closer": (1.0, 0.86, 15), "restatement": (1.0, 0.87, 16),
                   "self_reference": (0.96, 1.0, 29), "hedge": (1.0, 0.91, 12)},
-          SEVENTH: {"opener": (0.97, 1.0, 34), "closer": (1.0, 1.0, 17), "restatement": (1.0, 0.81, 11),
+          SEVENTH: {"opener": (0.97, 1.0, 34), "closer": (0.94, 1.0, 17), "restatement": (1.0, 0.81, 11),
                     "self_reference": (0.96, 0.96, 30), "hedge": (1.0, 1.0, 8)},
           EIGHTH: {"opener": (0.98, 0.96, 60), "closer": (1.0, 0.83, 12), "restatement": (1.0, 0.78, 19),
                    "self_reference": (1.0, 1.0, 42), "hedge": (1.0, 0.93, 15)},
-          NINTH: {"opener": (0.97, 0.95, 71), "closer": (1.0, 0.92, 28), "restatement": (1.0, 0.91, 24),
+          NINTH: {"opener": (0.97, 0.94, 71), "closer": (1.0, 0.92, 28), "restatement": (1.0, 0.91, 24),
                   "self_reference": (1.0, 1.0, 68), "hedge": (1.0, 1.0, 29)},
-          TENTH: {"opener": (0.96, 0.94, 78), "closer": (1.0, 0.90, 20), "restatement": (1.0, 0.81, 16),
+          TENTH: {"opener": (0.96, 0.93, 78), "closer": (1.0, 0.90, 20), "restatement": (1.0, 0.81, 16),
                   "self_reference": (1.0, 1.0, 68), "hedge": (0.92, 1.0, 24)},
-          ELEVENTH: {"opener": (0.91, 0.89, 89), "closer": (0.96, 0.83, 30), "restatement": (1.0, 0.86, 15),
+          ELEVENTH: {"opener": (0.91, 0.88, 89), "closer": (0.96, 0.83, 30), "restatement": (1.0, 0.86, 15),
                      "self_reference": (1.0, 0.98, 71), "hedge": (0.96, 0.94, 34)},
-          NEW_TEXT: {"opener": (0.89, 0.83, 80), "closer": (0.95, 0.69, 33), "restatement": (1.0, 0.68, 19),
+          NEW_TEXT: {"opener": (0.91, 0.81, 80), "closer": (0.95, 0.69, 33), "restatement": (1.0, 0.68, 19),
                      "self_reference": (1.0, 0.95, 70), "hedge": (1.0, 0.96, 28)}}
 
 
@@ -473,3 +474,41 @@ def test_a_request_or_a_question_said_back_as_a_question_in_any_order_restates_i
     assert _said("restatement", "A cat or a rabbit for a small flat with a toddler? A cat.", prompt=pets) == [
         "A cat or a rabbit for a small flat with a toddler?"]
     assert _said("restatement", "What size is your small flat? Rabbits need space.", prompt=pets) == []  # new words
+
+
+@pytest.mark.parametrize("text", [
+    "An octopus has three hearts! Two pump blood to the gills.",
+    "A kilo of feathers weighs the same as a kilo of steel! Both are one kilo.",
+    "Use olive oil. A splash of lemon helps too! Serve warm.",
+    "A 55-inch TV is too big for that room, eh? Try a 43-inch one.",
+    "Yes, it's a great idea. Rust teaches ownership early.",
+])
+def test_an_exclamation_that_states_something_is_no_opener(text):
+    assert _said("opener", text, prompt="Is it a good idea to learn Rust first?") == []
+
+
+def test_the_assistant_s_own_greeting_is_no_letter_and_a_prompt_word_alone_asks_for_no_writing():
+    answer = "Hello!\n\nCertainly! I'd be happy to help. Use a loop.\n\nI hope this helps!"
+    assert [s.category for s in find_filler(answer, LEXICON, prompt="How do I fix this error message?")] == [
+        "opener", "opener", "opener", "closer"]
+    assert _said("opener", "Hello World\nPrint it twice.", prompt="How do I print?") == []  # a title line
+
+
+def test_an_offer_is_taken_back_only_by_a_stated_inability():
+    assert _said("opener", "I'd be happy to help, and I don't think you need a plumber. Check the valve.") == [
+        "I'd be happy to help"]
+    assert _said("opener", "I'm here to assist you, and I'm not able to see your files. Describe them.") == []
+
+
+def test_a_question_said_back_in_another_order_must_keep_its_negation_and_nearly_all_its_words():
+    assert _said("restatement", "Is your cat eating? Check the bowl.",
+                 prompt="My cat is not eating. Should I be worried?") == []
+    assert _said("restatement", "Fresh bread every day? Yes, and rolls.",
+                 prompt="Write a short ad for my bakery. We sell fresh bread and cakes every day.") == []
+
+
+def test_a_closer_with_a_slot_signs_off_in_a_cut_answer_when_its_sentence_ended():
+    assert _said("closer", "Practise daily. I'm here to help you with anything you need.") == [
+        "I'm here to help you with anything you need"]
+    done = find_filler("Practise daily. I'm here to help you with anything you need.", LEXICON, truncated=True)
+    assert [s.category for s in done] == ["closer"]

@@ -16,7 +16,7 @@ import functools
 
 import regex
 
-YOU = regex.compile(r"\b(?:you|your|yours|yourself|yourselves|u|ur|you're|you've|youre|you'd|you'll)\b",
+YOU = regex.compile(r"(?<![\w-])(?:you|your|yours|yourself|yourselves|u|ur|you're|you've|youre|you'd|you'll)(?![\w-])",
                     regex.IGNORECASE)
 ASKER = regex.compile(r"\b(?:i|my|mine|myself|we|us|our|ours|i'm|i've|i'd|i'll|im|we're|we've|we'd|we'll)\b",
                       regex.IGNORECASE)
@@ -26,19 +26,24 @@ REQUEST = regex.compile(
     r"(?:help|tell|give|show|explain|make|write|plan|prepare|suggest|recommend|list|describe|correct|cheer|"
     r"organi[sz]e|arrange|teach|translate|summari[sz]e|check|create|draft|find|compare|walk|put|turn|rewrite|"
     r"outline|proofread|brainstorm|design|compose|sketch|break|name|share|come\s+up)\b"
-    r"|\bthank\s+you\b|\byou\s+know\b|\bwould\s+you\s+(?:be\s+(?:so\s+)?kind|mind)\b",
+    r"|\bthank\s+you\b|\byou\s+know\b|\bwould\s+you\s+(?:be\s+(?:so\s+)?kind|mind)\b"
+    # the generic "you" of a how-to: "How do you make pancakes?", "What do you call a baby kangaroo?"
+    r"|\bhow\s+(?:do|can|should|would|could)\s+(?:you|u)\s+"
+    r"(?!feel|think|know|like|decide|learn|remember|work|handle|choose|deal|prefer|want|wish|enjoy)\w+"
+    r"|\bwhat\s+do\s+(?:you|u)\s+call\b",
     regex.IGNORECASE)
 # What the assistant can perceive, know or feel: asked of it, not of the asker's matter.
 FACULTY = regex.compile(
     r"\b(?:can|could|do|did|would|will|are|were)\s+(?:you|u)\s+(?:\w+ly\s+|ever\s+|even\s+|still\s+)?"
     r"(?:understand|hear|speak|remember|learn|feel|taste|dream|recogni[sz]e|talk(?!\s+me\b)|"
     r"tell\s+(?:if|when|whether)|get\s+(?:bored|tired|angry|sad|lonely|jealous|annoyed|confused|sarcasm|jokes))\b"
-    r"|\b(?:are|were)\s+(?:you|u)\s+(?:\w+ly\s+)?able\s+to\b",
+    r"|\b(?:are|were)\s+(?:you|u)\s+(?:\w+ly\s+)?able\s+to\s+(?!help|assist|give|make|plan|write|explain|tell)\w+",
     regex.IGNORECASE)
 # A piece of writing asked for: an answer that opens "Dear team," is then the piece, not the assistant talking.
-WRITING = regex.compile(r"\b(?:write|draft|compose|pen)\b|\b(?:letter|e-?mail|note|message|speech|toast|card|post|"
-                        r"notice|newsletter|tribute|complaint|proposal|invitation|reminder|announcement|reply|"
-                        r"text|caption|bio|poem|sonnet|script)s?\b", regex.IGNORECASE)
+WRITE = regex.compile(r"\b(?:write|draft|compose|pen)\b", regex.IGNORECASE)
+PIECE = regex.compile(r"\b(?:letter|e-?mail|note|message|speech|toast|card|post|notice|newsletter|tribute|complaint|"
+                      r"proposal|invitation|reminder|announcement|reply|text|caption|bio|poem|sonnet|script)s?\b",
+                      regex.IGNORECASE)
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'"})
 
 
@@ -53,5 +58,6 @@ def addresses_assistant(prompt: str) -> bool:
 
 
 def asks_for_writing(prompt: str) -> bool:
-    """Whether `prompt` asks for a piece of writing: a letter, an email, a speech, a note..."""
-    return bool(WRITING.search(prompt))
+    """Whether `prompt` asks for a piece of writing: a verb of writing and a piece to write ("Draft a message to my
+    team", "Help me write a toast"); "How do I write a for loop?" and "How do I fix this error message?" do not."""
+    return bool(WRITE.search(prompt) and PIECE.search(prompt))

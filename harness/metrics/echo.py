@@ -6,9 +6,10 @@ sentences when said back as a question.
 A sentence that only shares words with the question ("The capital of France is Paris.") is an answer, and so is
 a short piece of a longer question ("A kilo of steel." for "Which is heavier, a kilo of steel or a kilo of
 feathers?"): the echo must be a run of the question's words covering most of it. Said back as a question, it
-answers nothing, so half the words of any sentence of the prompt will do, in any order ("A cat or a rabbit for
-a small flat?" for "Rabbits or a cat for a small flat?"), but only words of that sentence ("What size is your
-flat?" asks something new).
+answers nothing, so a run of half the words of any sentence of the prompt will do, or nearly all of them in
+another order ("A cat or a rabbit for a small flat?" for "Rabbits or a cat for a small flat?"); a question that
+adds a word ("What size is your flat?") or drops a "not" ("Is your cat eating?" for "My cat is not eating.")
+asks something new.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ MIN_WORDS = 3
 MIN_SHARE = 0.6  # of the question's words
 ARTICLES = frozenset({"a", "an", "the"})
 MIN_SHARE_ASKED = 0.5  # for an echo that is itself a question ("Mirrorless camera or just a good phone?"): no answer
+MIN_SHARE_REORDERED = 0.8  # of a sentence said back in another order ("A cat or a rabbit?" for "Rabbits or a cat?")
+NEGATION = frozenset({"not", "no", "never", "don't", "doesn't", "isn't", "aren't", "can't", "won't", "didn't"})
 WORD = regex.compile(r"\w+(?:['\u2019\u02bc]\w+)?")
 # A question: from a sentence break (or the start) to its question mark, "We're twins!!! What do we buy?".
 # Anchored at the break, so a long stretch without one is scanned once, not from each of its characters.
@@ -59,17 +62,22 @@ def _both(pieces: list[str]) -> tuple[tuple[str, ...], ...]:
 
 def is_echo(sentence: str, asked: Asked) -> bool:
     """Whether all of `sentence` is a run of one question's words, covering most of that question; or, said back
-    as a question, half of any sentence of the prompt, in its order or not ("A cat or a rabbit for a small flat?"
-    for "A rabbit or a cat for a small flat?")."""
+    as a question, a run of half of any sentence of the prompt, or nearly all of it in another order."""
     said = tuple(words(sentence))
     if len(said) < MIN_WORDS:
         return False
     if sentence.rstrip().endswith("?"):
-        bag = _bag(said)
-        return any(len(said) >= MIN_SHARE_ASKED * len(piece) and not bag - _bag(piece) for piece in asked.sentences)
-    return any(len(said) >= MIN_SHARE * len(question)
-               and any(question[i:i + len(said)] == said for i in range(len(question) - len(said) + 1))
-               for question in asked.questions)
+        if any(_run(said, piece) and len(said) >= MIN_SHARE_ASKED * len(piece) for piece in asked.sentences):
+            return True
+        bag = _bag(said)  # in another order, it must say back nearly all of the sentence, its negations too
+        return sum(bag.values()) >= MIN_WORDS and any(
+            not bag - _bag(piece) and sum(bag.values()) >= MIN_SHARE_REORDERED * sum(_bag(piece).values())
+            and not (NEGATION & set(piece)) - set(said) for piece in asked.sentences)
+    return any(len(said) >= MIN_SHARE * len(question) and _run(said, question) for question in asked.questions)
+
+
+def _run(said: tuple[str, ...], piece: tuple[str, ...]) -> bool:
+    return any(piece[i:i + len(said)] == said for i in range(len(piece) - len(said) + 1))
 
 
 def _bag(said: tuple[str, ...]) -> Counter:

@@ -41,6 +41,7 @@ HELP = re.compile(r"\b(?:help|assist)", re.IGNORECASE)
 # An opener that ends on its own "!" ("welcome to [clause]!") ends its sentence: a capital or the end follows.
 SENTENCE_NEXT = regex.compile(r"\s*(?:$|[^\w\s]|\p{Lu})")
 SENTENCE_END = re.compile(r"\s*(?:[.!\u2026]|$)")
+ENDED = re.compile(r"\s*[.!?\u2026]")  # a sentence that ends on its own punctuation was not cut
 # What may come before a closer in its sentence: nothing, a clause break, or a softener ("So, and please").
 CLAUSE_OPENING = re.compile(r"(?:^|[,;:!.?)\u2014\u2013-])[\s\W]*(?:(?:and|so|but|again|also|please|just|"
                             r"anyway|otherwise|in the meantime|until then|for now|meanwhile|now|ok|okay|well|"
@@ -55,9 +56,9 @@ CLOSER_AS_SUBJECT = re.compile(r"\s+(?:is|are|was|were|isn't|aren't|can|could|wi
 OFFER = re.compile(r"(?:i'm|i\s+am|i\s+can|i'd|i\s+would|i'll|i\s+will)\b.*\b(?:help|assist)", re.IGNORECASE)
 # A conditional offer ("If you need help with X, I can ...") is an offer too.
 CONDITIONAL = re.compile(r"if\s+you\b", re.IGNORECASE)
-LIMITATION = re.compile(r"[^.!?\n]*?(?:,\s*not\s+(?:to|a|an|the|for|with|in|on|about)\b|"
-                        r"\b(?:but|and)\s+(?:i'm|i\s+am)\s+not\b|\b(?:but|and)\s+i\s+(?:can't|cannot|don't|do\s+not)\b)",
-                        re.IGNORECASE)
+LIMITATION = re.compile(r"[^.!?\n]*?(?:,\s*not\s+(?:to|a|an|the|for|with|in|on|about)\b|\bbut\s+(?:i'm|i\s+am)\s+not\b|"
+                        r"\bbut\s+i\s+(?:can't|cannot|don't|do\s+not)\b|\band\s+(?:i'm|i\s+am)\s+not\s+(?:able|"
+                        r"equipped|capable|allowed|qualified|responsible)\b)", re.IGNORECASE)
 # A phrase right after one of these words is part of a statement, not a restatement of the question.
 QUALIFIED = regex.compile(r"\b(?:especially|particularly|specifically|even|except)\s+$", regex.IGNORECASE)
 # An answer that ends in a word, with no closing punctuation: cut off, most often at the token limit.
@@ -68,10 +69,9 @@ QUOTED = re.compile(r"\A\s*\"[^\"]*\"|```.*?```|`[^`\n]*`|\"[^\"\n]*\"|(?<!\w)'[
 # A quote still open where a cut-off answer ends is quoted to the end: 'Here's a way: "Hey team, I'm not sure'.
 # Across paragraphs (a quoted letter or message); only a quote that opens, so 'a 55" TV' quotes nothing.
 OPEN_QUOTE = re.compile(r"(?:^|(?<=[\s:(]))\"(?=\S)[^\"]*\Z")
-# A first line that greets like a letter ("Dear Hugging Face,"): an opener, unless the user asked for a piece of
-# writing, which the answer then is (its greeting and pleasantries are mentioned, not said).
-SALUTATION = regex.compile(r"\A\s*((?:dear|hi|hello|hey|greetings)\b[^\n,:!.?]{0,40}[,:!]?)[ \t]*\n",
-                           regex.IGNORECASE)
+# A first line that greets like a letter, ending on a comma ("Dear Hugging Face,", not the assistant's own "Hello!"):
+# an opener, unless the user asked for a piece of writing, which the answer then is (mentioned, not said).
+SALUTATION = regex.compile(r"\A\s*((?:dear|hi|hello|hey|greetings)\b[^\n,:!.?]{0,40}[,:])[ \t]*\n", regex.IGNORECASE)
 GREETING_CATEGORY = "opener"
 # A first sentence copied from a question of the prompt restates it (harness/metrics/echo.py), where the lexicon
 # has this category.
@@ -192,7 +192,8 @@ def _signs_off(folded: str, match: regex.Match, sentence_start: int, cut: bool, 
     ("..., but I'm not equipped to") states a limitation."""
     if CLOSER_AS_SUBJECT.match(folded, match.end()):
         return False
-    if cut and (regex.search(r"\w", folded[match.end():]) or not category.is_set_formula(match.group())):
+    rest = folded[match.end():]
+    if cut and (regex.search(r"\w", rest) or not (category.is_set_formula(match.group()) or ENDED.match(rest))):
         return False
     if (CONDITIONAL.match(match.group()) or OFFER.match(match.group())) and LIMITATION.match(folded, match.end()):
         return False

@@ -89,7 +89,7 @@ def _rest(node: dict) -> str:
 
 
 def _longest(node: dict) -> int:
-    return max(length if token == PHRASE_END else _longest(length) for token, length in node.items())
+    return max(child if token == PHRASE_END else _longest(child) for token, child in node.items())
 
 
 def _fixed(phrases: list[str]) -> frozenset[str]:
