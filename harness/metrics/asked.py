@@ -16,6 +16,8 @@ import functools
 
 import regex
 
+from harness.metrics.lexicon import normalise
+
 YOU = regex.compile(r"(?<![\w-])(?:you|your|yours|yourself|yourselves|u|ur|you're|you've|youre|you'd|you'll)(?![\w-])",
                     regex.IGNORECASE)
 ASKER = regex.compile(r"\b(?:i|my|mine|myself|we|us|our|ours|i'm|i've|i'd|i'll|im|we're|we've|we'd|we'll)\b",
@@ -44,14 +46,13 @@ WRITE = regex.compile(r"\b(?:write|draft|compose|pen)\b", regex.IGNORECASE)
 PIECE = regex.compile(r"\b(?:letter|e-?mail|note|message|speech|toast|card|post|notice|newsletter|tribute|complaint|"
                       r"proposal|invitation|reminder|announcement|reply|text|caption|bio|poem|sonnet|script)s?\b",
                       regex.IGNORECASE)
-QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'"})
 
 
 @functools.lru_cache(maxsize=1024)  # one prompt is scored once per variant
 def addresses_assistant(prompt: str) -> bool:
     """Whether `prompt` asks about the assistant: it speaks to "you" outside a request, and of no asker; or
     it asks about the assistant's faculties."""
-    folded = prompt.translate(QUOTES)
+    folded = normalise(prompt)
     if FACULTY.search(folded):
         return True
     return bool(YOU.search(REQUEST.sub(" ", folded))) and not ASKER.search(folded)

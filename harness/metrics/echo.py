@@ -20,13 +20,15 @@ from dataclasses import dataclass
 
 import regex
 
+from harness.metrics.lexicon import normalise
+
 MIN_WORDS = 3
 MIN_SHARE = 0.6  # of the question's words
 ARTICLES = frozenset({"a", "an", "the"})
 MIN_SHARE_ASKED = 0.5  # for an echo that is itself a question ("Mirrorless camera or just a good phone?"): no answer
 MIN_SHARE_REORDERED = 0.8  # of a sentence said back in another order ("A cat or a rabbit?" for "Rabbits or a cat?")
 NEGATION = frozenset({"not", "no", "never", "don't", "doesn't", "isn't", "aren't", "can't", "won't", "didn't"})
-WORD = regex.compile(r"\w+(?:['\u2019\u02bc]\w+)?")
+WORD = regex.compile(r"\w+(?:'\w+)?")
 # A question: from a sentence break (or the start) to its question mark, "We're twins!!! What do we buy?".
 # Anchored at the break, so a long stretch without one is scanned once, not from each of its characters.
 QUESTION = regex.compile(r"(?:^|(?<=[.!?\n]))[^.!?\n]*\?")
@@ -38,7 +40,7 @@ SAID_BACK = {"i": "you", "me": "you", "my": "your", "mine": "yours", "myself": "
 
 
 def words(text: str) -> list[str]:
-    return [word.replace("\u2019", "'").replace("\u02bc", "'") for word in WORD.findall(text.lower())]
+    return WORD.findall(normalise(text).lower())
 
 
 @dataclass(frozen=True)
