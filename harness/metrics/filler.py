@@ -23,8 +23,8 @@ from pydantic import BaseModel
 
 from harness.errors import HarnessError
 from harness.limits import REGEX_SECONDS
-from harness.metrics import asked as asking
 from harness.metrics import echo
+from harness.metrics.asked import addresses_assistant, asks_for_writing
 from harness.metrics.length import words
 from harness.metrics.lexicon import Category, Lexicon, normalise
 from harness.metrics.sentences import sentence_spans
@@ -104,7 +104,7 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
     help is the reply to a question about the assistant, and a letter it asked for is all mentioned."""
     folded = normalise(text)
     letter = SALUTATION.match(folded)
-    if letter and prompt and asking.asks_for_writing(prompt):
+    if letter and prompt and asks_for_writing(prompt):
         return []
     cut = bool(UNFINISHED.search(folded)) if truncated is None else truncated
     quoted = [m.span() for m in QUOTED.finditer(folded)]
@@ -112,7 +112,7 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
         quoted += [m.span() for m in OPEN_QUOTE.finditer(folded)]
     matches = {category.name: [m for m in _matches(category, folded, lexicon.name) if not _inside(m.start(), quoted)]
                for category in lexicon.categories}
-    about_assistant = bool(prompt) and asking.addresses_assistant(prompt)
+    about_assistant = bool(prompt) and addresses_assistant(prompt)
     opening = [(category, m) for category in lexicon.categories if category.position in ("start", "preamble")
                for m in matches[category.name]
                if _ends_opener(folded, m) and not _replies(folded, m, category, about_assistant)]
