@@ -16,7 +16,8 @@ from harness.scorers import prepare
 from harness.suite import load_suite
 
 LEXICON = parse_lexicon(builtin_lexicon_raw(), "builtin")
-LABELLED = Path(__file__).parent / "data" / "filler_labelled.jsonl"
+DATA = Path(__file__).parent / "data"
+LABELLED = DATA / "filler_labelled.jsonl"
 
 
 def _said(category, text, prompt=None):
@@ -134,33 +135,33 @@ def test_a_restatement_after_an_opening_sure_is_caught():
     assert find_filler("Paris is big. You want to know more? Read on.", LEXICON) == []
 
 
-REAL_MODEL = Path(__file__).parent / "data" / "filler_real_model.jsonl"
+REAL_MODEL = DATA / "filler_real_model.jsonl"
 # Answers to 180 new prompts, generated and labelled (blind to the lexicon) after lexicon 1.4.0 was frozen;
 # lexicon 1.5.0 was then revised on its misses, so this set is in sample now.
-SECOND = Path(__file__).parent / "data" / "filler_real_model_b.jsonl"
+SECOND = DATA / "filler_real_model_b.jsonl"
 # 180 more, generated and labelled blind after 1.5.0 was frozen; lexicon 1.6.0 was revised on their misses.
-THIRD = Path(__file__).parent / "data" / "filler_real_model_c.jsonl"
+THIRD = DATA / "filler_real_model_c.jsonl"
 # 180 more, generated and labelled blind after 1.6.0 was frozen; lexicon 1.7.0 was revised on their misses.
-FOURTH = Path(__file__).parent / "data" / "filler_real_model_d.jsonl"
+FOURTH = DATA / "filler_real_model_d.jsonl"
 # 260 more, generated after 1.7.0 was frozen and labelled blind by two readers (who agreed on all but one label);
 # lexicon 1.8.0 was revised on their misses.
-FIFTH = Path(__file__).parent / "data" / "filler_real_model_e.jsonl"
+FIFTH = DATA / "filler_real_model_e.jsonl"
 # 260 more, generated and labelled blind after 1.8.0 was frozen; lexicon 1.9.0 was revised on their misses.
-SIXTH = Path(__file__).parent / "data" / "filler_real_model_f.jsonl"
+SIXTH = DATA / "filler_real_model_f.jsonl"
 # 260 more, generated and labelled blind after 1.9.0 was frozen; lexicon 1.10.0 was revised on their misses.
-SEVENTH = Path(__file__).parent / "data" / "filler_real_model_g.jsonl"
+SEVENTH = DATA / "filler_real_model_g.jsonl"
 # 390 more, generated and labelled blind after 1.10.0 was frozen; lexicon 1.11.0 was revised on their misses.
-EIGHTH = Path(__file__).parent / "data" / "filler_real_model_h.jsonl"
+EIGHTH = DATA / "filler_real_model_h.jsonl"
 # 390 more, generated and labelled blind after 1.11.0 was frozen; lexicon 1.12.0 was revised on their misses.
-NINTH = Path(__file__).parent / "data" / "filler_real_model_i.jsonl"
+NINTH = DATA / "filler_real_model_i.jsonl"
 # 390 more, labelled blind after 1.12.0 was frozen (its prompts were written and answered while 1.12.0 was being
 # revised, unread until it was committed); lexicon 1.13.0 was revised on their misses.
-TENTH = Path(__file__).parent / "data" / "filler_real_model_j.jsonl"
+TENTH = DATA / "filler_real_model_j.jsonl"
 # 390 more, labelled blind after 1.13.0 was frozen (answered then, prompts written while it was being revised).
-ELEVENTH = Path(__file__).parent / "data" / "filler_real_model_k.jsonl"
+ELEVENTH = DATA / "filler_real_model_k.jsonl"
 # 390 more, answered and labelled blind after 1.14.0 was frozen: the out-of-sample figure. 1.14.1, shipped, adds
 # a review's precision fixes (not revised on this set's misses).
-NEW_TEXT = Path(__file__).parent / "data" / "filler_real_model_l.jsonl"
+NEW_TEXT = DATA / "filler_real_model_l.jsonl"
 # Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (the shipped lexicon,
 # rounded down): the floor each figure may not fall below.
 STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "restatement": (1.0, 1.0, 30),
