@@ -164,7 +164,7 @@ ELEVENTH = DATA / "filler_real_model_k.jsonl"
 NEW_TEXT = DATA / "filler_real_model_l.jsonl"
 # Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (the shipped lexicon,
 # rounded down): the floor each figure may not fall below.
-STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "restatement": (1.0, 1.0, 30),
+STATED = {REAL_MODEL: {"opener": (0.76, 1.0, 10), "closer": (1.0, 1.0, 11), "restatement": (1.0, 1.0, 30),
                        "self_reference": (1.0, 0.95, 22), "hedge": (1.0, 1.0, 9)},
           SECOND: {"opener": (0.92, 1.0, 24), "closer": (1.0, 0.90, 22), "restatement": (1.0, 1.0, 14),
                    "self_reference": (1.0, 0.94, 37), "hedge": (1.0, 1.0, 8)},
@@ -184,9 +184,9 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "res
                   "self_reference": (1.0, 1.0, 68), "hedge": (1.0, 1.0, 29)},
           TENTH: {"opener": (0.96, 0.93, 78), "closer": (1.0, 0.90, 20), "restatement": (1.0, 0.81, 16),
                   "self_reference": (1.0, 1.0, 68), "hedge": (0.92, 1.0, 24)},
-          ELEVENTH: {"opener": (0.91, 0.88, 89), "closer": (0.96, 0.83, 30), "restatement": (1.0, 0.86, 15),
+          ELEVENTH: {"opener": (0.91, 0.89, 89), "closer": (0.96, 0.83, 30), "restatement": (1.0, 0.86, 15),
                      "self_reference": (1.0, 0.98, 71), "hedge": (0.96, 0.94, 34)},
-          NEW_TEXT: {"opener": (0.91, 0.81, 80), "closer": (0.95, 0.69, 33), "restatement": (1.0, 0.68, 19),
+          NEW_TEXT: {"opener": (0.92, 0.92, 80), "closer": (0.95, 0.69, 33), "restatement": (1.0, 0.78, 19),
                      "self_reference": (1.0, 0.95, 70), "hedge": (1.0, 0.96, 28)}}
 
 
@@ -513,3 +513,34 @@ def test_a_closer_with_a_slot_signs_off_in_a_cut_answer_when_its_sentence_ended(
         "I'm here to help you with anything you need"]
     done = find_filler("Practise daily. I'm here to help you with anything you need.", LEXICON, truncated=True)
     assert [s.category for s in done] == ["closer"]
+
+
+def test_a_bare_interjection_opens_nothing_unless_an_opener_or_a_restatement_follows():
+    def said(text: str) -> list[tuple[str, str]]:
+        return [(s.category, s.phrase) for s in find_filler(text, LEXICON, prompt="What should I knit first?")]
+
+    assert said("Oh, I'm sorry, I can't knit. Try a scarf.") == []
+    assert said("Ah, the world of crochet terms! They differ. Read on.") == []
+    assert said("Ah, great question! Start with a scarf.") == [("opener", "Ah"), ("opener", "great question")]
+    assert said("Aw, what a delightful plan! Start with a scarf.") == [("opener", "Aw"),
+                                                                      ("opener", "what a delightful plan!")]
+    assert said("Ooh, you're referring to your first project. Start with a scarf.") == [
+        ("opener", "Ooh"), ("restatement", "you're referring to your first project")]
+
+
+def test_a_pleasantry_about_the_user_helping_offers_nothing_and_is_an_opener_even_when_asked_about_the_assistant():
+    text = "I'm glad you're happy to help. I'm a language model, and I can read Scots. Try me."
+    assert [s.category for s in find_filler(text, LEXICON, prompt="If I write in Scots, will you understand me?")] == [
+        "opener", "self_reference"]
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("I'm more than happy to help. Start with the budget.", "opener"),
+    ("I completely understand your dilemma. Take a week off first.", "opener"),
+    ("It's a relief to hear that your hair is back. Use a gentle shampoo.", "opener"),
+    ("I'm glad to see that you're planning ahead. Book early.", "opener"),
+    ("Bonjour, and welcome! Order the soup.", "opener"),
+    ("That's a classic question. Driving helps outside London.", "restatement"),
+    ("The question is a classic one. Renting near work saves time.", "restatement")])
+def test_formulas_added_in_1_15_0(text, category):
+    assert [s.category for s in find_filler(text, LEXICON, prompt="What should I do?")][:1] == [category]

@@ -38,6 +38,11 @@ OPENER_END = re.compile(r"\s*(?:[,.!:;?\u2014\u2013\u2026]|-+(?!\w)|$)")
 # An offer of help followed by ", but" is the reply itself: "I'm happy to help, but I'm not a paid employee".
 TURNS = re.compile(r"\s*,\s*but\b", re.IGNORECASE)
 HELP = re.compile(r"\b(?:help|assist)", re.IGNORECASE)
+# "I'm glad you're happy to help": the user helps, so the formula offers nothing.
+USER_HELPS = re.compile(r"\byou(?:'re|\s+are)\b.*\b(?:help|assist)", re.IGNORECASE)
+# A bare interjection ("Oh, I'm sorry...", "Ah, the world of crochet terminology!") is how the reply begins, not a
+# pleasantry of its own: it counts only before another opener ("Ah, great question!") or a restatement.
+WEAK = frozenset({"oh", "ah", "ahh", "aah", "ooh", "aw", "ach"})
 # An opener that ends on its own "!" ("welcome to [clause]!") ends its sentence: a capital or the end follows.
 SENTENCE_NEXT = regex.compile(r"\s*(?:$|[^\w\s]|\p{Lu})")
 SENTENCE_END = re.compile(r"\s*(?:[.!\u2026]|$)")
@@ -121,6 +126,9 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
         candidates.append(FillerSpan(category=GREETING_CATEGORY, phrase=letter.group(1), start=letter.start(1),
                                      end=letter.end(1)))
     found, body_start = _leading_chain(folded, candidates)
+    weak = []  # bare interjections that end the openers: they wait for a restatement after them
+    while found and found[-1].phrase.lower() in WEAK:
+        weak.insert(0, found.pop())
     placed = [c for c in lexicon.categories
               if c.position in ("preamble", "first_sentence", "last_sentence") and matches[c.name]]
     asked = echo.questions(prompt) if prompt and any(c.name == ECHO_CATEGORY for c in lexicon.categories) else None
@@ -145,6 +153,8 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
             if category.position == "last_sentence" and not _signs_off(folded, match, last[0], cut, category):
                 continue
             found.append(_span(text, category.name, match))
+    if any(span.category == ECHO_CATEGORY and span.start == body_start for span in found):
+        found += weak
     kept: list[FillerSpan] = []
     for span in found:  # openers first, then the lexicon's order of categories
         if not any(span.start < other.end and other.start < span.end for other in kept):
@@ -167,7 +177,7 @@ def _replies(folded: str, match: regex.Match, category: Category, about_assistan
     help, not to cheer you up."), or, where the user asked about the assistant, any but a set formula that ends
     its sentence ("I'm happy to help with any personal or professional endeavors." answers "Do you have
     friends?"; "I'm glad to help." still opens)."""
-    if not HELP.search(match.group()):
+    if not HELP.search(match.group()) or USER_HELPS.search(match.group()):
         return False
     if LIMITATION.match(folded, match.end()):
         return True
