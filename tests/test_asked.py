@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.metrics.asked import addresses_assistant, asks_for_writing
+from harness.metrics.asked import addresses_assistant, asks_for_writing, only_social
 
 
 @pytest.mark.parametrize("prompt", [
@@ -40,3 +40,14 @@ def test_a_request_for_a_piece_of_writing():
     assert not asks_for_writing("How do I write a for loop?")
     assert not asks_for_writing("How do I fix this error message?")
     assert not asks_for_writing("What graphics card should I buy?")
+
+
+@pytest.mark.parametrize(("prompt", "social"), [
+    ("thanks for yesterday btw, the cover letter worked, I've got an interview Monday", True),
+    ("Hi, I'm Priya. Nice to meet you!", True),
+    ("Thanks! Now I need ideas for a science fair project", False),
+    ("Thanks, but how do I stop the dough sticking?", False),
+    ("Good evening. I have just retired from teaching after thirty-four years.", False),
+    ("hey do u have a boss", False)])
+def test_a_message_that_only_thanks_or_is_glad_to_meet_asks_nothing(prompt, social):
+    assert only_social(prompt) is social

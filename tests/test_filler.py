@@ -159,41 +159,46 @@ NINTH = DATA / "filler_real_model_i.jsonl"
 TENTH = DATA / "filler_real_model_j.jsonl"
 # 390 more, labelled blind after 1.13.0 was frozen (answered then, prompts written while it was being revised).
 ELEVENTH = DATA / "filler_real_model_k.jsonl"
-# 390 more, answered and labelled blind after 1.14.0 was frozen: the out-of-sample figure. 1.14.1, shipped, adds
-# a review's precision fixes (not revised on this set's misses).
-NEW_TEXT = DATA / "filler_real_model_l.jsonl"
+# 390 more, answered and labelled blind after 1.14.0 was frozen, and read a second time apart (_l_reader2); lexicon
+# 1.15.0 was revised on the misses both readings agreed on.
+TWELFTH = DATA / "filler_real_model_l.jsonl"
+# 390 more, answered after 1.15.0 was frozen and labelled blind twice, apart (_m_reader2 holds the second reading;
+# the 14 answers they differed on were settled by a third reader); lexicon 1.16.0 was revised on their misses.
+THIRTEENTH = DATA / "filler_real_model_m.jsonl"
 # Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (the shipped lexicon,
 # rounded down): the floor each figure may not fall below.
-STATED = {REAL_MODEL: {"opener": (0.76, 1.0, 10), "closer": (1.0, 1.0, 11), "restatement": (1.0, 1.0, 30),
+STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "restatement": (1.0, 1.0, 30),
                        "self_reference": (1.0, 0.95, 22), "hedge": (1.0, 1.0, 9)},
-          SECOND: {"opener": (0.92, 1.0, 24), "closer": (1.0, 0.90, 22), "restatement": (1.0, 1.0, 14),
+          SECOND: {"opener": (0.92, 1.0, 24), "closer": (1.0, 0.9, 22), "restatement": (1.0, 1.0, 14),
                    "self_reference": (1.0, 0.94, 37), "hedge": (1.0, 1.0, 8)},
-          THIRD: {"opener": (1.0, 0.93, 30), "closer": (1.0, 0.92, 13), "restatement": (1.0, 1.0, 8),
+          THIRD: {"opener": (0.96, 0.96, 30), "closer": (1.0, 0.92, 13), "restatement": (1.0, 1.0, 8),
                   "self_reference": (1.0, 1.0, 31), "hedge": (1.0, 1.0, 13)},
           FOURTH: {"opener": (1.0, 1.0, 37), "closer": (1.0, 0.88, 17), "restatement": (1.0, 1.0, 8),
                    "self_reference": (1.0, 1.0, 38), "hedge": (1.0, 1.0, 6)},
-          FIFTH: {"opener": (1.0, 0.81, 33), "closer": (1.0, 0.80, 10), "restatement": (1.0, 1.0, 22),
+          FIFTH: {"opener": (1.0, 0.81, 33), "closer": (1.0, 0.8, 10), "restatement": (1.0, 1.0, 22),
                   "self_reference": (1.0, 1.0, 30), "hedge": (1.0, 1.0, 15)},
           SIXTH: {"opener": (1.0, 1.0, 42), "closer": (1.0, 0.86, 15), "restatement": (1.0, 0.87, 16),
                   "self_reference": (0.96, 1.0, 29), "hedge": (1.0, 0.91, 12)},
           SEVENTH: {"opener": (0.97, 1.0, 34), "closer": (0.94, 1.0, 17), "restatement": (1.0, 0.81, 11),
                     "self_reference": (0.96, 0.96, 30), "hedge": (1.0, 1.0, 8)},
-          EIGHTH: {"opener": (0.98, 0.96, 60), "closer": (1.0, 0.83, 12), "restatement": (1.0, 0.78, 19),
+          EIGHTH: {"opener": (1.0, 0.96, 60), "closer": (1.0, 0.83, 12), "restatement": (1.0, 0.78, 19),
                    "self_reference": (1.0, 1.0, 42), "hedge": (1.0, 0.93, 15)},
-          NINTH: {"opener": (0.97, 0.94, 71), "closer": (1.0, 0.92, 28), "restatement": (1.0, 0.91, 24),
+          NINTH: {"opener": (0.98, 0.94, 71), "closer": (1.0, 0.92, 28), "restatement": (1.0, 0.91, 24),
                   "self_reference": (1.0, 1.0, 68), "hedge": (1.0, 1.0, 29)},
-          TENTH: {"opener": (0.96, 0.93, 78), "closer": (1.0, 0.90, 20), "restatement": (1.0, 0.81, 16),
+          TENTH: {"opener": (0.96, 0.93, 78), "closer": (1.0, 0.9, 20), "restatement": (1.0, 0.81, 16),
                   "self_reference": (1.0, 1.0, 68), "hedge": (0.92, 1.0, 24)},
           ELEVENTH: {"opener": (0.91, 0.89, 89), "closer": (0.96, 0.83, 30), "restatement": (1.0, 0.86, 15),
                      "self_reference": (1.0, 0.98, 71), "hedge": (0.96, 0.94, 34)},
-          NEW_TEXT: {"opener": (0.92, 0.92, 80), "closer": (0.95, 0.69, 33), "restatement": (1.0, 0.78, 19),
-                     "self_reference": (1.0, 0.95, 70), "hedge": (1.0, 0.96, 28)}}
+          TWELFTH: {"opener": (0.92, 0.92, 80), "closer": (0.95, 0.69, 33), "restatement": (1.0, 0.78, 19),
+                    "self_reference": (1.0, 0.95, 70), "hedge": (1.0, 0.96, 28)},
+          THIRTEENTH: {"opener": (0.9, 0.77, 48), "closer": (0.96, 0.65, 41), "restatement": (0.95, 0.9, 21),
+                       "self_reference": (1.0, 0.92, 71), "hedge": (0.95, 0.95, 24)}}
 
 
 @pytest.mark.parametrize("labelled", [REAL_MODEL, SECOND, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, EIGHTH, NINTH, TENTH,
-                                      ELEVENTH, NEW_TEXT],
+                                      ELEVENTH, TWELFTH, THIRTEENTH],
                          ids=["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-                              "tenth", "eleventh", "new-text"])
+                              "tenth", "eleventh", "twelfth", "thirteenth"])
 def test_precision_and_recall_per_category_on_real_model_answers(labelled):
     rows = [json.loads(line) for line in labelled.read_text(encoding="utf-8").splitlines()]
     assert len(rows) >= 180
@@ -317,6 +322,27 @@ def test_a_second_reader_labelled_the_fifth_set_alike():
     second = {r["id"]: set(r["categories"]) for r in map(json.loads, second_file.read_text("utf-8").splitlines())}
     assert first.keys() == second.keys() and len(first) == 260
     assert [i for i in first if first[i] != second[i]] == ["elicit-e-0145"]  # "I'm not a personal assistant"
+
+
+# A second reading of sets 12 and 13, done apart: per category, (both readings, the first only, the second only).
+# The first reading of set 13 is the settled one (a third reader settled the 14 answers the two differed on).
+SECOND_READING = {TWELFTH: {"opener": (76, 4, 1), "closer": (27, 6, 1), "restatement": (17, 2, 0),
+                            "self_reference": (69, 1, 0), "hedge": (28, 0, 0)},
+                  THIRTEENTH: {"opener": (46, 2, 1), "closer": (38, 3, 0), "restatement": (21, 0, 0),
+                               "self_reference": (70, 1, 0), "hedge": (24, 0, 1)}}
+
+
+@pytest.mark.parametrize("labelled", [TWELFTH, THIRTEENTH], ids=["twelfth", "thirteenth"])
+def test_a_second_reader_agrees_with_the_labels_of_the_later_sets_as_stated(labelled):
+    """docs/metrics.md states how far two readers agree: the labels' own ceiling for the lexicon's figures."""
+    first = {r["id"]: set(r["categories"]) for r in map(json.loads, labelled.read_text("utf-8").splitlines())}
+    other = labelled.with_name(labelled.stem + "_reader2.jsonl")
+    second = {r["id"]: set(r["categories"]) for r in map(json.loads, other.read_text("utf-8").splitlines())}
+    assert first.keys() == second.keys() and len(first) == 390
+    for category, counts in SECOND_READING[labelled].items():
+        assert (sum(category in first[i] and category in second[i] for i in first),
+                sum(category in first[i] and category not in second[i] for i in first),
+                sum(category not in first[i] and category in second[i] for i in first)) == counts, category
 
 
 def test_a_first_sentence_copied_from_the_question_restates_it():
@@ -544,3 +570,18 @@ def test_a_pleasantry_about_the_user_helping_offers_nothing_and_is_an_opener_eve
     ("The question is a classic one. Renting near work saves time.", "restatement")])
 def test_formulas_added_in_1_15_0(text, category):
     assert [s.category for s in find_filler(text, LEXICON, prompt="What should I do?")][:1] == [category]
+
+
+def test_a_pleasantry_back_to_a_message_that_only_thanks_is_the_reply():
+    text = "I'm so glad you're enjoying the recipe! Just let me know if you need more ideas."
+    thanks = "Just wanted to say thanks, your recipe went down really well."
+    assert [s.category for s in find_filler(text, LEXICON, prompt=thanks)] == ["closer"]
+    news = "Good evening. I have just retired from teaching."
+    assert [s.category for s in find_filler(text, LEXICON, prompt=news)] == ["opener", "closer"]
+
+
+@pytest.mark.parametrize("text", ["Dear Dr. Smith,\n\nI hope this message finds you well. Thank you for everything.",
+                                  "Hi [friend's name] I'm really sorry, but I can't lend you money again."])
+def test_a_letter_with_a_title_or_a_placeholder_for_the_name_is_the_piece_asked_for(text):
+    assert find_filler(text, LEXICON, prompt="Help me write a polite note to the midwives.") == []
+    assert find_filler(text, LEXICON, prompt="Draft a fundraising appeal for our village hall.") == []

@@ -44,8 +44,16 @@ FACULTY = regex.compile(
 # A piece of writing asked for: an answer that opens "Dear team," is then the piece, not the assistant talking.
 WRITE = regex.compile(r"\b(?:write|draft|compose|pen)\b", regex.IGNORECASE)
 PIECE = regex.compile(r"\b(?:letter|e-?mail|note|message|speech|toast|card|post|notice|newsletter|tribute|complaint|"
-                      r"proposal|invitation|reminder|announcement|reply|text|caption|bio|poem|sonnet|script)s?\b",
-                      regex.IGNORECASE)
+                      r"proposal|invitation|reminder|announcement|reply|text|caption|bio|poem|sonnet|script|appeal|"
+                      r"page|advert|ad|blurb|description|profile|review|eulogy|obituary|story|essay|statement|memo|"
+                      r"flyer|leaflet|poster|pitch|introduction|intro|lines|verse|limerick|haiku|apology|update|"
+                      r"listing|welcome|greeting)s?\b", regex.IGNORECASE)
+# A message that only thanks the assistant or says it is nice to meet it, and asks nothing: a pleasantry back is the
+# reply itself ("hey, bored on a train" or "Good evening. I have just retired" still get an opener).
+SOCIAL = regex.compile(r"\b(?:thanks|thank\s+(?:you|u)|thx|cheers|nice\s+to\s+meet\s+(?:you|u))\b", regex.IGNORECASE)
+ASKS = regex.compile(r"\?|\b(?:need|want|help\s+me|can|could|would|will|please|how|what|why|where|when|which|who|"
+                     r"should|ideas?|suggest|recommend|write|draft|tell|give|show|explain|plan|make|let's|lets)\b",
+                     regex.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=1024)  # one prompt is scored once per variant
@@ -56,6 +64,13 @@ def addresses_assistant(prompt: str) -> bool:
     if FACULTY.search(folded):
         return True
     return bool(YOU.search(REQUEST.sub(" ", folded))) and not ASKER.search(folded)
+
+
+def only_social(prompt: str) -> bool:
+    """Whether `prompt` only thanks the assistant or is glad to meet it ("thanks for yesterday, the cover letter
+    worked", "Hi, I'm Priya. Nice to meet you!") and asks nothing: no question mark and no word of a request."""
+    folded = normalise(prompt)
+    return bool(SOCIAL.search(folded)) and not ASKS.search(folded)
 
 
 def asks_for_writing(prompt: str) -> bool:

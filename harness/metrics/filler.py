@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from harness.errors import HarnessError
 from harness.limits import REGEX_SECONDS
 from harness.metrics import echo
-from harness.metrics.asked import addresses_assistant, asks_for_writing
+from harness.metrics.asked import addresses_assistant, asks_for_writing, only_social
 from harness.metrics.length import words
 from harness.metrics.lexicon import Category, Lexicon, normalise
 from harness.metrics.sentences import sentence_spans
@@ -76,7 +76,9 @@ QUOTED = re.compile(r"\A\s*\"[^\"]*\"|```.*?```|`[^`\n]*`|\"[^\"\n]*\"|(?<!\w)'[
 OPEN_QUOTE = re.compile(r"(?:^|(?<=[\s:(]))\"(?=\S)[^\"]*\Z")
 # A first line that greets like a letter, ending on a comma ("Dear Hugging Face,", not the assistant's own "Hello!"):
 # an opener, unless the user asked for a piece of writing, which the answer then is (mentioned, not said).
-SALUTATION = regex.compile(r"\A\s*((?:dear|hi|hello|hey|greetings)\b[^\n,:!.?]{0,40}[,:])[ \t]*\n", regex.IGNORECASE)
+# A title's period ("Dear Dr. Smith,") or a placeholder for the name ("Hi [friend's name]") is part of the line.
+SALUTATION = regex.compile(r"\A\s*((?:dear|hi|hello|hey|greetings)\b(?:[^\n,:!.?]|(?<=\b[A-Z][a-z]{0,3})\.){0,40}[,:]"
+                           r"(?=[ \t]*\n)|(?:dear|hi|hello|hey)\s+\[[^\]\n]{1,40}\])", regex.IGNORECASE)
 GREETING_CATEGORY = "opener"
 # A first sentence copied from a question of the prompt restates it (harness/metrics/echo.py), where the lexicon
 # has this category.
@@ -106,7 +108,8 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
     text once ("I'd be happy to help!" alone is an opener, not also a closer). `truncated`: whether generation
     stopped at the token limit; None (text from elsewhere) reads an answer ending in a word as cut off.
     `prompt`: the user's message; a first sentence copied from one of its questions restates it, an offer of
-    help is the reply to a question about the assistant, and a letter it asked for is all mentioned."""
+    help is the reply to a question about the assistant, a pleasantry is the reply to a message that only thanks
+    or greets, and a letter it asked for is all mentioned."""
     folded = normalise(text)
     letter = SALUTATION.match(folded)
     if letter and prompt and asks_for_writing(prompt):
@@ -118,11 +121,12 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
     matches = {category.name: [m for m in _matches(category, folded, lexicon.name) if not _inside(m.start(), quoted)]
                for category in lexicon.categories}
     about_assistant = bool(prompt) and addresses_assistant(prompt)
+    social = bool(prompt) and only_social(prompt)  # a pleasantry back to thanks or a greeting is the reply
     opening = [(category, m) for category in lexicon.categories if category.position in ("start", "preamble")
                for m in matches[category.name]
-               if _ends_opener(folded, m) and not _replies(folded, m, category, about_assistant)]
+               if not social and _ends_opener(folded, m) and not _replies(folded, m, category, about_assistant)]
     candidates = [_span(text, category.name, m) for category, m in opening]
-    if letter and any(c.name == GREETING_CATEGORY for c in lexicon.categories):
+    if letter and not social and any(c.name == GREETING_CATEGORY for c in lexicon.categories):
         candidates.append(FillerSpan(category=GREETING_CATEGORY, phrase=letter.group(1), start=letter.start(1),
                                      end=letter.end(1)))
     found, body_start = _leading_chain(folded, candidates)
