@@ -40,6 +40,12 @@ def test_a_request_for_a_piece_of_writing():
     assert not asks_for_writing("How do I write a for loop?")
     assert not asks_for_writing("How do I fix this error message?")
     assert not asks_for_writing("What graphics card should I buy?")
+    # the piece is what the verb writes: a few words on, no preposition or relative word before it
+    assert asks_for_writing("Can you draft a firm but polite email to a builder who stopped turning up?")
+    assert asks_for_writing("Draft an auto-reply for my inbox while I'm on leave.")
+    for code in ("Write a SQL statement to update the users table", "How do I write a page in Next.js?",
+                 "Write a function that reads lines from a file", "Write a greeting module", "Write the ads table"):
+        assert not asks_for_writing(code), code
 
 
 @pytest.mark.parametrize(("prompt", "social"), [
@@ -48,6 +54,9 @@ def test_a_request_for_a_piece_of_writing():
     ("Thanks! Now I need ideas for a science fair project", False),
     ("Thanks, but how do I stop the dough sticking?", False),
     ("Good evening. I have just retired from teaching after thirty-four years.", False),
-    ("hey do u have a boss", False)])
+    ("hey do u have a boss", False),
+    # thanks that is the object of a request, a thank-you letter, a toast, or thanks before a request
+    ("Translate thank you into Japanese", False), ("Thank you letter for a job interview", False),
+    ("Cheers to 10 years", False), ("Thanks. Fix the bug in this code", False), ("thanks, summarize the above", False)])
 def test_a_message_that_only_thanks_or_is_glad_to_meet_asks_nothing(prompt, social):
     assert only_social(prompt) is social

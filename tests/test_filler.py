@@ -166,7 +166,7 @@ TWELFTH = DATA / "filler_real_model_l.jsonl"
 # the 14 answers they differed on were settled by a third reader); lexicon 1.16.0 was revised on their misses.
 THIRTEENTH = DATA / "filler_real_model_m.jsonl"
 # 390 more, answered after 1.16.0 was frozen and labelled blind twice, apart (one answer settled by a third reader):
-# the out-of-sample figure for the shipped lexicon, which was not revised on it.
+# the out-of-sample figure. 1.16.1, shipped, adds a review's precision fixes (not revised on this set's misses).
 NEW_TEXT = DATA / "filler_real_model_n.jsonl"
 # Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (the shipped lexicon,
 # rounded down): the floor each figure may not fall below.
@@ -194,9 +194,9 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "res
                      "self_reference": (1.0, 0.98, 71), "hedge": (0.96, 0.94, 34)},
           TWELFTH: {"opener": (0.92, 0.92, 80), "closer": (0.95, 0.69, 33), "restatement": (1.0, 0.78, 19),
                     "self_reference": (1.0, 0.95, 70), "hedge": (1.0, 0.96, 28)},
-          THIRTEENTH: {"opener": (0.9, 0.77, 48), "closer": (0.96, 0.65, 41), "restatement": (0.95, 0.9, 21),
+          THIRTEENTH: {"opener": (0.9, 0.77, 48), "closer": (0.96, 0.63, 41), "restatement": (0.95, 0.9, 21),
                        "self_reference": (1.0, 0.92, 71), "hedge": (0.95, 0.95, 24)},
-          NEW_TEXT: {"opener": (0.92, 0.66, 53), "closer": (0.86, 0.73, 34), "restatement": (1.0, 1.0, 22),
+          NEW_TEXT: {"opener": (0.92, 0.66, 53), "closer": (0.89, 0.73, 34), "restatement": (1.0, 1.0, 22),
                      "self_reference": (0.98, 0.93, 65), "hedge": (1.0, 0.87, 24)}}
 
 
@@ -592,3 +592,19 @@ def test_a_pleasantry_back_to_a_message_that_only_thanks_is_the_reply():
 def test_a_letter_with_a_title_or_a_placeholder_for_the_name_is_the_piece_asked_for(text):
     assert find_filler(text, LEXICON, prompt="Help me write a polite note to the midwives.") == []
     assert find_filler(text, LEXICON, prompt="Draft a fundraising appeal for our village hall.") == []
+
+
+def test_a_greeting_like_hi_ends_no_title_and_an_understanding_is_of_a_feeling():
+    text = "Hi. Here is the script:\n```\nprint(1)\n```\nHope this helps!"
+    assert [s.category for s in find_filler(text, LEXICON, prompt="Write a Python script that prints 1")] == [
+        "opener", "closer"]
+    assert find_filler("I understand your code, and the bug is on line 3.", LEXICON, prompt="What's wrong?") == []
+    assert [s.phrase for s in find_filler("I understand your frustration. Restart it.", LEXICON)] == [
+        "I understand your frustration"]
+
+
+@pytest.mark.parametrize(("text", "closer"), [("Happy to help. So, what brings you here today?", True),
+                                               ("Happy to help. What brings you to our studio?", True),
+                                               ("Lovely mountains. What brings you to the Lake District?", False)])
+def test_an_invitation_to_say_what_brings_the_user_signs_off_but_a_question_about_their_trip_does_not(text, closer):
+    assert ("closer" in {s.category for s in find_filler(text, LEXICON, prompt="Hello there!")}) is closer

@@ -41,19 +41,30 @@ FACULTY = regex.compile(
     r"tell\s+(?:if|when|whether)|get\s+(?:bored|tired|angry|sad|lonely|jealous|annoyed|confused|sarcasm|jokes))\b"
     r"|\b(?:are|were)\s+(?:you|u)\s+(?:\w+ly\s+)?able\s+to\s+(?!help|assist|give|make|plan|write|explain|tell)\w+",
     regex.IGNORECASE)
-# A piece of writing asked for: an answer that opens "Dear team," is then the piece, not the assistant talking.
-WRITE = regex.compile(r"\b(?:write|draft|compose|pen)\b", regex.IGNORECASE)
-PIECE = regex.compile(r"\b(?:letter|e-?mail|note|message|speech|toast|card|post|notice|newsletter|tribute|complaint|"
-                      r"proposal|invitation|reminder|announcement|reply|text|caption|bio|poem|sonnet|script|appeal|"
-                      r"page|advert|ad|blurb|description|profile|review|eulogy|obituary|story|essay|statement|memo|"
-                      r"flyer|leaflet|poster|pitch|introduction|intro|lines|verse|limerick|haiku|apology|update|"
-                      r"listing|welcome|greeting)s?\b", regex.IGNORECASE)
+# A piece of writing asked for: an answer that opens "Dear team," is then the piece, not the assistant talking. The
+# piece is what the verb writes (a few words on at most), not a noun before another noun ("write a greeting
+# module", "the ads table"), and a how-to asks for none ("How do I write a page in Next.js?").
+PIECE = (r"(?:letter|e-?mail|note|message|speech|toast|card|post|notice|newsletter|tribute|complaint|proposal|"
+         r"invitation|reminder|announcement|reply|text|caption|bio|poem|sonnet|script|appeal|page|advert|ad|blurb|"
+         r"description|profile|review|eulogy|obituary|story|essay|memo|flyer|leaflet|poster|pitch|introduction|"
+         r"intro|lines|verse|limerick|haiku|apology|listing|welcome|greeting|wording)s?")
+# Up to three words may stand before the piece ("a firm but polite email"), none a preposition or relative word
+# ("write a function that reads lines" writes a function).
+BEFORE = r"(?:(?!(?:that|which|who|to|for|from|of|in|on|with|by|at)\b)[\w'\",-]+\s+){0,3}"
+WRITES = regex.compile(r"\b(?:write|draft|compose|pen)\s+(?:(?:me|us|him|her|them)\s+)?(?:(?:a|an|the|my|our|some|"
+                       r"this|that|his|her|their|your)\s+)?" + BEFORE + r"(?:[\w]+-)?" + PIECE +
+                       r"(?=\s*(?:$|[.,!?;:)\"]|(?:for|to|about|on|in|from|of|that|which|who|with|and|but|so|because|"
+                       r"when|after|before|as)\b|\w+ing\b))", regex.IGNORECASE)
+HOW_TO = regex.compile(r"\bhow\s+(?:do|can|should|would|could)\s+(?:i|you|we|u)\s+$|\bhow\s+to\s+$", regex.IGNORECASE)
 # A message that only thanks the assistant or says it is nice to meet it, and asks nothing: a pleasantry back is the
-# reply itself ("hey, bored on a train" or "Good evening. I have just retired" still get an opener).
-SOCIAL = regex.compile(r"\b(?:thanks|thank\s+(?:you|u)|thx|cheers|nice\s+to\s+meet\s+(?:you|u))\b", regex.IGNORECASE)
+# reply itself ("hey, bored on a train" or "Good evening. I have just retired" still get an opener). A thank-you
+# letter and a toast ("Cheers to ten years") are no thanks.
+SOCIAL = regex.compile(r"\b(?:thanks|thank\s+(?:you|u)(?!\s+(?:letter|note|card|message|e-?mail|gift|speech|text)s?\b)|"
+                       r"thx|cheers(?!\s+to\b)|nice\s+to\s+meet\s+(?:you|u))\b", regex.IGNORECASE)
 ASKS = regex.compile(r"\?|\b(?:need|want|help\s+me|can|could|would|will|please|how|what|why|where|when|which|who|"
-                     r"should|ideas?|suggest|recommend|write|draft|tell|give|show|explain|plan|make|let's|lets)\b",
-                     regex.IGNORECASE)
+                     r"should|ideas?|suggest|recommend|write|draft|tell|give|show|explain|plan|make|let's|lets|"
+                     r"translate|fix|list|summari[sz]e|convert|rewrite|continue|do|same|another|one\s+more|i'd\s+like|"
+                     r"now|check|find|compare|create|generate)\b", regex.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=1024)  # one prompt is scored once per variant
@@ -66,6 +77,7 @@ def addresses_assistant(prompt: str) -> bool:
     return bool(YOU.search(REQUEST.sub(" ", folded))) and not ASKER.search(folded)
 
 
+@functools.lru_cache(maxsize=1024)
 def only_social(prompt: str) -> bool:
     """Whether `prompt` only thanks the assistant or is glad to meet it ("thanks for yesterday, the cover letter
     worked", "Hi, I'm Priya. Nice to meet you!") and asks nothing: no question mark and no word of a request."""
@@ -74,6 +86,8 @@ def only_social(prompt: str) -> bool:
 
 
 def asks_for_writing(prompt: str) -> bool:
-    """Whether `prompt` asks for a piece of writing: a verb of writing and a piece to write ("Draft a message to my
-    team", "Help me write a toast"); "How do I write a for loop?" and "How do I fix this error message?" do not."""
-    return bool(WRITE.search(prompt) and PIECE.search(prompt))
+    """Whether `prompt` asks for a piece of writing: a verb of writing and the piece it writes ("Draft a message to
+    my team", "Help me write a toast"); "How do I write a for loop?", "How do I fix this error message?" and "Write a
+    function that reads lines" do not."""
+    folded = normalise(prompt)
+    return any(not HOW_TO.search(folded, 0, m.start()) for m in WRITES.finditer(folded))

@@ -41,7 +41,8 @@ HELP = re.compile(r"\b(?:help|assist)", re.IGNORECASE)
 # "I'm glad you're happy to help": the user helps, so the formula offers nothing.
 USER_HELPS = re.compile(r"\byou(?:'re|\s+are)\b.*\b(?:help|assist)", re.IGNORECASE)
 # A bare interjection ("Oh, I'm sorry...", "Ah, the world of crochet terminology!") is how the reply begins, not a
-# pleasantry of its own: it counts only before another opener ("Ah, great question!") or a restatement.
+# pleasantry of its own: it counts only right before another opener ("Ah, great question!") or a restatement. Each
+# is an opener phrase of the built-in lexicon too, or it never matches.
 WEAK = frozenset({"oh", "ah", "ahh", "aah", "ooh", "aw", "ach"})
 # An opener that ends on its own "!" ("welcome to [clause]!") ends its sentence: a capital or the end follows.
 SENTENCE_NEXT = regex.compile(r"\s*(?:$|[^\w\s]|\p{Lu})")
@@ -77,8 +78,9 @@ OPEN_QUOTE = re.compile(r"(?:^|(?<=[\s:(]))\"(?=\S)[^\"]*\Z")
 # A first line that greets like a letter, ending on a comma ("Dear Hugging Face,", not the assistant's own "Hello!"):
 # an opener, unless the user asked for a piece of writing, which the answer then is (mentioned, not said).
 # A title's period ("Dear Dr. Smith,") or a placeholder for the name ("Hi [friend's name]") is part of the line.
-SALUTATION = regex.compile(r"\A\s*((?:dear|hi|hello|hey|greetings)\b(?:[^\n,:!.?]|(?<=\b[A-Z][a-z]{0,3})\.){0,40}[,:]"
-                           r"(?=[ \t]*\n)|(?:dear|hi|hello|hey)\s+\[[^\]\n]{1,40}\])", regex.IGNORECASE)
+TITLE = r"(?<=\b(?:dr|mr|mrs|ms|mx|prof|rev|fr|st|capt|lt|col|gen|sgt|hon))\."
+SALUTATION = regex.compile(rf"\A\s*((?:dear|hi|hello|hey|greetings)\b(?:[^\n,:!.?]|{TITLE}){{0,40}}[,:](?=[ \t]*\n)|"
+                           r"(?:dear|hi|hello|hey)\s+\[[^\]\n]{1,40}\])", regex.IGNORECASE)
 GREETING_CATEGORY = "opener"
 # A first sentence copied from a question of the prompt restates it (harness/metrics/echo.py), where the lexicon
 # has this category.
@@ -120,19 +122,9 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
         quoted += [m.span() for m in OPEN_QUOTE.finditer(folded)]
     matches = {category.name: [m for m in _matches(category, folded, lexicon.name) if not _inside(m.start(), quoted)]
                for category in lexicon.categories}
-    about_assistant = bool(prompt) and addresses_assistant(prompt)
-    social = bool(prompt) and only_social(prompt)  # a pleasantry back to thanks or a greeting is the reply
-    opening = [(category, m) for category in lexicon.categories if category.position in ("start", "preamble")
-               for m in matches[category.name]
-               if not social and _ends_opener(folded, m) and not _replies(folded, m, category, about_assistant)]
-    candidates = [_span(text, category.name, m) for category, m in opening]
-    if letter and not social and any(c.name == GREETING_CATEGORY for c in lexicon.categories):
-        candidates.append(FillerSpan(category=GREETING_CATEGORY, phrase=letter.group(1), start=letter.start(1),
-                                     end=letter.end(1)))
-    found, body_start = _leading_chain(folded, candidates)
-    weak = []  # bare interjections that end the openers: they wait for a restatement after them
-    while found and found[-1].phrase.lower() in WEAK:
-        weak.insert(0, found.pop())
+    social = bool(prompt) and only_social(prompt)  # a pleasantry back to thanks is the reply, not before it
+    opening = [] if social else _opening(folded, lexicon, matches, prompt)
+    found, body_start, weak = _start(text, folded, lexicon, opening, None if social else letter)
     placed = [c for c in lexicon.categories
               if c.position in ("preamble", "first_sentence", "last_sentence") and matches[c.name]]
     asked = echo.questions(prompt) if prompt and any(c.name == ECHO_CATEGORY for c in lexicon.categories) else None
@@ -164,6 +156,31 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
         if not any(span.start < other.end and other.start < span.end for other in kept):
             kept.append(span)
     return sorted(kept, key=lambda s: (s.start, -s.end))
+
+
+def _opening(folded: str, lexicon: Lexicon, matches: dict[str, list[regex.Match]], prompt: str | None
+             ) -> list[tuple[Category, regex.Match]]:
+    """The opener category's matches that may open the answer: followed by punctuation, and not an offer of help
+    that is the reply itself."""
+    about_assistant = bool(prompt) and addresses_assistant(prompt)
+    return [(category, m) for category in lexicon.categories if category.position in ("start", "preamble")
+            for m in matches[category.name]
+            if _ends_opener(folded, m) and not _replies(folded, m, category, about_assistant)]
+
+
+def _start(text: str, folded: str, lexicon: Lexicon, opening: list[tuple[Category, regex.Match]],
+           letter: regex.Match | None) -> tuple[list[FillerSpan], int, list[FillerSpan]]:
+    """The openers that start the answer (a letter's greeting line among them), where its body starts, and the
+    bare interjections that ended them, held back: they count only right before a restatement."""
+    candidates = [_span(text, category.name, m) for category, m in opening]
+    if letter and any(c.name == GREETING_CATEGORY for c in lexicon.categories):
+        candidates.append(FillerSpan(category=GREETING_CATEGORY, phrase=letter.group(1), start=letter.start(1),
+                                     end=letter.end(1)))
+    found, body_start = _leading_chain(folded, candidates)
+    weak: list[FillerSpan] = []
+    while found and found[-1].phrase.lower() in WEAK:
+        weak.insert(0, found.pop())
+    return found, body_start, weak
 
 
 def _ends_opener(folded: str, match: regex.Match) -> bool:
