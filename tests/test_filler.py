@@ -172,31 +172,31 @@ NEW_TEXT = DATA / "filler_real_model_n.jsonl"
 # rounded down): the floor each figure may not fall below.
 STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "restatement": (1.0, 1.0, 30),
                        "self_reference": (1.0, 0.95, 22), "hedge": (1.0, 1.0, 9)},
-          SECOND: {"opener": (0.92, 1.0, 24), "closer": (1.0, 0.9, 22), "restatement": (1.0, 1.0, 14),
+          SECOND: {"opener": (0.88, 1.0, 24), "closer": (1.0, 0.9, 22), "restatement": (1.0, 1.0, 14),
                    "self_reference": (1.0, 0.94, 37), "hedge": (1.0, 1.0, 8)},
-          THIRD: {"opener": (0.96, 0.96, 30), "closer": (1.0, 0.92, 13), "restatement": (1.0, 1.0, 8),
+          THIRD: {"opener": (0.93, 0.96, 30), "closer": (1.0, 0.92, 13), "restatement": (1.0, 1.0, 8),
                   "self_reference": (1.0, 1.0, 31), "hedge": (1.0, 1.0, 13)},
           FOURTH: {"opener": (1.0, 1.0, 37), "closer": (1.0, 0.88, 17), "restatement": (1.0, 1.0, 8),
                    "self_reference": (1.0, 1.0, 38), "hedge": (1.0, 1.0, 6)},
-          FIFTH: {"opener": (1.0, 0.81, 33), "closer": (1.0, 0.8, 10), "restatement": (1.0, 1.0, 22),
+          FIFTH: {"opener": (1.0, 0.84, 33), "closer": (1.0, 0.8, 10), "restatement": (1.0, 1.0, 22),
                   "self_reference": (1.0, 1.0, 30), "hedge": (1.0, 1.0, 15)},
           SIXTH: {"opener": (1.0, 1.0, 42), "closer": (1.0, 0.86, 15), "restatement": (1.0, 0.87, 16),
                   "self_reference": (0.96, 1.0, 29), "hedge": (1.0, 0.91, 12)},
           SEVENTH: {"opener": (0.97, 1.0, 34), "closer": (0.94, 1.0, 17), "restatement": (1.0, 0.81, 11),
                     "self_reference": (0.96, 0.96, 30), "hedge": (1.0, 1.0, 8)},
-          EIGHTH: {"opener": (1.0, 0.96, 60), "closer": (1.0, 0.83, 12), "restatement": (1.0, 0.78, 19),
+          EIGHTH: {"opener": (1.0, 0.98, 60), "closer": (1.0, 0.83, 12), "restatement": (1.0, 0.78, 19),
                    "self_reference": (1.0, 1.0, 42), "hedge": (1.0, 0.93, 15)},
-          NINTH: {"opener": (0.98, 0.94, 71), "closer": (1.0, 0.92, 28), "restatement": (1.0, 0.91, 24),
+          NINTH: {"opener": (0.98, 0.95, 71), "closer": (1.0, 0.92, 28), "restatement": (1.0, 0.91, 24),
                   "self_reference": (1.0, 1.0, 68), "hedge": (1.0, 1.0, 29)},
           TENTH: {"opener": (0.96, 0.93, 78), "closer": (1.0, 0.9, 20), "restatement": (1.0, 0.81, 16),
                   "self_reference": (1.0, 1.0, 68), "hedge": (0.92, 1.0, 24)},
-          ELEVENTH: {"opener": (0.91, 0.89, 89), "closer": (0.96, 0.83, 30), "restatement": (1.0, 0.86, 15),
+          ELEVENTH: {"opener": (0.92, 0.92, 89), "closer": (0.96, 0.83, 30), "restatement": (1.0, 0.86, 15),
                      "self_reference": (1.0, 0.98, 71), "hedge": (0.96, 0.94, 34)},
-          TWELFTH: {"opener": (0.92, 0.92, 80), "closer": (0.95, 0.69, 33), "restatement": (1.0, 0.78, 19),
+          TWELFTH: {"opener": (0.91, 0.92, 80), "closer": (0.95, 0.69, 33), "restatement": (1.0, 0.78, 19),
                     "self_reference": (1.0, 0.95, 70), "hedge": (1.0, 0.96, 28)},
-          THIRTEENTH: {"opener": (0.9, 0.77, 48), "closer": (0.96, 0.63, 41), "restatement": (0.95, 0.9, 21),
+          THIRTEENTH: {"opener": (0.89, 0.91, 48), "closer": (0.96, 0.63, 41), "restatement": (0.95, 0.9, 21),
                        "self_reference": (1.0, 0.92, 71), "hedge": (0.95, 0.95, 24)},
-          NEW_TEXT: {"opener": (0.92, 0.66, 53), "closer": (0.89, 0.73, 34), "restatement": (1.0, 1.0, 22),
+          NEW_TEXT: {"opener": (0.93, 0.75, 53), "closer": (0.89, 0.73, 34), "restatement": (1.0, 1.0, 22),
                      "self_reference": (0.98, 0.93, 65), "hedge": (1.0, 0.87, 24)}}
 
 
@@ -608,3 +608,13 @@ def test_a_greeting_like_hi_ends_no_title_and_an_understanding_is_of_a_feeling()
                                                ("Lovely mountains. What brings you to the Lake District?", False)])
 def test_an_invitation_to_say_what_brings_the_user_signs_off_but_a_question_about_their_trip_does_not(text, closer):
     assert ("closer" in {s.category for s in find_filler(text, LEXICON, prompt="Hello there!")}) is closer
+
+
+def test_sentences_that_only_sympathise_leave_the_preamble_open():
+    text = ("I'm so sorry to hear that. It's completely normal to feel lost after a move. I'm here to support you, "
+            "and I'm happy to help. Join a club first.")
+    assert [s.phrase for s in find_filler(text, LEXICON, prompt="I just moved to Leeds.")] == [
+        "I'm here to support you", "I'm happy to help"]
+    turned = ("I'm sorry for any confusion, but I can't see your screen. It's a common problem. I'm here to support "
+              "you, and I'm happy to help. Restart it.")
+    assert find_filler(turned, LEXICON, prompt="My laptop froze.") == []

@@ -69,6 +69,11 @@ LIMITATION = re.compile(r"[^.!?\n]*?(?:,\s*not\s+(?:to|a|an|the|for|with|in|on|a
 QUALIFIED = regex.compile(r"\b(?:especially|particularly|specifically|even|except)\s+$", regex.IGNORECASE)
 # An answer that ends in a word, with no closing punctuation: cut off, most often at the token limit.
 UNFINISHED = re.compile(r"\w\s*$")
+# A sentence that only sympathises, with no turn to content: it leaves the preamble open.
+SYMPATHY = regex.compile(r"(?:i'm|i\s+am)\s+(?:so\s+|very\s+|really\s+|truly\s+)?sorry\s+(?:to\s+hear|for\s+your|about)"
+                         r"[^,;:]*[.!]?\s*$|it's\s+(?:completely\s+|perfectly\s+|totally\s+|quite\s+)?(?:normal|natural|"
+                         r"understandable|okay|ok|common)\s+to\s+feel[^;:]*?[.!]?\s*$|don't\s+worry[^;:]*[.!]?\s*$",
+                         regex.IGNORECASE)
 # Quoted or code text is mentioned, not said: "The reply 'As an AI language model...' is an over-refusal". A quote
 # that opens the answer runs to its close across paragraphs: a requested advert or letter, given in quotes.
 QUOTED = re.compile(r"\A\s*\"[^\"]*\"|```.*?```|`[^`\n]*`|\"[^\"\n]*\"|(?<!\w)'[^'\n]{2,}?'(?!\w)", re.DOTALL)
@@ -264,9 +269,20 @@ def _in_preamble(folded: str, match: regex.Match, spans: list[tuple[int, int]]) 
     the last sentence nothing follows it to be the answer: "Practise daily. I'm here to help." signs off."""
     if words(match.group()) < PREAMBLE_MIN_WORDS:
         return False
-    sentence = next((s for s in spans[:PREAMBLE_SENTENCES] if s[0] <= match.start() < s[1]), None)
+    sentence = next((s for s in _preamble(folded, spans) if s[0] <= match.start() < s[1]), None)
     return (sentence is not None and sentence != spans[-1]
             and bool(CLAUSE_OPENING.search(folded[sentence[0]:match.start()])))
+
+
+def _preamble(folded: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The answer's first sentences, not counting those that only sympathise ("I'm so sorry to hear that. It's
+    completely normal to feel lost. I'm here to support you, and..." still has its offer in the preamble)."""
+    kept: list[tuple[int, int]] = []
+    for span in spans:
+        kept.append(span)
+        if len(kept) - sum(bool(SYMPATHY.match(folded, *s)) for s in kept) >= PREAMBLE_SENTENCES:
+            break
+    return kept
 
 
 def _in_position(start: int, position: str, first: tuple[int, int], last: tuple[int, int]) -> bool:
