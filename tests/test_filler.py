@@ -165,9 +165,12 @@ TWELFTH = DATA / "filler_real_model_l.jsonl"
 # 390 more, answered after 1.15.0 was frozen and labelled blind twice, apart (_m_reader2 holds the second reading;
 # the 14 answers they differed on were settled by a third reader); lexicon 1.16.0 was revised on their misses.
 THIRTEENTH = DATA / "filler_real_model_m.jsonl"
-# 390 more, answered after 1.16.0 was frozen and labelled blind twice, apart (one answer settled by a third reader):
-# the out-of-sample figure. 1.16.1, shipped, adds a review's precision fixes (not revised on this set's misses).
-NEW_TEXT = DATA / "filler_real_model_n.jsonl"
+# 390 more, answered after 1.16.0 was frozen and labelled blind twice, apart (one answer settled by a third
+# reader); 1.16.1 added a review's precision fixes, and 1.17.0 was revised on this set's misses.
+FOURTEENTH = DATA / "filler_real_model_n.jsonl"
+# 390 more, answered after 1.17.0 was frozen and labelled blind twice, apart (seven answers settled by a third
+# reader): the out-of-sample figure for the shipped lexicon, which was not revised on it.
+NEW_TEXT = DATA / "filler_real_model_o.jsonl"
 # Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (the shipped lexicon,
 # rounded down): the floor each figure may not fall below.
 STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "restatement": (1.0, 1.0, 30),
@@ -196,14 +199,16 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "res
                     "self_reference": (1.0, 0.95, 70), "hedge": (1.0, 0.96, 28)},
           THIRTEENTH: {"opener": (0.89, 0.91, 48), "closer": (0.96, 0.63, 41), "restatement": (0.95, 0.9, 21),
                        "self_reference": (1.0, 0.92, 71), "hedge": (0.95, 0.95, 24)},
-          NEW_TEXT: {"opener": (0.93, 0.75, 53), "closer": (0.89, 0.73, 34), "restatement": (1.0, 1.0, 22),
-                     "self_reference": (0.98, 0.93, 65), "hedge": (1.0, 0.87, 24)}}
+          FOURTEENTH: {"opener": (0.93, 0.75, 53), "closer": (0.89, 0.73, 34), "restatement": (1.0, 1.0, 22),
+                       "self_reference": (0.98, 0.93, 65), "hedge": (1.0, 0.87, 24)},
+          NEW_TEXT: {"opener": (0.82, 0.86, 38), "closer": (0.96, 0.83, 37), "restatement": (0.96, 0.92, 26),
+                     "self_reference": (1.0, 0.95, 83), "hedge": (0.95, 1.0, 21)}}
 
 
 @pytest.mark.parametrize("labelled", [REAL_MODEL, SECOND, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, EIGHTH, NINTH, TENTH,
-                                      ELEVENTH, TWELFTH, THIRTEENTH, NEW_TEXT],
+                                      ELEVENTH, TWELFTH, THIRTEENTH, FOURTEENTH, NEW_TEXT],
                          ids=["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-                              "tenth", "eleventh", "twelfth", "thirteenth", "new-text"])
+                              "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "new-text"])
 def test_precision_and_recall_per_category_on_real_model_answers(labelled):
     rows = [json.loads(line) for line in labelled.read_text(encoding="utf-8").splitlines()]
     assert len(rows) >= 180
@@ -329,17 +334,20 @@ def test_a_second_reader_labelled_the_fifth_set_alike():
     assert [i for i in first if first[i] != second[i]] == ["elicit-e-0145"]  # "I'm not a personal assistant"
 
 
-# A second reading of sets 12 to 14, done apart: per category, (both readings, the first only, the second only).
-# The first reading of sets 13 and 14 is the settled one (a third reader settled the answers the two differed on).
+# A second reading of sets 12 to 15, done apart: per category, (both readings, the first only, the second only).
+# The first reading of sets 13 to 15 is the settled one (a third reader settled the answers the two differed on).
 SECOND_READING = {TWELFTH: {"opener": (76, 4, 1), "closer": (27, 6, 1), "restatement": (17, 2, 0),
                             "self_reference": (69, 1, 0), "hedge": (28, 0, 0)},
                   THIRTEENTH: {"opener": (46, 2, 1), "closer": (38, 3, 0), "restatement": (21, 0, 0),
                                "self_reference": (70, 1, 0), "hedge": (24, 0, 1)},
-                  NEW_TEXT: {"opener": (53, 0, 0), "closer": (34, 0, 1), "restatement": (22, 0, 0),
-                             "self_reference": (65, 0, 0), "hedge": (24, 0, 0)}}
+                  FOURTEENTH: {"opener": (53, 0, 0), "closer": (34, 0, 1), "restatement": (22, 0, 0),
+                               "self_reference": (65, 0, 0), "hedge": (24, 0, 0)},
+                  NEW_TEXT: {"opener": (38, 0, 1), "closer": (36, 1, 1), "restatement": (25, 1, 0),
+                             "self_reference": (83, 0, 1), "hedge": (21, 0, 0)}}
 
 
-@pytest.mark.parametrize("labelled", [TWELFTH, THIRTEENTH, NEW_TEXT], ids=["twelfth", "thirteenth", "new-text"])
+@pytest.mark.parametrize("labelled", [TWELFTH, THIRTEENTH, FOURTEENTH, NEW_TEXT],
+                         ids=["twelfth", "thirteenth", "fourteenth", "new-text"])
 def test_a_second_reader_agrees_with_the_labels_of_the_later_sets_as_stated(labelled):
     """docs/metrics.md states how far two readers agree: the labels' own ceiling for the lexicon's figures."""
     first = {r["id"]: set(r["categories"]) for r in map(json.loads, labelled.read_text("utf-8").splitlines())}
