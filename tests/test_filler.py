@@ -169,7 +169,7 @@ THIRTEENTH = DATA / "filler_real_model_m.jsonl"
 # reader); 1.16.1 added a review's precision fixes, and 1.17.0 was revised on this set's misses.
 FOURTEENTH = DATA / "filler_real_model_n.jsonl"
 # 390 more, answered after 1.17.0 was frozen and labelled blind twice, apart (seven answers settled by a third
-# reader): the out-of-sample figure for the shipped lexicon, which was not revised on it.
+# reader): the out-of-sample figure. The shipped 1.17.1 (a review's fixes) flags the same on every labelled set.
 NEW_TEXT = DATA / "filler_real_model_o.jsonl"
 # Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (the shipped lexicon,
 # rounded down): the floor each figure may not fall below.
@@ -626,3 +626,10 @@ def test_sentences_that_only_sympathise_leave_the_preamble_open():
     turned = ("I'm sorry for any confusion, but I can't see your screen. It's a common problem. I'm here to support "
               "you, and I'm happy to help. Restart it.")
     assert find_filler(turned, LEXICON, prompt="My laptop froze.") == []
+
+
+def test_at_most_two_sympathy_sentences_are_passed_over_and_a_worry_with_content_is_no_sympathy():
+    looping = "I'm so sorry to hear that. " * 5 + "Here is the fix. I'm here to help you, and more. Done."
+    assert find_filler(looping, LEXICON, prompt="My sink leaks.") == []
+    content = "Don't worry about the deposit. Landlords must protect it. I'm here to help you, and more. Done."
+    assert find_filler(content, LEXICON, prompt="My landlord kept my deposit.") == []

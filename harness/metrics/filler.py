@@ -69,11 +69,14 @@ LIMITATION = re.compile(r"[^.!?\n]*?(?:,\s*not\s+(?:to|a|an|the|for|with|in|on|a
 QUALIFIED = regex.compile(r"\b(?:especially|particularly|specifically|even|except)\s+$", regex.IGNORECASE)
 # An answer that ends in a word, with no closing punctuation: cut off, most often at the token limit.
 UNFINISHED = re.compile(r"\w\s*$")
-# A sentence that only sympathises, with no turn to content: it leaves the preamble open.
+# A sentence that only sympathises, with no turn to content: it leaves the preamble open (at most MAX_SYMPATHY of
+# them). Loose on purpose: "I'm sorry to hear that your router overheats." passes too; the formula after it must
+# still open a clause of the preamble to count.
 SYMPATHY = regex.compile(r"(?:i'm|i\s+am)\s+(?:so\s+|very\s+|really\s+|truly\s+)?sorry\s+(?:to\s+hear|for\s+your|about)"
-                         r"[^,;:]*[.!]?\s*$|it's\s+(?:completely\s+|perfectly\s+|totally\s+|quite\s+)?(?:normal|natural|"
-                         r"understandable|okay|ok|common)\s+to\s+feel[^;:]*?[.!]?\s*$|don't\s+worry[^;:]*[.!]?\s*$",
-                         regex.IGNORECASE)
+                         r"[^,;:]*$|it's\s+(?:completely\s+|perfectly\s+|totally\s+|quite\s+)?(?:normal|natural|"
+                         r"understandable|okay|ok|common)\s+to\s+feel[^;:]*$|don't\s+worry(?:\s+about\s+(?:it|that|this))?"
+                         r"[.!]?$", regex.IGNORECASE)
+MAX_SYMPATHY = 2
 # Quoted or code text is mentioned, not said: "The reply 'As an AI language model...' is an over-refusal". A quote
 # that opens the answer runs to its close across paragraphs: a requested advert or letter, given in quotes.
 QUOTED = re.compile(r"\A\s*\"[^\"]*\"|```.*?```|`[^`\n]*`|\"[^\"\n]*\"|(?<!\w)'[^'\n]{2,}?'(?!\w)", re.DOTALL)
@@ -135,8 +138,9 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
     asked = echo.questions(prompt) if prompt and any(c.name == ECHO_CATEGORY for c in lexicon.categories) else None
     # Splitting is the slow part: only when a position matters.
     spans = sentence_spans(text) if placed or asked else []
+    preamble = _preamble(folded, spans)
     found += [_span(text, category.name, m) for category, m in opening
-              if category.position == "preamble" and _in_preamble(folded, m, spans)]
+              if category.position == "preamble" and _in_preamble(folded, m, preamble, spans)]
     # The first sentence is the first one with words beyond the openers: "Sure! You want to know..." restates.
     first = next((s for s in spans if s[1] > body_start), (0, 0))
     last = spans[-1] if spans else (0, 0)
@@ -263,25 +267,30 @@ def _echo(text: str, start: int, end: int, asked: echo.Asked | None, quoted: lis
     return FillerSpan(category=ECHO_CATEGORY, phrase=phrase, start=begin, end=begin + len(phrase))
 
 
-def _in_preamble(folded: str, match: regex.Match, spans: list[tuple[int, int]]) -> bool:
+def _in_preamble(folded: str, match: regex.Match, preamble: list[tuple[int, int]], spans: list[tuple[int, int]]
+                 ) -> bool:
     """A formula of a few words that opens a clause of the answer's first sentences, before more of the answer:
     "Not at all, I'm happy to help. First, ..." (the leading chain holds the openers that start the answer). In
     the last sentence nothing follows it to be the answer: "Practise daily. I'm here to help." signs off."""
     if words(match.group()) < PREAMBLE_MIN_WORDS:
         return False
-    sentence = next((s for s in _preamble(folded, spans) if s[0] <= match.start() < s[1]), None)
+    sentence = next((s for s in preamble if s[0] <= match.start() < s[1]), None)
     return (sentence is not None and sentence != spans[-1]
             and bool(CLAUSE_OPENING.search(folded[sentence[0]:match.start()])))
 
 
 def _preamble(folded: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The answer's first sentences, not counting those that only sympathise ("I'm so sorry to hear that. It's
-    completely normal to feel lost. I'm here to support you, and..." still has its offer in the preamble)."""
+    """The answer's first sentences, not counting up to MAX_SYMPATHY that only sympathise ("I'm so sorry to hear
+    that. It's completely normal to feel lost. I'm here to support you, and..." still has its offer in the
+    preamble)."""
     kept: list[tuple[int, int]] = []
+    skipped = 0
     for span in spans:
-        kept.append(span)
-        if len(kept) - sum(bool(SYMPATHY.match(folded, *s)) for s in kept) >= PREAMBLE_SENTENCES:
+        if len(kept) - skipped >= PREAMBLE_SENTENCES:
             break
+        kept.append(span)
+        if skipped < MAX_SYMPATHY and SYMPATHY.match(folded, *span):
+            skipped += 1
     return kept
 
 
