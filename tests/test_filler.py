@@ -325,11 +325,14 @@ def test_the_measuring_script_counts_flags_against_labels_per_category(tmp_path)
     assert "| any | 2 | 1 | 1/1 = 100.0% (21-100) | 1/2 = 50.0% (9-91) |" in other
 
 
+def _readings(labelled: Path) -> dict[str, set[str]]:
+    """One reading of a labelled set: each answer's id and the categories the reader found in it."""
+    return {r["id"]: set(r["categories"]) for r in map(json.loads, labelled.read_text("utf-8").splitlines())}
+
+
 def test_a_second_reader_labelled_the_fifth_set_alike():
     """Two readers, each given the same brief and the earlier sets' notes, labelled the fifth set apart."""
-    first = {r["id"]: set(r["categories"]) for r in map(json.loads, FIFTH.read_text("utf-8").splitlines())}
-    second_file = FIFTH.with_name("filler_real_model_e_reader2.jsonl")
-    second = {r["id"]: set(r["categories"]) for r in map(json.loads, second_file.read_text("utf-8").splitlines())}
+    first, second = _readings(FIFTH), _readings(FIFTH.with_name("filler_real_model_e_reader2.jsonl"))
     assert first.keys() == second.keys() and len(first) == 260
     assert [i for i in first if first[i] != second[i]] == ["elicit-e-0145"]  # "I'm not a personal assistant"
 
@@ -350,9 +353,7 @@ SECOND_READING = {TWELFTH: {"opener": (76, 4, 1), "closer": (27, 6, 1), "restate
                          ids=["twelfth", "thirteenth", "fourteenth", "new-text"])
 def test_a_second_reader_agrees_with_the_labels_of_the_later_sets_as_stated(labelled):
     """docs/metrics.md states how far two readers agree: the labels' own ceiling for the lexicon's figures."""
-    first = {r["id"]: set(r["categories"]) for r in map(json.loads, labelled.read_text("utf-8").splitlines())}
-    other = labelled.with_name(labelled.stem + "_reader2.jsonl")
-    second = {r["id"]: set(r["categories"]) for r in map(json.loads, other.read_text("utf-8").splitlines())}
+    first, second = _readings(labelled), _readings(labelled.with_name(labelled.stem + "_reader2.jsonl"))
     assert first.keys() == second.keys() and len(first) == 390
     for category, counts in SECOND_READING[labelled].items():
         assert (sum(category in first[i] and category in second[i] for i in first),
