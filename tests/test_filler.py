@@ -173,35 +173,35 @@ FOURTEENTH = DATA / "filler_real_model_n.jsonl"
 NEW_TEXT = DATA / "filler_real_model_o.jsonl"
 # Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (the shipped lexicon,
 # rounded down): the floor each figure may not fall below.
-STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (1.0, 1.0, 11), "restatement": (1.0, 1.0, 30),
+STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (0.91, 1.0, 11), "restatement": (1.0, 1.0, 30),
                        "self_reference": (1.0, 0.95, 22), "hedge": (1.0, 1.0, 9)},
-          SECOND: {"opener": (0.88, 1.0, 24), "closer": (1.0, 0.9, 22), "restatement": (1.0, 1.0, 14),
+          SECOND: {"opener": (0.88, 1.0, 24), "closer": (0.95, 0.95, 22), "restatement": (1.0, 1.0, 14),
                    "self_reference": (1.0, 0.94, 37), "hedge": (1.0, 1.0, 8)},
-          THIRD: {"opener": (0.93, 0.96, 30), "closer": (1.0, 0.92, 13), "restatement": (1.0, 1.0, 8),
+          THIRD: {"opener": (0.93, 0.96, 30), "closer": (0.92, 0.92, 13), "restatement": (1.0, 1.0, 8),
                   "self_reference": (1.0, 1.0, 31), "hedge": (1.0, 1.0, 13)},
-          FOURTH: {"opener": (1.0, 1.0, 37), "closer": (1.0, 0.88, 17), "restatement": (1.0, 1.0, 8),
+          FOURTH: {"opener": (1.0, 1.0, 37), "closer": (1.0, 0.94, 17), "restatement": (1.0, 1.0, 8),
                    "self_reference": (1.0, 1.0, 38), "hedge": (1.0, 1.0, 6)},
-          FIFTH: {"opener": (1.0, 0.84, 33), "closer": (1.0, 0.8, 10), "restatement": (1.0, 1.0, 22),
+          FIFTH: {"opener": (1.0, 0.84, 33), "closer": (1.0, 0.9, 10), "restatement": (1.0, 1.0, 22),
                   "self_reference": (1.0, 1.0, 30), "hedge": (1.0, 1.0, 15)},
-          SIXTH: {"opener": (1.0, 1.0, 42), "closer": (1.0, 0.86, 15), "restatement": (1.0, 0.87, 16),
+          SIXTH: {"opener": (1.0, 1.0, 42), "closer": (1.0, 0.93, 15), "restatement": (1.0, 0.87, 16),
                   "self_reference": (0.96, 1.0, 29), "hedge": (1.0, 0.91, 12)},
           SEVENTH: {"opener": (0.97, 1.0, 34), "closer": (0.94, 1.0, 17), "restatement": (1.0, 0.81, 11),
                     "self_reference": (0.96, 0.96, 30), "hedge": (1.0, 1.0, 8)},
-          EIGHTH: {"opener": (1.0, 0.98, 60), "closer": (1.0, 0.83, 12), "restatement": (1.0, 0.78, 19),
+          EIGHTH: {"opener": (1.0, 0.98, 60), "closer": (1.0, 0.91, 12), "restatement": (1.0, 0.78, 19),
                    "self_reference": (1.0, 1.0, 42), "hedge": (1.0, 0.93, 15)},
-          NINTH: {"opener": (0.98, 0.95, 71), "closer": (1.0, 0.92, 28), "restatement": (1.0, 0.91, 24),
+          NINTH: {"opener": (0.98, 0.95, 71), "closer": (0.96, 0.96, 28), "restatement": (1.0, 0.91, 24),
                   "self_reference": (1.0, 1.0, 68), "hedge": (1.0, 1.0, 29)},
-          TENTH: {"opener": (0.96, 0.93, 78), "closer": (1.0, 0.9, 20), "restatement": (1.0, 0.81, 16),
+          TENTH: {"opener": (0.96, 0.94, 78), "closer": (1.0, 0.95, 20), "restatement": (1.0, 0.81, 16),
                   "self_reference": (1.0, 1.0, 68), "hedge": (0.92, 1.0, 24)},
-          ELEVENTH: {"opener": (0.92, 0.92, 89), "closer": (0.96, 0.83, 30), "restatement": (1.0, 0.86, 15),
+          ELEVENTH: {"opener": (0.94, 0.93, 89), "closer": (0.96, 0.9, 30), "restatement": (1.0, 0.86, 15),
                      "self_reference": (1.0, 0.98, 71), "hedge": (0.96, 0.94, 34)},
-          TWELFTH: {"opener": (0.91, 0.92, 80), "closer": (0.95, 0.69, 33), "restatement": (1.0, 0.78, 19),
+          TWELFTH: {"opener": (0.92, 0.92, 80), "closer": (0.96, 0.84, 33), "restatement": (1.0, 0.78, 19),
                     "self_reference": (1.0, 0.95, 70), "hedge": (1.0, 0.96, 28)},
-          THIRTEENTH: {"opener": (0.89, 0.91, 48), "closer": (0.96, 0.63, 41), "restatement": (0.95, 0.9, 21),
+          THIRTEENTH: {"opener": (0.91, 0.93, 48), "closer": (0.97, 0.82, 41), "restatement": (0.95, 0.9, 21),
                        "self_reference": (1.0, 0.92, 71), "hedge": (0.95, 0.95, 24)},
-          FOURTEENTH: {"opener": (0.93, 0.75, 53), "closer": (0.89, 0.73, 34), "restatement": (1.0, 1.0, 22),
+          FOURTEENTH: {"opener": (0.97, 0.77, 53), "closer": (0.91, 0.94, 34), "restatement": (1.0, 1.0, 22),
                        "self_reference": (0.98, 0.93, 65), "hedge": (1.0, 0.87, 24)},
-          NEW_TEXT: {"opener": (0.82, 0.86, 38), "closer": (0.96, 0.83, 37), "restatement": (0.96, 0.92, 26),
+          NEW_TEXT: {"opener": (0.89, 0.89, 38), "closer": (0.94, 0.91, 37), "restatement": (0.96, 0.92, 26),
                      "self_reference": (1.0, 0.95, 83), "hedge": (0.95, 1.0, 21)}}
 
 
@@ -253,7 +253,10 @@ def test_ordinary_sentences_that_look_like_slotted_phrases_are_not_filler(text):
 
 
 def test_each_stretch_of_text_counts_once_and_only_an_offer_can_be_taken_back():
-    assert [s.category for s in find_filler("I'd be happy to help!", LEXICON)] == ["opener"]
+    assert [s.category for s in find_filler("Certainly! I'd be happy to help! First, ...", LEXICON)] == ["opener"] * 2
+    # An offer with nothing after it opens nothing: it signs off, and counts once.
+    assert [s.category for s in find_filler("I'd be happy to help!", LEXICON)] == ["closer"]
+    assert [s.category for s in find_filler("Certainly! I'd be happy to help!", LEXICON)] == ["opener", "closer"]
     hope = find_filler("Try it. I hope this helps, but I'm not a doctor, so see one.", LEXICON)
     assert [s.category for s in hope] == ["closer"]
     assert not find_filler("Use a VPN. I'm here to assist with general tasks, but I'm not equipped for this.",

@@ -41,6 +41,18 @@ FACULTY = regex.compile(
     r"tell\s+(?:if|when|whether)|get\s+(?:bored|tired|angry|sad|lonely|jealous|annoyed|confused|sarcasm|jokes))\b"
     r"|\b(?:are|were)\s+(?:you|u)\s+(?:\w+ly\s+)?able\s+to\s+(?!help|assist|give|make|plan|write|explain|tell)\w+",
     regex.IGNORECASE)
+# A question put to the assistant itself, whoever else it names ("Does it help you if I explain why I'm asking?",
+# "Do you ever find a question so vague you have to guess what I meant?", "Where does our conversation go?"): an
+# auxiliary and "you" as its subject, then a verb that asks about the assistant, not for a service or an opinion on
+# the asker's matter ("Do you know a good plumber?", "Do you think I should go?", "Could you pretend to be a dragon?").
+ASKED_OF_YOU = regex.compile(
+    r"\b(?:do|did|does|would|will|can|could|are|were|should|have|had)\s+(?:you|u)\s+"
+    r"(?:\w+ly\s+|ever\s+|even\s+|still\s+|just\s+|also\s+)?"
+    r"(?!know\b|have\b|think\b|reckon\b|recommend|suggest|mean\b|want\b|need\b|like\b|prefer\b|agree\b|say\b|"
+    r"get\s+(?:a|the|any|some)\b|quiz|pretend|play|act\b|be\s+my\b|help\b|assist\b|talk\s+me\b|"
+    r"able\s+to\s+(?:help|assist|give|make|plan|write|explain|tell)\b)\w+"
+    r"|\b(?:does|would|will|did)\s+it\s+(?:\w+\s+){0,2}(?:you|u)\b(?!\s+to\b)"
+    r"|\bour\s+(?:chat|conversation)s?\b", regex.IGNORECASE)
 # A piece of writing asked for: an answer that opens "Dear team," is then the piece, not the assistant talking. The
 # piece is what the verb writes (a few words on at most), not a noun before another noun ("write a greeting
 # module", "the ads table"), and a how-to asks for none ("How do I write a page in Next.js?").
@@ -64,17 +76,18 @@ SOCIAL = regex.compile(r"\b(?:thanks|thank\s+(?:you|u)(?!\s+(?:letter|note|card|
 ASKS = regex.compile(r"\?|\b(?:need|want|help\s+me|can|could|would|will|please|how|what|why|where|when|which|who|"
                      r"should|ideas?|suggest|recommend|write|draft|tell|give|show|explain|plan|make|let's|lets|"
                      r"translate|fix|list|summari[sz]e|convert|rewrite|continue|do|same|another|one\s+more|i'd\s+like|"
-                     r"now|check|find|compare|create|generate)\b", regex.IGNORECASE)
+                     r"check|find|compare|create|generate)\b|(?:^|[.!,;:]\s*)now\b", regex.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=1024)  # one prompt is scored once per variant
 def addresses_assistant(prompt: str) -> bool:
-    """Whether `prompt` asks about the assistant: it speaks to "you" outside a request, and of no asker; or
-    it asks about the assistant's faculties."""
+    """Whether `prompt` asks about the assistant: it speaks to "you" outside a request, and of no asker; it puts
+    a question to the assistant (ASKED_OF_YOU); or it asks about the assistant's faculties."""
     folded = normalise(prompt)
     if FACULTY.search(folded):
         return True
-    return bool(YOU.search(REQUEST.sub(" ", folded))) and not ASKER.search(folded)
+    unrequested = REQUEST.sub(" ", folded)
+    return bool(YOU.search(unrequested)) and not ASKER.search(folded) or bool(ASKED_OF_YOU.search(unrequested))
 
 
 @functools.lru_cache(maxsize=1024)

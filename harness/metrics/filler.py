@@ -6,7 +6,8 @@ The lexicon is versioned data (harness/data/filler_lexicon.json) with categories
   where it opens a clause of the first two sentences, before more of the answer ("Adele, I'm glad to hear
   that."), but a short word ("Sure", "Of course") there is often part of the answer;
 - a closer only in the last sentence, opening its clause and not as the subject of one ("Good luck is..." is
-  no closer);
+  no closer), and in an answer cut off mid-sentence only where the cut leaves the offer said ("I'm here to help
+  you with" is not);
 - a restatement only in the first sentence after the openers ("Sure! You want to know..."), opening its clause,
   and so is a first sentence that says the prompt's question back (harness/metrics/echo.py).
 The user's prompt, where given, decides three more things: a question said back, an offer of help that is the
@@ -38,6 +39,9 @@ OPENER_END = re.compile(r"\s*(?:[,.!:;?\u2014\u2013\u2026]|-+(?!\w)|$)")
 # An offer of help followed by ", but" is the reply itself: "I'm happy to help, but I'm not a paid employee".
 TURNS = re.compile(r"\s*,\s*but\b", re.IGNORECASE)
 HELP = re.compile(r"\b(?:help|assist)", re.IGNORECASE)
+# "I'm here to help.": that the assistant is there, not that it takes the task on ("I'm happy to help with that."); to a
+# question about the assistant it is the (evasive) reply, whatever its form.
+AVAILABLE = re.compile(r"\bhere\s+to\b", re.IGNORECASE)
 # "I'm glad you're happy to help": the user helps, so the formula offers nothing.
 USER_HELPS = re.compile(r"\byou(?:'re|\s+are)\b.*\b(?:help|assist)", re.IGNORECASE)
 # A bare interjection ("Oh, I'm sorry...", "Ah, the world of crochet terminology!") is how the reply begins, not a
@@ -47,7 +51,6 @@ WEAK = frozenset({"oh", "ah", "ahh", "aah", "ooh", "aw", "ach"})
 # An opener that ends on its own "!" ("welcome to [clause]!") ends its sentence: a capital or the end follows.
 SENTENCE_NEXT = regex.compile(r"\s*(?:$|[^\w\s]|\p{Lu})")
 SENTENCE_END = re.compile(r"\s*(?:[.!\u2026]|$)")
-ENDED = re.compile(r"\s*[.!?\u2026]")  # a sentence that ends on its own punctuation was not cut
 # What may come before a closer in its sentence: nothing, a clause break, or a softener ("So, and please").
 CLAUSE_OPENING = re.compile(r"(?:^|[,;:!.?)\u2014\u2013-])[\s\W]*(?:(?:and|so|but|again|also|please|just|"
                             r"anyway|otherwise|in the meantime|until then|for now|meanwhile|now|ok|okay|well|"
@@ -67,6 +70,8 @@ LIMITATION = re.compile(r"[^.!?\n]*?(?:,\s*not\s+(?:to|a|an|the|for|with|in|on|a
                         r"equipped|capable|allowed|qualified|responsible)\b)", re.IGNORECASE)
 # A phrase right after one of these words is part of a statement, not a restatement of the question.
 QUALIFIED = regex.compile(r"\b(?:especially|particularly|specifically|even|except)\s+$", regex.IGNORECASE)
+# A cut that leaves what the sentence was going to say unsaid: "I'm here to help you with", "I can offer a".
+DANGLING = re.compile(r"\b(?:with|to|on|about|of|at|by|from|a|an|the|i|just|my|your)\s*$", re.IGNORECASE)
 # An answer that ends in a word, with no closing punctuation: cut off, most often at the token limit.
 UNFINISHED = re.compile(r"\w\s*$")
 # A sentence that only sympathises, with no turn to content: it leaves the preamble open (at most MAX_SYMPATHY of
@@ -77,6 +82,12 @@ SYMPATHY = regex.compile(r"(?:i'm|i\s+am)\s+(?:so\s+|very\s+|really\s+|truly\s+)
                          r"understandable|okay|ok|common)\s+to\s+feel[^;:]*$|don't\s+worry(?:\s+about\s+(?:it|that|this))?"
                          r"[.!]?$", regex.IGNORECASE)
 MAX_SYMPATHY = 2
+# A sentence that turns the request down ("as a chatbot, I don't have the ability to browse") ends the preamble: an
+# offer after it ("I'm here to assist with any language-related queries.") is the rest of the reply, not before it.
+REFUSAL = regex.compile(r"\b(?:i\s+(?:don't|do\s+not)\s+have\s+(?:the\s+)?(?:ability|capability|capacity|access|means|"
+                        r"personal\s+(?:information|data|details|access))|"
+                        r"(?:i'm|i\s+am)\s+(?:unable|not\s+able|not\s+equipped|not\s+capable|not\s+designed)|"
+                        r"i\s+(?:can't|cannot|can\s+not)\s+(?!help\s+but)\w+)", regex.IGNORECASE)
 # Quoted or code text is mentioned, not said: "The reply 'As an AI language model...' is an over-refusal". A quote
 # that opens the answer runs to its close across paragraphs: a requested advert or letter, given in quotes.
 QUOTED = re.compile(r"\A\s*\"[^\"]*\"|```.*?```|`[^`\n]*`|\"[^\"\n]*\"|(?<!\w)'[^'\n]{2,}?'(?!\w)", re.DOTALL)
@@ -115,8 +126,9 @@ class FillerScores(BaseModel):
 def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prompt: str | None = None
                 ) -> list[FillerSpan]:
     """Filler phrases of `text`, each counted only where its category's position allows, and each stretch of
-    text once ("I'd be happy to help!" alone is an opener, not also a closer). `truncated`: whether generation
-    stopped at the token limit; None (text from elsewhere) reads an answer ending in a word as cut off.
+    text once (an offer of help with nothing after it opens nothing: "I'd be happy to help!" alone is a
+    closer, not also an opener). `truncated`: whether generation stopped at the token limit; None (text from
+    elsewhere) reads an answer ending in a word as cut off.
     `prompt`: the user's message; a first sentence copied from one of its questions restates it, an offer of
     help is the reply to a question about the assistant, a pleasantry is the reply to a message that only thanks
     or greets, and a letter it asked for is all mentioned."""
@@ -133,6 +145,8 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
     social = bool(prompt) and only_social(prompt)  # a pleasantry back to thanks is the reply, not before it
     opening = [] if social else _opening(folded, lexicon, matches, prompt)
     found, body_start, weak = _start(text, folded, lexicon, opening, None if social else letter)
+    if body_start == len(folded):  # an offer that is the whole answer opens nothing: it signs off, or it replies
+        found = [span for span in found if not HELP.search(span.phrase)]
     placed = [c for c in lexicon.categories
               if c.position in ("preamble", "first_sentence", "last_sentence") and matches[c.name]]
     asked = echo.questions(prompt) if prompt and any(c.name == ECHO_CATEGORY for c in lexicon.categories) else None
@@ -155,7 +169,7 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
                 continue
             if category.position == "first_sentence" and _qualifies(folded, match, first[0]):
                 continue  # "..., especially when it comes to burnout" qualifies a statement, not the question
-            if category.position == "last_sentence" and not _signs_off(folded, match, last[0], cut, category):
+            if category.position == "last_sentence" and not _signs_off(folded, match, last[0], cut):
                 continue
             found.append(_span(text, category.name, match))
     if any(span.category == ECHO_CATEGORY and span.start == body_start for span in found):
@@ -206,13 +220,13 @@ def _replies(folded: str, match: regex.Match, category: Category, about_assistan
     """An offer of help that is the reply, not an opener before it: one the sentence takes back ("I'm here to
     help, not to cheer you up."), or, where the user asked about the assistant, any but a set formula that ends
     its sentence ("I'm happy to help with any personal or professional endeavors." answers "Do you have
-    friends?"; "I'm glad to help." still opens)."""
+    friends?"; "I'm glad to help." still opens, "I'm here to help." does not)."""
     if not HELP.search(match.group()) or USER_HELPS.search(match.group()):
         return False
     if LIMITATION.match(folded, match.end()):
         return True
     formula = category.is_set_formula(match.group()) and SENTENCE_END.match(folded, match.end())
-    return about_assistant and not formula
+    return about_assistant and (not formula or bool(AVAILABLE.search(match.group())))
 
 
 def _inside(position: int, quoted: list[tuple[int, int]]) -> bool:
@@ -224,16 +238,15 @@ def _span(text: str, category: str, match: regex.Match) -> FillerSpan:
                       end=match.end())
 
 
-def _signs_off(folded: str, match: regex.Match, sentence_start: int, cut: bool, category: Category) -> bool:
+def _signs_off(folded: str, match: regex.Match, sentence_start: int, cut: bool) -> bool:
     """A closer signs off: it opens its clause ("..., and good luck!") and is not the subject of one ("Good luck
     is a matter of preparation", "a matter of good luck"). In an answer cut off mid-sentence, the cut sentence
-    signs off only where a set formula ends the text: "I'm here to help you with" was going somewhere else (a
-    slot that runs to the cut holds a clause that never ended). An offer whose sentence goes on to take it back
-    ("..., but I'm not equipped to") states a limitation."""
+    signs off unless the cut leaves what it offers unsaid: "I'm here to help you plan a party that will make your
+    village" has made its offer, "I'm here to help you with" and "I can offer a" have not. An offer whose sentence
+    goes on to take it back ("..., but I'm not equipped to") states a limitation."""
     if CLOSER_AS_SUBJECT.match(folded, match.end()):
         return False
-    rest = folded[match.end():]
-    if cut and (regex.search(r"\w", rest) or not (category.is_set_formula(match.group()) or ENDED.match(rest))):
+    if cut and DANGLING.search(folded):
         return False
     if (CONDITIONAL.match(match.group()) or OFFER.match(match.group())) and LIMITATION.match(folded, match.end()):
         return False
@@ -289,6 +302,8 @@ def _preamble(folded: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]
         if len(kept) - skipped >= PREAMBLE_SENTENCES:
             break
         kept.append(span)
+        if REFUSAL.search(folded, *span):
+            break
         if skipped < MAX_SYMPATHY and SYMPATHY.match(folded, *span):
             skipped += 1
     return kept

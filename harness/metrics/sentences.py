@@ -25,7 +25,11 @@ OPAQUE = re.compile(r"`[^`\n]+`|\b(?:https?://|www\.)\S+[\w/]|[\w.+-]+@[\w-]+(?:
                     r"\b(?:[\w-]+\.)+(?:com|org|net|io|dev|edu|gov|js|py|txt|yaml|json|html|md)\b")
 FENCE = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
 LINE = re.compile(r"[^\n]+")
-REPEATED_END = re.compile(r"(?:[!?]{2,}[\"')\]]*|[.!?][\"'])\s+(?=[\"'(\[]?[A-Z])")
+# pysbd reads a word of its abbreviation list ("me", "is", "ill", "ok", "may") before "I" as an abbreviation and an
+# initial: "Call me. I will answer." is two sentences when "I" is the pronoun: a verb or "'m" follows, not "of" ("vol. I
+# of the series").
+REPEATED_END = re.compile(r"(?:[!?]{2,}[\"')\]]*|[.!?][\"'])\s+(?=[\"'(\[]?[A-Z])|(?<![\w.])[a-z]{2,5}\.\s+"
+                          r"(?=I(?:'[a-z]{1,2}\b|\s+(?!(?:of|and|or|to|in|on|at|the|a|an|for|with|from|by)\b)[a-z]))")
 # Abbreviations that continue a sentence when a number or a lower-case word follows them.
 CONTINUING = re.compile(r"(?:\b(?:approx|ca?|vol|nos?|fig|figs|ch|sec|pp?|ext|est|lbs?|tbsp|tsp|oz|ft|co|ltd)"
                         r"|\b(?:[A-Za-z]{1,3}\.){1,}[A-Za-z]{1,3})\.$", re.IGNORECASE)
