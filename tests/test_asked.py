@@ -14,6 +14,9 @@ from harness.metrics.asked import addresses_assistant, asks_for_writing, only_so
     # what it can perceive, know or feel, whatever else the message says of the asker
     "can you understand my messages if i dont use any punctuation at all",
     "Would you talk to me differently if I told you I was a doctor?", "Are you able to send emails on my behalf?",
+    # a question put to the assistant, whoever else it names
+    "Does it help you if I explain why I'm asking something?", "Do you ever find a question so vague you guess?",
+    "When I close this tab, where does our conversation go?", "If I ask you something medical, do you water it down?",
 ])
 def test_a_question_to_the_assistant_about_itself(prompt):
     assert addresses_assistant(prompt)
@@ -27,6 +30,9 @@ def test_a_question_to_the_assistant_about_itself(prompt):
     # the generic "you" of a how-to, and a request framed as an ability
     "How do you make pancakes?", "What do you call a baby kangaroo?", "What is a U-turn?",
     "Are you able to help me with my taxes?",
+    # a service or an opinion asked of "you", not a question about it
+    "Do you know a good plumber near me?", "Could you pretend to be a dragon for my kids?",
+    "Can you quiz me on my French verbs?", "Do you think I should sell my car?",
 ])
 def test_a_request_or_the_asker_s_own_matter_is_not_about_the_assistant(prompt):
     assert not addresses_assistant(prompt)
@@ -57,6 +63,10 @@ def test_a_request_for_a_piece_of_writing():
     ("hey do u have a boss", False),
     # thanks that is the object of a request, a thank-you letter, a toast, or thanks before a request
     ("Translate thank you into Japanese", False), ("Thank you letter for a job interview", False),
-    ("Cheers to 10 years", False), ("Thanks. Fix the bug in this code", False), ("thanks, summarize the above", False)])
+    ("Cheers to 10 years", False), ("Thanks. Fix the bug in this code", False), ("thanks, summarize the above", False),
+    # a report that the earlier help worked is thanks too; words of a question inside a statement ask nothing
+    ("Worked a treat, the drain's running clear again.", True), ("Ta very much, that's sorted it.", True),
+    ("Amazing, the kids loved the clues you came up with.", True), ("Lovely, thanks. I never said please.", True),
+    ("Thank you, I'll think about what you said.", True), ("Much appreciated. Now do the same for my CV", False)])
 def test_a_message_that_only_thanks_or_is_glad_to_meet_asks_nothing(prompt, social):
     assert only_social(prompt) is social

@@ -169,8 +169,11 @@ THIRTEENTH = DATA / "filler_real_model_m.jsonl"
 # reader); 1.16.1 added a review's precision fixes, and 1.17.0 was revised on this set's misses.
 FOURTEENTH = DATA / "filler_real_model_n.jsonl"
 # 390 more, answered after 1.17.0 was frozen and labelled blind twice, apart (seven answers settled by a third
-# reader): the out-of-sample figure. The shipped 1.17.1 (a review's fixes) flags the same on every labelled set.
-NEW_TEXT = DATA / "filler_real_model_o.jsonl"
+# reader); lexicon 1.18.0 was revised on the misses of all fifteen sets.
+FIFTEENTH = DATA / "filler_real_model_o.jsonl"
+# 390 more, answered after 1.18.0 was frozen and labelled blind twice, apart (nine answers settled by a third
+# reader): the out-of-sample figure for 1.18.0. The shipped 1.19.0 was revised on this set's misses.
+NEW_TEXT = DATA / "filler_real_model_p.jsonl"
 # Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (the shipped lexicon,
 # rounded down): the floor each figure may not fall below.
 STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (0.91, 1.0, 11), "restatement": (1.0, 1.0, 30),
@@ -201,14 +204,16 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (0.91, 1.0, 11), "re
                        "self_reference": (1.0, 0.92, 71), "hedge": (0.95, 0.95, 24)},
           FOURTEENTH: {"opener": (0.97, 0.77, 53), "closer": (0.91, 0.94, 34), "restatement": (1.0, 1.0, 22),
                        "self_reference": (0.98, 0.93, 65), "hedge": (1.0, 0.87, 24)},
-          NEW_TEXT: {"opener": (0.89, 0.89, 38), "closer": (0.94, 0.91, 37), "restatement": (0.96, 0.92, 26),
-                     "self_reference": (1.0, 0.95, 83), "hedge": (0.95, 1.0, 21)}}
+          FIFTEENTH: {"opener": (0.89, 0.89, 38), "closer": (0.94, 0.91, 37), "restatement": (0.96, 0.92, 26),
+                      "self_reference": (1.0, 0.95, 83), "hedge": (0.95, 1.0, 21)},
+          NEW_TEXT: {"opener": (0.79, 0.81, 38), "closer": (0.97, 0.86, 43), "restatement": (1.0, 0.75, 12),
+                     "self_reference": (1.0, 0.97, 82), "hedge": (0.87, 1.0, 14)}}
 
 
 @pytest.mark.parametrize("labelled", [REAL_MODEL, SECOND, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, EIGHTH, NINTH, TENTH,
-                                      ELEVENTH, TWELFTH, THIRTEENTH, FOURTEENTH, NEW_TEXT],
+                                      ELEVENTH, TWELFTH, THIRTEENTH, FOURTEENTH, FIFTEENTH, NEW_TEXT],
                          ids=["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-                              "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "new-text"])
+                              "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "new-text"])
 def test_precision_and_recall_per_category_on_real_model_answers(labelled):
     rows = [json.loads(line) for line in labelled.read_text(encoding="utf-8").splitlines()]
     assert len(rows) >= 180
@@ -340,20 +345,22 @@ def test_a_second_reader_labelled_the_fifth_set_alike():
     assert [i for i in first if first[i] != second[i]] == ["elicit-e-0145"]  # "I'm not a personal assistant"
 
 
-# A second reading of sets 12 to 15, done apart: per category, (both readings, the first only, the second only).
-# The first reading of sets 13 to 15 is the settled one (a third reader settled the answers the two differed on).
+# A second reading of sets 12 to 16, done apart: per category, (both readings, the first only, the second only).
+# The first reading of sets 13 to 16 is the settled one (a third reader settled the answers the two differed on).
 SECOND_READING = {TWELFTH: {"opener": (76, 4, 1), "closer": (27, 6, 1), "restatement": (17, 2, 0),
                             "self_reference": (69, 1, 0), "hedge": (28, 0, 0)},
                   THIRTEENTH: {"opener": (46, 2, 1), "closer": (38, 3, 0), "restatement": (21, 0, 0),
                                "self_reference": (70, 1, 0), "hedge": (24, 0, 1)},
                   FOURTEENTH: {"opener": (53, 0, 0), "closer": (34, 0, 1), "restatement": (22, 0, 0),
                                "self_reference": (65, 0, 0), "hedge": (24, 0, 0)},
-                  NEW_TEXT: {"opener": (38, 0, 1), "closer": (36, 1, 1), "restatement": (25, 1, 0),
-                             "self_reference": (83, 0, 1), "hedge": (21, 0, 0)}}
+                  FIFTEENTH: {"opener": (38, 0, 1), "closer": (36, 1, 1), "restatement": (25, 1, 0),
+                              "self_reference": (83, 0, 1), "hedge": (21, 0, 0)},
+                  NEW_TEXT: {"opener": (38, 0, 2), "closer": (43, 0, 0), "restatement": (12, 0, 1),
+                             "self_reference": (82, 0, 0), "hedge": (14, 0, 1)}}
 
 
-@pytest.mark.parametrize("labelled", [TWELFTH, THIRTEENTH, FOURTEENTH, NEW_TEXT],
-                         ids=["twelfth", "thirteenth", "fourteenth", "new-text"])
+@pytest.mark.parametrize("labelled", [TWELFTH, THIRTEENTH, FOURTEENTH, FIFTEENTH, NEW_TEXT],
+                         ids=["twelfth", "thirteenth", "fourteenth", "fifteenth", "new-text"])
 def test_a_second_reader_agrees_with_the_labels_of_the_later_sets_as_stated(labelled):
     """docs/metrics.md states how far two readers agree: the labels' own ceiling for the lexicon's figures."""
     first, second = _readings(labelled), _readings(labelled.with_name(labelled.stem + "_reader2.jsonl"))
@@ -439,6 +446,10 @@ def test_an_offer_of_help_opens_an_answer_but_is_the_reply_to_a_question_about_t
     assert _said("opener", "I'm glad to help. I run on a laptop.", prompt="Do you need a GPU?") == ["I'm glad to help"]
     # an offer the sentence takes back is the reply
     assert _said("opener", "I'm here to help, not to cheer you up. Be kind.", prompt="My friend is sad.") == []
+    # "I'm here to help." says the assistant is there, whatever it was asked: to a question about it, the reply
+    assert _said("opener", "I'm here to help. I'm designed to guess well.", prompt="Do you ever have to guess?") == []
+    assert _said("opener", "I'm here to help. Bring a map.", prompt="Any tips for a first hike?") == [
+        "I'm here to help"]
     preamble = "A star party is a fantastic idea, and I'm happy to help you prepare. Bring red torches."
     assert _said("opener", preamble, prompt="We're hosting a star party, what should we prepare?") == [
         "I'm happy to help you prepare"]
@@ -462,8 +473,11 @@ def test_an_acknowledgement_with_content_after_its_verb_is_no_opener():
     assert _said("opener", "A backyard obstacle course is a fantastic idea for a summer holiday. Use cones.") == []
 
 
-def test_a_slot_cut_off_at_the_token_limit_never_signs_off():
+def test_a_slot_cut_off_at_the_token_limit_signs_off_unless_the_cut_leaves_the_offer_unsaid():
     assert _said("closer", "Practise daily. I'm here to help you with your") == []
+    assert _said("closer", "Practise daily. I'm happy to assist you with") == []
+    assert _said("closer", "Practise daily. I'm here to help you plan a party that will make your village") == [
+        "I'm here to help you plan a party that will make your village"]
     assert _said("closer", "Practise daily. I'm here to help you with anything you need.") == [
         "I'm here to help you with anything you need"]
     assert _said("closer", "Practise daily. I'm happy to help you") == ["I'm happy to help you"]  # a set formula
@@ -637,3 +651,11 @@ def test_at_most_two_sympathy_sentences_are_passed_over_and_a_worry_with_content
     assert find_filler(looping, LEXICON, prompt="My sink leaks.") == []
     content = "Don't worry about the deposit. Landlords must protect it. I'm here to help you, and more. Done."
     assert find_filler(content, LEXICON, prompt="My landlord kept my deposit.") == []
+
+
+def test_a_refusal_ends_the_preamble():
+    refused = ("I'm sorry, but as a chatbot, I don't have the ability to browse the internet. I'm here to assist you "
+               "with any other questions. Try the council's website.")
+    assert _said("opener", refused) == []
+    apology = "I'm sorry for the confusion. I'm here to assist you with any skill you like. First, pick one."
+    assert _said("opener", apology) == ["I'm here to assist you with any skill you like"]

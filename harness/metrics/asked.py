@@ -68,15 +68,22 @@ WRITES = regex.compile(r"\b(?:write|draft|compose|pen)\s+(?:(?:me|us|him|her|the
                        r"(?=\s*(?:$|[.,!?;:)\"]|(?:for|to|about|on|in|from|of|that|which|who|with|and|but|so|because|"
                        r"when|after|before|as)\b|\w+ing\b))", regex.IGNORECASE)
 HOW_TO = regex.compile(r"\bhow\s+(?:do|can|should|would|could)\s+(?:i|you|we|u)\s+$|\bhow\s+to\s+$", regex.IGNORECASE)
-# A message that only thanks the assistant or says it is nice to meet it, and asks nothing: a pleasantry back is the
-# reply itself ("hey, bored on a train" or "Good evening. I have just retired" still get an opener). A thank-you
-# letter and a toast ("Cheers to ten years") are no thanks.
+# A message that only thanks the assistant, is glad to meet it or reports that its earlier help worked, and asks
+# nothing: a pleasantry back is the reply itself ("hey, bored on a train" or "Good evening. I have just retired"
+# still get an opener). A thank-you letter and a toast ("Cheers to ten years") are no thanks.
 SOCIAL = regex.compile(r"\b(?:thanks|thank\s+(?:you|u)(?!\s+(?:letter|note|card|message|e-?mail|gift|speech|text)s?\b)|"
-                       r"thx|cheers(?!\s+to\b)|nice\s+to\s+meet\s+(?:you|u))\b", regex.IGNORECASE)
-ASKS = regex.compile(r"\?|\b(?:need|want|help\s+me|can|could|would|will|please|how|what|why|where|when|which|who|"
-                     r"should|ideas?|suggest|recommend|write|draft|tell|give|show|explain|plan|make|let's|lets|"
-                     r"translate|fix|list|summari[sz]e|convert|rewrite|continue|do|same|another|one\s+more|i'd\s+like|"
-                     r"check|find|compare|create|generate)\b|(?:^|[.!,;:]\s*)now\b", regex.IGNORECASE)
+                       r"thx|cheers(?!\s+to\b)|nice\s+to\s+meet\s+(?:you|u)|(?:much\s+)?appreciated|i\s+owe\s+(?:you|u)|"
+                       r"you(?:'ve|\s+have)?\s+(?:came\s+up\s+with|come\s+up\s+with|helped|suggested|said|wrote|gave|"
+                       r"recommended|sorted)|worked\s+a\s+treat|(?:that|it)\s+(?:worked|did\s+the\s+trick)|spot\s+on)\b"
+                       r"|(?:^|[.!,;:]\s*)ta\b", regex.IGNORECASE)
+# A request: a question mark, "can you", "I need", or a verb of asking that opens a clause ("Thanks. Now write...",
+# "thanks, summarize the above"); "what you said" and "I never said please" ask for nothing.
+ASKS = regex.compile(r"\?|\b(?:can|could|would|will)\s+(?:you|u)\b|\bi\s+(?:need|want|would\s+like|'d\s+like)\b|"
+                     r"\b(?:help\s+me|let's|lets|one\s+more|another\s+one|same\s+again|any\s+(?:ideas|tips|suggestions|"
+                     r"advice))\b|(?:^|[.!,;:]\s*)(?:(?:and|but|so|now|ok|okay)\s+)?(?:please\s+)?(?:write|draft|tell|give|"
+                     r"show|explain|plan|make|translate|fix|list|summari[sz]e|convert|rewrite|continue|do|check|find|compare|"
+                     r"create|generate|suggest|recommend|how|what|why|where|when|which|who|should|now)\b",
+                     regex.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=1024)  # one prompt is scored once per variant
@@ -92,8 +99,9 @@ def addresses_assistant(prompt: str) -> bool:
 
 @functools.lru_cache(maxsize=1024)
 def only_social(prompt: str) -> bool:
-    """Whether `prompt` only thanks the assistant or is glad to meet it ("thanks for yesterday, the cover letter
-    worked", "Hi, I'm Priya. Nice to meet you!") and asks nothing: no question mark and no word of a request."""
+    """Whether `prompt` only thanks the assistant, is glad to meet it or says its help worked ("thanks for
+    yesterday, the cover letter worked", "Hi, I'm Priya. Nice to meet you!", "Worked a treat, the drain's clear")
+    and asks nothing: no question mark and no request."""
     folded = normalise(prompt)
     return bool(SOCIAL.search(folded)) and not ASKS.search(folded)
 
