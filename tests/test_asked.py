@@ -49,6 +49,9 @@ def test_a_request_for_a_piece_of_writing():
     # the piece is what the verb writes: a few words on, no preposition or relative word before it
     assert asks_for_writing("Can you draft a firm but polite email to a builder who stopped turning up?")
     assert asks_for_writing("Draft an auto-reply for my inbox while I'm on leave.")
+    assert asks_for_writing("Help me word a message telling my cousin we'll come.")
+    assert asks_for_writing("Draft a piece for the school newsletter asking for volunteers.")
+    assert asks_for_writing("Draft an out-of-office for two weeks of paternity leave.")
     for code in ("Write a SQL statement to update the users table", "How do I write a page in Next.js?",
                  "Write a function that reads lines from a file", "Write a greeting module", "Write the ads table"):
         assert not asks_for_writing(code), code

@@ -198,7 +198,7 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (0.91, 1.0, 11), "re
                   "self_reference": (1.0, 1.0, 68), "hedge": (0.92, 1.0, 24)},
           ELEVENTH: {"opener": (0.94, 0.93, 89), "closer": (0.96, 0.9, 30), "restatement": (1.0, 0.86, 15),
                      "self_reference": (1.0, 0.98, 71), "hedge": (0.96, 0.94, 34)},
-          TWELFTH: {"opener": (0.92, 0.92, 80), "closer": (0.96, 0.84, 33), "restatement": (1.0, 0.78, 19),
+          TWELFTH: {"opener": (0.92, 0.92, 80), "closer": (0.96, 0.87, 33), "restatement": (1.0, 0.78, 19),
                     "self_reference": (1.0, 0.95, 70), "hedge": (1.0, 0.96, 28)},
           THIRTEENTH: {"opener": (0.91, 0.93, 48), "closer": (0.97, 0.82, 41), "restatement": (0.95, 0.9, 21),
                        "self_reference": (1.0, 0.92, 71), "hedge": (0.95, 0.95, 24)},
@@ -206,7 +206,7 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (0.91, 1.0, 11), "re
                        "self_reference": (0.98, 0.93, 65), "hedge": (1.0, 0.87, 24)},
           FIFTEENTH: {"opener": (0.89, 0.89, 38), "closer": (0.94, 0.91, 37), "restatement": (0.96, 0.92, 26),
                       "self_reference": (1.0, 0.95, 83), "hedge": (0.95, 1.0, 21)},
-          NEW_TEXT: {"opener": (0.79, 0.81, 38), "closer": (0.97, 0.86, 43), "restatement": (1.0, 0.75, 12),
+          NEW_TEXT: {"opener": (0.83, 0.81, 38), "closer": (0.97, 0.95, 43), "restatement": (1.0, 0.83, 12),
                      "self_reference": (1.0, 0.97, 82), "hedge": (0.87, 1.0, 14)}}
 
 
@@ -659,3 +659,18 @@ def test_a_refusal_ends_the_preamble():
     assert _said("opener", refused) == []
     apology = "I'm sorry for the confusion. I'm here to assist you with any skill you like. First, pick one."
     assert _said("opener", apology) == ["I'm here to assist you with any skill you like"]
+
+
+def test_a_request_said_back_from_its_verb_restates_it():
+    prompt = "Draft an out-of-office for two weeks of paternity leave, with who to contact in the meantime."
+    said = "Draft an out-of-office for two weeks of paternity leave, with who to contact in the meantime."
+    assert _said("restatement", said, prompt) == [said]
+    # the piece asked for, in the asker's words, is no restatement: it starts after the verb
+    piece = "I'm on jury service and can't say when I'll be back. Call Sam."
+    assert _said("restatement", piece, "Write an out-of-office saying I'm on jury service and can't say when I'll be "
+                 "back.") == []
+
+
+def test_an_offer_to_someone_unsure_signs_off():
+    text = "Restart the router. If you're unsure about how I can assist you, please let me know your needs."
+    assert _said("closer", text) == ["If you're unsure about how I can assist you, please let me know"]

@@ -59,12 +59,13 @@ ASKED_OF_YOU = regex.compile(
 PIECE = (r"(?:letter|e-?mail|note|message|speech|toast|card|post|notice|newsletter|tribute|complaint|proposal|"
          r"invitation|reminder|announcement|reply|text|caption|bio|poem|sonnet|script|appeal|page|advert|ad|blurb|"
          r"description|profile|review|eulogy|obituary|story|essay|memo|flyer|leaflet|poster|pitch|introduction|"
-         r"intro|lines|verse|limerick|haiku|apology|listing|welcome|greeting|wording)s?")
+         r"intro|lines|verse|limerick|haiku|apology|listing|welcome|greeting|wording|piece|out-of-office|auto-?reply)s?")
 # Up to three words may stand before the piece ("a firm but polite email"), none a preposition or relative word
 # ("write a function that reads lines" writes a function).
 BEFORE = r"(?:(?!(?:that|which|who|to|for|from|of|in|on|with|by|at)\b)[\w'\",-]+\s+){0,3}"
-WRITES = regex.compile(r"\b(?:write|draft|compose|pen)\s+(?:(?:me|us|him|her|them)\s+)?(?:(?:a|an|the|my|our|some|"
-                       r"this|that|his|her|their|your)\s+)?" + BEFORE + r"(?:[\w]+-)?" + PIECE +
+WRITES = regex.compile(r"\b(?:write|draft|compose|pen|word|put\s+together)\s+(?:(?:me|us|him|her|them)\s+)?"
+                       r"(?:(?:a|an|the|my|our|some|this|that|his|her|their|your)\s+)?" + BEFORE + r"(?:[\w]+-)?"
+                       + PIECE +
                        r"(?=\s*(?:$|[.,!?;:)\"]|(?:for|to|about|on|in|from|of|that|which|who|with|and|but|so|because|"
                        r"when|after|before|as)\b|\w+ing\b))", regex.IGNORECASE)
 HOW_TO = regex.compile(r"\bhow\s+(?:do|can|should|would|could)\s+(?:i|you|we|u)\s+$|\bhow\s+to\s+$", regex.IGNORECASE)

@@ -1,5 +1,6 @@
-"""A question said back: the answer's first sentence copied from a question of the prompt, or from any of its
-sentences when said back as a question.
+"""A question said back: the answer's first sentence copied from a question of the prompt (or from a request, from
+its verb on: "Draft an out-of-office for..." said back drafts nothing), or from any of its sentences when said back
+as a question.
 
 "We just adopted two goldfish, what size tank should we get?" repeated before the answer restates it; so does
 "A good time to sell your house?" for "Is now a good time to sell my house?" (pronouns said back to the asker).
@@ -33,6 +34,11 @@ WORD = regex.compile(r"\w+(?:'\w+)?")
 # Anchored at the break, so a long stretch without one is scanned once, not from each of its characters.
 QUESTION = regex.compile(r"(?:^|(?<=[.!?\n]))[^.!?\n]*\?")
 SENTENCE = regex.compile(r"(?:^|(?<=[.!?\n]))[^.!?\n]+[.!?]*")
+# A request: a sentence of the prompt that opens with a verb of asking ("Draft an out-of-office for...", "Please list
+# five..."); said back whole, like a question, it restates ("Morning! Sun's out." said back is a greeting returned).
+REQUEST = regex.compile(r"(?:please\s+)?(?:write|draft|compose|give|tell|list|explain|describe|summari[sz]e|translate|"
+                        r"suggest|recommend|make|create|plan|name|help|find|compare|rewrite|convert|generate|outline)\b",
+                        regex.IGNORECASE)
 SAID_BACK = {"i": "you", "me": "you", "my": "your", "mine": "yours", "myself": "yourself", "i'm": "you're",
              "i've": "you've", "i'd": "you'd", "i'll": "you'll", "am": "are", "we": "you", "us": "you", "our": "your",
              "ours": "yours", "ourselves": "yourselves", "we're": "you're", "we've": "you've", "we'd": "you'd",
@@ -45,16 +51,20 @@ def words(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Asked:
-    """The words of the prompt's questions and of all its sentences, each as written and as said back."""
+    """The words of the prompt's questions, its requests and all its sentences, each as written and as said
+    back."""
     questions: tuple[tuple[str, ...], ...]
+    requests: tuple[tuple[str, ...], ...]
     sentences: tuple[tuple[str, ...], ...]
 
 
 @functools.lru_cache(maxsize=1024)  # one prompt is scored once per variant
 def questions(prompt: str) -> Asked:
-    """What the prompt asks: its questions, and all its sentences (a request said back as a question, "A week of
-    packed lunches for a fussy six-year-old?", restates it too), as asked and as said back to the asker."""
-    return Asked(_both(QUESTION.findall(prompt)), _both(SENTENCE.findall(prompt)))
+    """What the prompt asks: its questions and requests, and all its sentences (a request said back as a question,
+    "A week of packed lunches for a fussy six-year-old?", restates it too), as asked and as said back to the
+    asker."""
+    requests = [piece for piece in SENTENCE.findall(prompt) if REQUEST.match(piece.strip())]
+    return Asked(_both(QUESTION.findall(prompt)), _both(requests), _both(SENTENCE.findall(prompt)))
 
 
 def _both(pieces: list[str]) -> tuple[tuple[str, ...], ...]:
@@ -63,8 +73,9 @@ def _both(pieces: list[str]) -> tuple[tuple[str, ...], ...]:
 
 
 def is_echo(sentence: str, asked: Asked) -> bool:
-    """Whether all of `sentence` is a run of one question's words, covering most of that question; or, said back
-    as a question, a run of half of any sentence of the prompt, or nearly all of it in another order."""
+    """Whether all of `sentence` is a run of one question's words, covering most of that question (or of a
+    request's, from its verb on); or, said back as a question, a run of half of any sentence of the prompt, or
+    nearly all of it in another order."""
     said = tuple(words(sentence))
     if len(said) < MIN_WORDS:
         return False
@@ -75,7 +86,12 @@ def is_echo(sentence: str, asked: Asked) -> bool:
         return sum(bag.values()) >= MIN_WORDS and any(
             not bag - _bag(piece) and sum(bag.values()) >= MIN_SHARE_REORDERED * sum(_bag(piece).values())
             and not (NEGATION & set(piece)) - set(said) for piece in asked.sentences)
-    return any(len(said) >= MIN_SHARE * len(question) and _run(said, question) for question in asked.questions)
+    if any(len(said) >= MIN_SHARE * len(question) and _run(said, question) for question in asked.questions):
+        return True
+    # a request said back from its verb on: "I'm on jury service" for "Write an out-of-office saying I'm on jury
+    # service" is the piece asked for, not the request
+    return any(len(said) >= MIN_SHARE * len(request) and said[0] == request[0] and _run(said, request)
+               for request in asked.requests)
 
 
 def _run(said: tuple[str, ...], piece: tuple[str, ...]) -> bool:
