@@ -33,6 +33,7 @@ def test_a_question_to_the_assistant_about_itself(prompt):
     # a service or an opinion asked of "you", not a question about it
     "Do you know a good plumber near me?", "Could you pretend to be a dragon for my kids?",
     "Can you quiz me on my French verbs?", "Do you think I should sell my car?",
+    "I asked for three ideas and you gave me ten. Can you just pick the best one?",
 ])
 def test_a_request_or_the_asker_s_own_matter_is_not_about_the_assistant(prompt):
     assert not addresses_assistant(prompt)
@@ -52,6 +53,9 @@ def test_a_request_for_a_piece_of_writing():
     assert asks_for_writing("Help me word a message telling my cousin we'll come.")
     assert asks_for_writing("Draft a piece for the school newsletter asking for volunteers.")
     assert asks_for_writing("Draft an out-of-office for two weeks of paternity leave.")
+    assert asks_for_writing("I need an email to my team announcing that we're moving to hybrid working.")
+    assert asks_for_writing("Something to write in a new baby card for a couple who've had twins, please.")
+    assert not asks_for_writing("I need a plumber who can come on Sunday.")
     for code in ("Write a SQL statement to update the users table", "How do I write a page in Next.js?",
                  "Write a function that reads lines from a file", "Write a greeting module", "Write the ads table"):
         assert not asks_for_writing(code), code
@@ -70,6 +74,8 @@ def test_a_request_for_a_piece_of_writing():
     # a report that the earlier help worked is thanks too; words of a question inside a statement ask nothing
     ("Worked a treat, the drain's running clear again.", True), ("Ta very much, that's sorted it.", True),
     ("Amazing, the kids loved the clues you came up with.", True), ("Lovely, thanks. I never said please.", True),
-    ("Thank you, I'll think about what you said.", True), ("Much appreciated. Now do the same for my CV", False)])
+    ("Thank you, I'll think about what you said.", True), ("Much appreciated. Now do the same for my CV", False),
+    ("Appreciate it. My manager loved the report.", True),
+    ("Fair enough, I hadn't thought about it from her side.", True)])
 def test_a_message_that_only_thanks_or_is_glad_to_meet_asks_nothing(prompt, social):
     assert only_social(prompt) is social

@@ -203,15 +203,15 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (0.91, 1.0, 11), "re
                      "self_reference": (1.0, 0.98, 71), "hedge": (0.96, 0.94, 34)},
           TWELFTH: {"opener": (0.92, 0.92, 80), "closer": (0.96, 0.87, 33), "restatement": (1.0, 0.78, 19),
                     "self_reference": (1.0, 0.95, 70), "hedge": (1.0, 0.96, 28)},
-          THIRTEENTH: {"opener": (0.91, 0.93, 48), "closer": (0.97, 0.82, 41), "restatement": (0.95, 0.9, 21),
+          THIRTEENTH: {"opener": (0.92, 0.95, 48), "closer": (0.97, 0.82, 41), "restatement": (0.95, 0.9, 21),
                        "self_reference": (1.0, 0.92, 71), "hedge": (0.95, 0.95, 24)},
-          FOURTEENTH: {"opener": (0.97, 0.77, 53), "closer": (0.91, 0.94, 34), "restatement": (1.0, 1.0, 22),
+          FOURTEENTH: {"opener": (0.97, 0.79, 53), "closer": (0.91, 0.94, 34), "restatement": (1.0, 1.0, 22),
                        "self_reference": (0.98, 0.93, 65), "hedge": (1.0, 0.87, 24)},
-          FIFTEENTH: {"opener": (0.89, 0.89, 38), "closer": (0.94, 0.91, 37), "restatement": (0.96, 0.92, 26),
+          FIFTEENTH: {"opener": (0.92, 0.92, 38), "closer": (0.94, 0.91, 37), "restatement": (0.96, 0.92, 26),
                       "self_reference": (1.0, 0.95, 83), "hedge": (0.95, 1.0, 21)},
           SIXTEENTH: {"opener": (0.83, 0.81, 38), "closer": (0.97, 0.95, 43), "restatement": (1.0, 0.83, 12),
                       "self_reference": (1.0, 0.97, 82), "hedge": (0.87, 1.0, 14)},
-          NEW_TEXT: {"opener": (0.8, 0.7, 51), "closer": (1.0, 0.89, 65), "restatement": (1.0, 0.72, 11),
+          NEW_TEXT: {"opener": (0.88, 0.78, 51), "closer": (1.0, 0.89, 65), "restatement": (1.0, 0.72, 11),
                      "self_reference": (0.97, 0.94, 94), "hedge": (0.9, 1.0, 20)}}
 
 
@@ -683,3 +683,17 @@ def test_a_request_said_back_from_its_verb_restates_it():
 def test_an_offer_to_someone_unsure_signs_off():
     text = "Restart the router. If you're unsure about how I can assist you, please let me know your needs."
     assert _said("closer", text) == ["If you're unsure about how I can assist you, please let me know"]
+
+
+def test_an_apology_leaves_the_preamble_open_and_a_turn_on_but_is_no_formula_of_its_own():
+    apologies = ("I'm sorry for any inconvenience. I'm sorry for any mistakes. I'm here to help, and I'm happy to "
+                 "assist. Try again.")
+    assert _said("opener", apologies) == ["I'm here to help", "I'm happy to assist"]
+    turned = "I'm sorry for the confusion, but I'm here to help you with whatever you're struggling with. Try this."
+    assert _said("opener", turned) == ["I'm here to help you with whatever you're struggling with"]
+
+
+def test_a_piece_wanted_without_a_verb_of_writing_is_the_answer():
+    letter = "Dear [Team Manager's Name],\n\nI hope this message finds you well. We move to hybrid working."
+    assert find_filler(letter, LEXICON, prompt="I need an email to my team announcing hybrid working.") == []
+    assert _said("opener", letter) == ["Dear [Team Manager's Name],", "I hope this message finds you well"]

@@ -27,7 +27,8 @@ REQUEST = regex.compile(
     r"\b(?:can|could|would|will|won't)\s+(?:you|u)\s+(?:please\s+|possibly\s+|kindly\s+|just\s+|maybe\s+)?"
     r"(?:help|tell|give|show|explain|make|write|plan|prepare|suggest|recommend|list|describe|correct|cheer|"
     r"organi[sz]e|arrange|teach|translate|summari[sz]e|check|create|draft|find|compare|walk|put|turn|rewrite|"
-    r"outline|proofread|brainstorm|design|compose|sketch|break|name|share|come\s+up)\b"
+    r"outline|proofread|brainstorm|design|compose|sketch|break|name|share|come\s+up|pick|choose|select|rank|rate|"
+    r"sort|shorten|simplify|redo|fix|do)\b"
     r"|\bthank\s+you\b|\byou\s+know\b|\bwould\s+you\s+(?:be\s+(?:so\s+)?kind|mind)\b"
     # the generic "you" of a how-to: "How do you make pancakes?", "What do you call a baby kangaroo?"
     r"|\bhow\s+(?:do|can|should|would|could)\s+(?:you|u)\s+"
@@ -68,6 +69,11 @@ WRITES = regex.compile(r"\b(?:write|draft|compose|pen|word|put\s+together)\s+(?:
                        + PIECE +
                        r"(?=\s*(?:$|[.,!?;:)\"]|(?:for|to|about|on|in|from|of|that|which|who|with|and|but|so|because|"
                        r"when|after|before|as)\b|\w+ing\b))", regex.IGNORECASE)
+# A piece asked for without a verb of writing: "I need an email to my team announcing...", "Something to write in a
+# new baby card".
+WANTS = regex.compile(r"\b(?:(?:need|want|would\s+like|'d\s+like)\s+(?:a|an|some)|something\s+"
+                      r"(?:to\s+(?:write|say|put)\s+)?(?:in|on|for)\s+(?:a|an|the|my|our|his|her|their))\s+"
+                      + BEFORE + r"(?:[\w]+-)?" + PIECE + r"\b", regex.IGNORECASE)
 HOW_TO = regex.compile(r"\bhow\s+(?:do|can|should|would|could)\s+(?:i|you|we|u)\s+$|\bhow\s+to\s+$", regex.IGNORECASE)
 # A message that only thanks the assistant, is glad to meet it or reports that its earlier help worked, and asks
 # nothing: a pleasantry back is the reply itself ("hey, bored on a train" or "Good evening. I have just retired"
@@ -75,7 +81,8 @@ HOW_TO = regex.compile(r"\bhow\s+(?:do|can|should|would|could)\s+(?:i|you|we|u)\
 SOCIAL = regex.compile(r"\b(?:thanks|thank\s+(?:you|u)(?!\s+(?:letter|note|card|message|e-?mail|gift|speech|text)s?\b)|"
                        r"thx|cheers(?!\s+to\b)|nice\s+to\s+meet\s+(?:you|u)|(?:much\s+)?appreciated|i\s+owe\s+(?:you|u)|"
                        r"you(?:'ve|\s+have)?\s+(?:came\s+up\s+with|come\s+up\s+with|helped|suggested|said|wrote|gave|"
-                       r"recommended|sorted)|worked\s+a\s+treat|(?:that|it)\s+(?:worked|did\s+the\s+trick)|spot\s+on)\b"
+                       r"recommended|sorted)|worked\s+a\s+treat|(?:that|it)\s+(?:worked|did\s+the\s+trick)|spot\s+on|"
+                       r"appreciate\s+(?:it|that|this)|fair\s+enough)\b"
                        r"|(?:^|[.!,;:]\s*)ta\b", regex.IGNORECASE)
 # A request: a question mark, "can you", "I need", or a verb of asking that opens a clause ("Thanks. Now write...",
 # "thanks, summarize the above"); "what you said" and "I never said please" ask for nothing.
@@ -109,7 +116,7 @@ def only_social(prompt: str) -> bool:
 
 def asks_for_writing(prompt: str) -> bool:
     """Whether `prompt` asks for a piece of writing: a verb of writing and the piece it writes ("Draft a message to
-    my team", "Help me write a toast"); "How do I write a for loop?", "How do I fix this error message?" and "Write a
-    function that reads lines" do not."""
+    my team", "Help me write a toast"), or a piece wanted ("I need an email to my team…"); "How do I write a for
+    loop?", "How do I fix this error message?" and "Write a function that reads lines" do not."""
     folded = normalise(prompt)
-    return any(not HOW_TO.search(folded, 0, m.start()) for m in WRITES.finditer(folded))
+    return any(not HOW_TO.search(folded, 0, m.start()) for m in WRITES.finditer(folded)) or bool(WANTS.search(folded))

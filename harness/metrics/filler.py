@@ -74,11 +74,12 @@ QUALIFIED = regex.compile(r"\b(?:especially|particularly|specifically|even|excep
 DANGLING = re.compile(r"\b(?:with|to|on|about|of|at|by|from|a|an|the|i|just|my|your)\s*$", re.IGNORECASE)
 # An answer that ends in a word, with no closing punctuation: cut off, most often at the token limit.
 UNFINISHED = re.compile(r"\w\s*$")
-# A sentence that only sympathises, with no turn to content: it leaves the preamble open (at most MAX_SYMPATHY of
-# them). Loose on purpose: "I'm sorry to hear that your router overheats." passes too; the formula after it must
-# still open a clause of the preamble to count.
-SYMPATHY = regex.compile(r"(?:i'm|i\s+am)\s+(?:so\s+|very\s+|really\s+|truly\s+)?sorry\s+(?:to\s+hear|for\s+your|about)"
-                         r"[^,;:]*$|it's\s+(?:completely\s+|perfectly\s+|totally\s+|quite\s+)?(?:normal|natural|"
+# A sentence that only sympathises or apologises ("I'm sorry for the confusion."), with no turn to content: it
+# leaves the preamble open (at most MAX_SYMPATHY of them). Loose on purpose: "I'm sorry to hear that your router
+# overheats." passes too; the formula after it must still open a clause of the preamble to count.
+SYMPATHY = regex.compile(r"(?:i'm|i\s+am)\s+(?:so\s+|very\s+|really\s+|truly\s+)?sorry\s+(?:to\s+hear|for\s+your|about|"
+                         r"for\s+(?:the|any|my)\s+(?:\w+\s+)?(?:confusion|misunderstanding|inconvenience|mistakes?|"
+                         r"errors?|trouble|delay))[^,;:]*$|it's\s+(?:completely\s+|perfectly\s+|totally\s+|quite\s+)?(?:normal|natural|"
                          r"understandable|okay|ok|common)\s+to\s+feel[^;:]*$|don't\s+worry(?:\s+about\s+(?:it|that|this))?"
                          r"[.!]?$", regex.IGNORECASE)
 MAX_SYMPATHY = 2
