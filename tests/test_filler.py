@@ -175,8 +175,11 @@ FIFTEENTH = DATA / "filler_real_model_o.jsonl"
 # reader); lexicon 1.19.0 was revised on their misses.
 SIXTEENTH = DATA / "filler_real_model_p.jsonl"
 # 390 more, answered after 1.19.0 was frozen and labelled blind twice, apart (nine answers settled by a third
-# reader): the out-of-sample figure.
-NEW_TEXT = DATA / "filler_real_model_q.jsonl"
+# reader); lexicon 1.20.0 was revised on their misses.
+SEVENTEENTH = DATA / "filler_real_model_q.jsonl"
+# 390 more, answered after 1.20.0 was frozen and labelled blind twice, apart (eight answers settled by a third
+# reader): the out-of-sample figure for the shipped lexicon.
+NEW_TEXT = DATA / "filler_real_model_r.jsonl"
 # Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (the shipped lexicon,
 # rounded down): the floor each figure may not fall below.
 STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (0.91, 1.0, 11), "restatement": (1.0, 1.0, 30),
@@ -211,16 +214,18 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (0.91, 1.0, 11), "re
                       "self_reference": (1.0, 0.95, 83), "hedge": (0.95, 1.0, 21)},
           SIXTEENTH: {"opener": (0.83, 0.81, 38), "closer": (0.97, 0.95, 43), "restatement": (1.0, 0.83, 12),
                       "self_reference": (1.0, 0.97, 82), "hedge": (0.87, 1.0, 14)},
-          NEW_TEXT: {"opener": (0.88, 0.78, 51), "closer": (1.0, 0.89, 65), "restatement": (1.0, 0.72, 11),
-                     "self_reference": (0.97, 0.94, 94), "hedge": (0.9, 1.0, 20)}}
+          SEVENTEENTH: {"opener": (0.88, 0.78, 51), "closer": (1.0, 0.89, 65), "restatement": (1.0, 0.72, 11),
+                        "self_reference": (0.97, 0.94, 94), "hedge": (0.9, 1.0, 20)},
+          NEW_TEXT: {"opener": (0.77, 0.77, 54), "closer": (0.92, 0.95, 41), "restatement": (1.0, 1.0, 9),
+                     "self_reference": (0.98, 0.97, 86), "hedge": (0.86, 0.86, 23)}}
 
 
 @pytest.mark.parametrize("labelled", [REAL_MODEL, SECOND, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, EIGHTH, NINTH, TENTH,
                                       ELEVENTH, TWELFTH, THIRTEENTH, FOURTEENTH, FIFTEENTH,
-                                      SIXTEENTH, NEW_TEXT],
+                                      SIXTEENTH, SEVENTEENTH, NEW_TEXT],
                          ids=["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
                               "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth",
-                              "new-text"])
+                              "seventeenth", "new-text"])
 def test_precision_and_recall_per_category_on_real_model_answers(labelled):
     rows = [json.loads(line) for line in labelled.read_text(encoding="utf-8").splitlines()]
     assert len(rows) >= 180
@@ -352,8 +357,8 @@ def test_a_second_reader_labelled_the_fifth_set_alike():
     assert [i for i in first if first[i] != second[i]] == ["elicit-e-0145"]  # "I'm not a personal assistant"
 
 
-# A second reading of sets 12 to 17, done apart: per category, (both readings, the first only, the second only).
-# The first reading of sets 13 to 17 is the settled one (a third reader settled the answers the two differed on).
+# A second reading of sets 12 to 18, done apart: per category, (both readings, the first only, the second only).
+# The first reading of sets 13 to 18 is the settled one (a third reader settled the answers the two differed on).
 SECOND_READING = {TWELFTH: {"opener": (76, 4, 1), "closer": (27, 6, 1), "restatement": (17, 2, 0),
                             "self_reference": (69, 1, 0), "hedge": (28, 0, 0)},
                   THIRTEENTH: {"opener": (46, 2, 1), "closer": (38, 3, 0), "restatement": (21, 0, 0),
@@ -364,12 +369,15 @@ SECOND_READING = {TWELFTH: {"opener": (76, 4, 1), "closer": (27, 6, 1), "restate
                               "self_reference": (83, 0, 1), "hedge": (21, 0, 0)},
                   SIXTEENTH: {"opener": (38, 0, 2), "closer": (43, 0, 0), "restatement": (12, 0, 1),
                               "self_reference": (82, 0, 0), "hedge": (14, 0, 1)},
-                  NEW_TEXT: {"opener": (51, 0, 1), "closer": (64, 1, 1), "restatement": (11, 0, 0),
-                             "self_reference": (94, 0, 1), "hedge": (19, 1, 0)}}
+                  SEVENTEENTH: {"opener": (51, 0, 1), "closer": (64, 1, 1), "restatement": (11, 0, 0),
+                                "self_reference": (94, 0, 1), "hedge": (19, 1, 0)},
+                  NEW_TEXT: {"opener": (54, 0, 1), "closer": (41, 0, 0), "restatement": (9, 0, 0),
+                             "self_reference": (86, 0, 0), "hedge": (23, 0, 3)}}
 
 
-@pytest.mark.parametrize("labelled", [TWELFTH, THIRTEENTH, FOURTEENTH, FIFTEENTH, SIXTEENTH, NEW_TEXT],
-                         ids=["twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "new-text"])
+@pytest.mark.parametrize("labelled", [TWELFTH, THIRTEENTH, FOURTEENTH, FIFTEENTH, SIXTEENTH, SEVENTEENTH, NEW_TEXT],
+                         ids=["twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
+                              "new-text"])
 def test_a_second_reader_agrees_with_the_labels_of_the_later_sets_as_stated(labelled):
     """docs/metrics.md states how far two readers agree: the labels' own ceiling for the lexicon's figures."""
     first, second = _readings(labelled), _readings(labelled.with_name(labelled.stem + "_reader2.jsonl"))
