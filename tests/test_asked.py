@@ -56,6 +56,10 @@ def test_a_request_for_a_piece_of_writing():
     assert asks_for_writing("I need an email to my team announcing that we're moving to hybrid working.")
     assert asks_for_writing("Something to write in a new baby card for a couple who've had twins, please.")
     assert not asks_for_writing("I need a plumber who can come on Sunday.")
+    assert asks_for_writing("I need something to say when I hand my notice in tomorrow.")
+    assert asks_for_writing("We're signing a card for a nurse who's moving home. What should I put?")
+    assert not asks_for_writing("What should I put in a lasagne?")
+    assert asks_for_writing("Write a clerihew about my boss, Pauline.")
     for code in ("Write a SQL statement to update the users table", "How do I write a page in Next.js?",
                  "Write a function that reads lines from a file", "Write a greeting module", "Write the ads table"):
         assert not asks_for_writing(code), code
@@ -76,6 +80,8 @@ def test_a_request_for_a_piece_of_writing():
     ("Amazing, the kids loved the clues you came up with.", True), ("Lovely, thanks. I never said please.", True),
     ("Thank you, I'll think about what you said.", True), ("Much appreciated. Now do the same for my CV", False),
     ("Appreciate it. My manager loved the report.", True),
-    ("Fair enough, I hadn't thought about it from her side.", True)])
+    ("Fair enough, I hadn't thought about it from her side.", True),
+    ("Good call on checking the fuse first. It was the fuse.", True), ("The poem was perfect, Mum cried.", True),
+    ("You're a star. The kids ate the fritters.", True), ("Sparkling water on the stain actually worked.", True)])
 def test_a_message_that_only_thanks_or_is_glad_to_meet_asks_nothing(prompt, social):
     assert only_social(prompt) is social

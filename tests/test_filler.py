@@ -214,10 +214,10 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (0.91, 1.0, 11), "re
                       "self_reference": (1.0, 0.95, 83), "hedge": (0.95, 1.0, 21)},
           SIXTEENTH: {"opener": (0.83, 0.81, 38), "closer": (0.97, 0.95, 43), "restatement": (1.0, 0.83, 12),
                       "self_reference": (1.0, 0.97, 82), "hedge": (0.87, 1.0, 14)},
-          SEVENTEENTH: {"opener": (0.88, 0.78, 51), "closer": (1.0, 0.89, 65), "restatement": (1.0, 0.72, 11),
+          SEVENTEENTH: {"opener": (0.89, 0.8, 51), "closer": (1.0, 0.89, 65), "restatement": (1.0, 0.72, 11),
                         "self_reference": (0.97, 0.94, 94), "hedge": (0.9, 1.0, 20)},
-          NEW_TEXT: {"opener": (0.77, 0.77, 54), "closer": (0.92, 0.95, 41), "restatement": (1.0, 1.0, 9),
-                     "self_reference": (0.98, 0.97, 86), "hedge": (0.86, 0.86, 23)}}
+          NEW_TEXT: {"opener": (0.93, 0.81, 54), "closer": (0.92, 0.95, 41), "restatement": (1.0, 1.0, 9),
+                     "self_reference": (0.98, 0.97, 86), "hedge": (0.9, 0.86, 23)}}
 
 
 @pytest.mark.parametrize("labelled", [REAL_MODEL, SECOND, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, EIGHTH, NINTH, TENTH,
@@ -705,3 +705,10 @@ def test_a_piece_wanted_without_a_verb_of_writing_is_the_answer():
     letter = "Dear [Team Manager's Name],\n\nI hope this message finds you well. We move to hybrid working."
     assert find_filler(letter, LEXICON, prompt="I need an email to my team announcing hybrid working.") == []
     assert _said("opener", letter) == ["Dear [Team Manager's Name],", "I hope this message finds you well"]
+
+
+def test_a_greeting_that_ends_on_an_exclamation_opens_a_requested_piece_but_is_the_assistant_s_own_hello_unasked():
+    text = "Hey there, little buddy!\n\nI'm so glad you're taking care of the dog. Walk him after school."
+    assert find_filler(text, LEXICON, prompt="write a text to my son reminding him to walk the dog pls") == []
+    assert _said("opener", text, prompt="Any tips for my dog?") == [
+        "Hey there", "I'm so glad you're taking care of the dog"]

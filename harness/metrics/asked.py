@@ -60,7 +60,8 @@ ASKED_OF_YOU = regex.compile(
 PIECE = (r"(?:letter|e-?mail|note|message|speech|toast|card|post|notice|newsletter|tribute|complaint|proposal|"
          r"invitation|reminder|announcement|reply|text|caption|bio|poem|sonnet|script|appeal|page|advert|ad|blurb|"
          r"description|profile|review|eulogy|obituary|story|essay|memo|flyer|leaflet|poster|pitch|introduction|"
-         r"intro|lines|verse|limerick|haiku|apology|listing|welcome|greeting|wording|piece|out-of-office|auto-?reply)s?")
+         r"intro|lines|verse|limerick|haiku|apology|listing|welcome|greeting|wording|piece|out-of-office|auto-?reply|"
+         r"clerihew|ode|song|lyric|jingle|slogan|rhyme)s?")
 # Up to three words may stand before the piece ("a firm but polite email"), none a preposition or relative word
 # ("write a function that reads lines" writes a function).
 BEFORE = r"(?:(?!(?:that|which|who|to|for|from|of|in|on|with|by|at)\b)[\w'\",-]+\s+){0,3}"
@@ -73,7 +74,12 @@ WRITES = regex.compile(r"\b(?:write|draft|compose|pen|word|put\s+together)\s+(?:
 # new baby card".
 WANTS = regex.compile(r"\b(?:(?:need|want|would\s+like|'d\s+like)\s+(?:a|an|some)|something\s+"
                       r"(?:to\s+(?:write|say|put)\s+)?(?:in|on|for)\s+(?:a|an|the|my|our|his|her|their))\s+"
-                      + BEFORE + r"(?:[\w]+-)?" + PIECE + r"\b", regex.IGNORECASE)
+                      + BEFORE + r"(?:[\w]+-)?" + PIECE + r"\b"
+                      r"|\b(?:need|want)\s+something\s+to\s+(?:say|write|put)\b", regex.IGNORECASE)
+# "We're signing a card for a nurse... What should I put?": the piece named, and what to put in it asked.
+WHAT_TO_PUT = regex.compile(r"\bwhat\s+(?:should|do|can|could|shall)\s+(?:i|we)\s+(?:put|write|say)\b",
+                            regex.IGNORECASE)
+NAMED_PIECE = regex.compile(r"\b" + PIECE + r"\b", regex.IGNORECASE)
 HOW_TO = regex.compile(r"\bhow\s+(?:do|can|should|would|could)\s+(?:i|you|we|u)\s+$|\bhow\s+to\s+$", regex.IGNORECASE)
 # A message that only thanks the assistant, is glad to meet it or reports that its earlier help worked, and asks
 # nothing: a pleasantry back is the reply itself ("hey, bored on a train" or "Good evening. I have just retired"
@@ -82,7 +88,9 @@ SOCIAL = regex.compile(r"\b(?:thanks|thank\s+(?:you|u)(?!\s+(?:letter|note|card|
                        r"thx|cheers(?!\s+to\b)|nice\s+to\s+meet\s+(?:you|u)|(?:much\s+)?appreciated|i\s+owe\s+(?:you|u)|"
                        r"you(?:'ve|\s+have)?\s+(?:came\s+up\s+with|come\s+up\s+with|helped|suggested|said|wrote|gave|"
                        r"recommended|sorted)|worked\s+a\s+treat|(?:that|it)\s+(?:worked|did\s+the\s+trick)|spot\s+on|"
-                       r"appreciate\s+(?:it|that|this)|fair\s+enough)\b"
+                       r"appreciate\s+(?:it|that|this|you)|fair\s+enough|good\s+call|actually\s+worked|you're\s+a\s+(?:star|legend|"
+                       r"lifesaver|genius)|(?:was|were)\s+(?:perfect|brilliant|spot\s+on|a\s+hit)|that's\s+(?:clever|"
+                       r"brilliant|genius))\b"
                        r"|(?:^|[.!,;:]\s*)ta\b", regex.IGNORECASE)
 # A request: a question mark, "can you", "I need", or a verb of asking that opens a clause ("Thanks. Now write...",
 # "thanks, summarize the above"); "what you said" and "I never said please" ask for nothing.
@@ -119,4 +127,6 @@ def asks_for_writing(prompt: str) -> bool:
     my team", "Help me write a toast"), or a piece wanted ("I need an email to my team…"); "How do I write a for
     loop?", "How do I fix this error message?" and "Write a function that reads lines" do not."""
     folded = normalise(prompt)
-    return any(not HOW_TO.search(folded, 0, m.start()) for m in WRITES.finditer(folded)) or bool(WANTS.search(folded))
+    if any(not HOW_TO.search(folded, 0, m.start()) for m in WRITES.finditer(folded)) or WANTS.search(folded):
+        return True
+    return bool(WHAT_TO_PUT.search(folded) and NAMED_PIECE.search(folded))

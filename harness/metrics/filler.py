@@ -101,6 +101,9 @@ OPEN_QUOTE = re.compile(r"(?:^|(?<=[\s:(]))\"(?=\S)[^\"]*\Z")
 TITLE = r"(?<=\b(?:dr|mr|mrs|ms|mx|prof|rev|fr|st|capt|lt|col|gen|sgt|hon))\."
 SALUTATION = regex.compile(rf"\A\s*((?:dear|hi|hello|hey|greetings)\b(?:[^\n,:!.?]|{TITLE}){{0,40}}[,:](?=[ \t]*\n)|"
                            r"(?:dear|hi|hello|hey)\s+\[[^\]\n]{1,40}\])", regex.IGNORECASE)
+# A greeting line that ends on "!" ("Hey there, little buddy!") opens the piece asked for too, though unasked it is
+# the assistant's own hello.
+EXCLAIMED_GREETING = regex.compile(r"\A\s*(?:dear|hi|hello|hey)\b[^\n!?.]{0,40}!(?=[ \t]*\n)", regex.IGNORECASE)
 GREETING_CATEGORY = "opener"
 # A first sentence copied from a question of the prompt restates it (harness/metrics/echo.py), where the lexicon
 # has this category.
@@ -135,7 +138,7 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
     or greets, and a letter it asked for is all mentioned."""
     folded = normalise(text)
     letter = SALUTATION.match(folded)
-    if letter and prompt and asks_for_writing(prompt):
+    if (letter or EXCLAIMED_GREETING.match(folded)) and prompt and asks_for_writing(prompt):
         return []
     cut = bool(UNFINISHED.search(folded)) if truncated is None else truncated
     quoted = [m.span() for m in QUOTED.finditer(folded)]
