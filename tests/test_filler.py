@@ -178,8 +178,11 @@ SIXTEENTH = DATA / "filler_real_model_p.jsonl"
 # reader); lexicon 1.20.0 was revised on their misses.
 SEVENTEENTH = DATA / "filler_real_model_q.jsonl"
 # 390 more, answered after 1.20.0 was frozen and labelled blind twice, apart (eight answers settled by a third
+# reader); lexicon 1.21.0 was revised on their misses.
+EIGHTEENTH = DATA / "filler_real_model_r.jsonl"
+# 390 more, answered after 1.21.0 was frozen and labelled blind twice, apart (ten answers settled by a third
 # reader): the out-of-sample figure for the shipped lexicon.
-NEW_TEXT = DATA / "filler_real_model_r.jsonl"
+NEW_TEXT = DATA / "filler_real_model_s.jsonl"
 # Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (the shipped lexicon,
 # rounded down): the floor each figure may not fall below.
 STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (0.91, 1.0, 11), "restatement": (1.0, 1.0, 30),
@@ -216,16 +219,18 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (0.91, 1.0, 11), "re
                       "self_reference": (1.0, 0.97, 82), "hedge": (0.87, 1.0, 14)},
           SEVENTEENTH: {"opener": (0.89, 0.8, 51), "closer": (1.0, 0.89, 65), "restatement": (1.0, 0.72, 11),
                         "self_reference": (0.97, 0.94, 94), "hedge": (0.9, 1.0, 20)},
-          NEW_TEXT: {"opener": (0.93, 0.81, 54), "closer": (0.92, 0.95, 41), "restatement": (1.0, 1.0, 9),
-                     "self_reference": (0.98, 0.97, 86), "hedge": (0.9, 0.86, 23)}}
+          EIGHTEENTH: {"opener": (0.93, 0.81, 54), "closer": (0.92, 0.95, 41), "restatement": (1.0, 1.0, 9),
+                       "self_reference": (0.98, 0.97, 86), "hedge": (0.9, 0.86, 23)},
+          NEW_TEXT: {"opener": (0.73, 0.82, 56), "closer": (0.92, 0.79, 62), "restatement": (0.86, 0.81, 16),
+                     "self_reference": (0.97, 0.93, 104), "hedge": (0.9, 0.95, 21)}}
 
 
 @pytest.mark.parametrize("labelled", [REAL_MODEL, SECOND, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, EIGHTH, NINTH, TENTH,
                                       ELEVENTH, TWELFTH, THIRTEENTH, FOURTEENTH, FIFTEENTH,
-                                      SIXTEENTH, SEVENTEENTH, NEW_TEXT],
+                                      SIXTEENTH, SEVENTEENTH, EIGHTEENTH, NEW_TEXT],
                          ids=["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
                               "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth",
-                              "seventeenth", "new-text"])
+                              "seventeenth", "eighteenth", "new-text"])
 def test_precision_and_recall_per_category_on_real_model_answers(labelled):
     rows = [json.loads(line) for line in labelled.read_text(encoding="utf-8").splitlines()]
     assert len(rows) >= 180
@@ -357,8 +362,8 @@ def test_a_second_reader_labelled_the_fifth_set_alike():
     assert [i for i in first if first[i] != second[i]] == ["elicit-e-0145"]  # "I'm not a personal assistant"
 
 
-# A second reading of sets 12 to 18, done apart: per category, (both readings, the first only, the second only).
-# The first reading of sets 13 to 18 is the settled one (a third reader settled the answers the two differed on).
+# A second reading of sets 12 to 19, done apart: per category, (both readings, the first only, the second only).
+# The first reading of sets 13 to 19 is the settled one (a third reader settled the answers the two differed on).
 SECOND_READING = {TWELFTH: {"opener": (76, 4, 1), "closer": (27, 6, 1), "restatement": (17, 2, 0),
                             "self_reference": (69, 1, 0), "hedge": (28, 0, 0)},
                   THIRTEENTH: {"opener": (46, 2, 1), "closer": (38, 3, 0), "restatement": (21, 0, 0),
@@ -371,13 +376,16 @@ SECOND_READING = {TWELFTH: {"opener": (76, 4, 1), "closer": (27, 6, 1), "restate
                               "self_reference": (82, 0, 0), "hedge": (14, 0, 1)},
                   SEVENTEENTH: {"opener": (51, 0, 1), "closer": (64, 1, 1), "restatement": (11, 0, 0),
                                 "self_reference": (94, 0, 1), "hedge": (19, 1, 0)},
-                  NEW_TEXT: {"opener": (54, 0, 1), "closer": (41, 0, 0), "restatement": (9, 0, 0),
-                             "self_reference": (86, 0, 0), "hedge": (23, 0, 3)}}
+                  EIGHTEENTH: {"opener": (54, 0, 1), "closer": (41, 0, 0), "restatement": (9, 0, 0),
+                               "self_reference": (86, 0, 0), "hedge": (23, 0, 3)},
+                  NEW_TEXT: {"opener": (56, 0, 0), "closer": (61, 1, 2), "restatement": (14, 2, 0),
+                             "self_reference": (103, 1, 0), "hedge": (21, 0, 0)}}
 
 
-@pytest.mark.parametrize("labelled", [TWELFTH, THIRTEENTH, FOURTEENTH, FIFTEENTH, SIXTEENTH, SEVENTEENTH, NEW_TEXT],
+@pytest.mark.parametrize("labelled", [TWELFTH, THIRTEENTH, FOURTEENTH, FIFTEENTH, SIXTEENTH, SEVENTEENTH, EIGHTEENTH,
+                                      NEW_TEXT],
                          ids=["twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
-                              "new-text"])
+                              "eighteenth", "new-text"])
 def test_a_second_reader_agrees_with_the_labels_of_the_later_sets_as_stated(labelled):
     """docs/metrics.md states how far two readers agree: the labels' own ceiling for the lexicon's figures."""
     first, second = _readings(labelled), _readings(labelled.with_name(labelled.stem + "_reader2.jsonl"))
