@@ -34,6 +34,12 @@ def test_a_question_to_the_assistant_about_itself(prompt):
     "Do you know a good plumber near me?", "Could you pretend to be a dragon for my kids?",
     "Can you quiz me on my French verbs?", "Do you think I should sell my car?",
     "I asked for three ideas and you gave me ten. Can you just pick the best one?",
+    # a service asked of "can you" / "could you", a how-to's generic "you", a chat group (a review's findings)
+    "Could you review my essay?", "Can you convert my table to JSON?",
+    "When should you prune roses? Mine are overgrown.",
+    "I'm baking. Does it matter if you use butter or oil in brownies?", "Do you really think I should go?",
+    "Our chat group is planning a party, suggest some games.",
+    "Would you be able to explain the rules of poker while we play a practice hand?",
 ])
 def test_a_request_or_the_asker_s_own_matter_is_not_about_the_assistant(prompt):
     assert not addresses_assistant(prompt)
@@ -60,6 +66,12 @@ def test_a_request_for_a_piece_of_writing():
     assert asks_for_writing("We're signing a card for a nurse who's moving home. What should I put?")
     assert not asks_for_writing("What should I put in a lasagne?")
     assert asks_for_writing("Write a clerihew about my boss, Pauline.")
+    # a noun that only shares its name with a piece (a review's findings)
+    for other in ("I need a new SIM card, which network is cheapest?", "I'd like a gift card for my mum, any ideas?",
+                  "I need a text editor for Python", "I need a script to back up my files every night",
+                  "What should I put in my smoothie? I read a post saying spinach is good.",
+                  "I need something to put on my cracked wall", "I need an email address for my business"):
+        assert not asks_for_writing(other), other
     for code in ("Write a SQL statement to update the users table", "How do I write a page in Next.js?",
                  "Write a function that reads lines from a file", "Write a greeting module", "Write the ads table"):
         assert not asks_for_writing(code), code
@@ -82,6 +94,11 @@ def test_a_request_for_a_piece_of_writing():
     ("Appreciate it. My manager loved the report.", True),
     ("Fair enough, I hadn't thought about it from her side.", True),
     ("Good call on checking the fuse first. It was the fuse.", True), ("The poem was perfect, Mum cried.", True),
-    ("You're a star. The kids ate the fritters.", True), ("Sparkling water on the stain actually worked.", True)])
+    ("You're a star. The kids ate the fritters.", True), ("Sparkling water on the stain actually worked.", True),
+    # a report that went wrong, and thanks before a request, are no thanks (a review's findings)
+    ("The code you gave me throws a TypeError on line 3.", False),
+    ("It worked on my laptop but fails on the server.", False),
+    ("Thanks! Also write a poem about cats", False), ("Thanks. Can I ask something else", False),
+    ("Thanks, please elaborate on point 3", False), ("Thanks, more please", False)])
 def test_a_message_that_only_thanks_or_is_glad_to_meet_asks_nothing(prompt, social):
     assert only_social(prompt) is social

@@ -207,9 +207,9 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (0.91, 1.0, 11), "re
                   "self_reference": (1.0, 1.0, 68), "hedge": (0.92, 1.0, 24)},
           ELEVENTH: {"opener": (0.94, 0.93, 89), "closer": (0.96, 0.9, 30), "restatement": (1.0, 0.86, 15),
                      "self_reference": (1.0, 0.98, 71), "hedge": (0.96, 0.94, 34)},
-          TWELFTH: {"opener": (0.92, 0.92, 80), "closer": (0.96, 0.87, 33), "restatement": (1.0, 0.78, 19),
+          TWELFTH: {"opener": (0.92, 0.93, 80), "closer": (0.96, 0.87, 33), "restatement": (1.0, 0.78, 19),
                     "self_reference": (1.0, 0.95, 70), "hedge": (1.0, 0.96, 28)},
-          THIRTEENTH: {"opener": (0.92, 0.95, 48), "closer": (0.97, 0.82, 41), "restatement": (0.95, 0.9, 21),
+          THIRTEENTH: {"opener": (0.9, 0.95, 48), "closer": (0.97, 0.82, 41), "restatement": (0.95, 0.9, 21),
                        "self_reference": (1.0, 0.92, 71), "hedge": (0.95, 0.95, 24)},
           FOURTEENTH: {"opener": (0.97, 0.79, 53), "closer": (0.91, 0.94, 34), "restatement": (1.0, 1.0, 22),
                        "self_reference": (0.98, 0.93, 65), "hedge": (1.0, 0.87, 24)},
@@ -720,3 +720,19 @@ def test_a_greeting_that_ends_on_an_exclamation_opens_a_requested_piece_but_is_t
     assert find_filler(text, LEXICON, prompt="write a text to my son reminding him to walk the dog pls") == []
     assert _said("opener", text, prompt="Any tips for my dog?") == [
         "Hey there", "I'm so glad you're taking care of the dog"]
+
+
+def test_review_findings_of_1_21_0():
+    # "I can't believe..." and "I cannot stress this enough" turn nothing down
+    party = "Wow, I can't believe it's your 50th! I'm happy to help you plan the party. First, book."
+    assert _said("opener", party) == ["Wow", "I'm happy to help you plan the party"]
+    # "Hello!" alone is the assistant's own hello, even when a piece was asked for
+    hello = "Hello!\nSure! Here's a poem:\nLeaves fall.\nI hope this helps!"
+    assert [s.category for s in find_filler(hello, LEXICON, prompt="Write a poem about autumn.")] == [
+        "opener", "opener", "closer"]
+    # text pasted to be edited is the material, not the request said back
+    assert _said("restatement", "Make every day count, and help others.\nThat's shorter.",
+                 "Make it shorter:\nMake every day count, and help others where you can.") == []
+    said = "Draft an out-of-office for your jury service next week. Back soon."
+    assert _said("restatement", said, "Please draft an out-of-office for my jury service next week.") == [
+        "Draft an out-of-office for your jury service next week."]

@@ -5,9 +5,10 @@ An offer of help that opens the answer is filler before an answer ("I'm happy to
 but where the question is about the assistant the same words are its reply, however evasive ("I'm happy to
 help with any personal or professional endeavors."). The test is on words: the message speaks to "you" outside
 a request ("Can you help me plan...", "Could you explain...", "thank you") and says nothing of the asker's own
-("I", "my", "we", "our"; "me" alone is the object of a request: "Can you tell me..."), or it asks what the
+("I", "my", "we", "our"; "me" alone is the object of a request: "Can you tell me..."); or it asks what the
 assistant can perceive, know or feel, whatever else it says ("Can you understand my messages if I don't use
-punctuation?", "Would you talk to me differently if I told you I was a doctor?").
+punctuation?", "Would you talk to me differently if I told you I was a doctor?"); or it puts a question to the
+assistant ("Does it help you if I explain why I'm asking?").
 """
 
 from __future__ import annotations
@@ -43,17 +44,20 @@ FACULTY = regex.compile(
     r"|\b(?:are|were)\s+(?:you|u)\s+(?:\w+ly\s+)?able\s+to\s+(?!help|assist|give|make|plan|write|explain|tell)\w+",
     regex.IGNORECASE)
 # A question put to the assistant itself, whoever else it names ("Does it help you if I explain why I'm asking?",
-# "Do you ever find a question so vague you have to guess what I meant?", "Where does our conversation go?"): an
-# auxiliary and "you" as its subject, then a verb that asks about the assistant, not for a service or an opinion on
-# the asker's matter ("Do you know a good plumber?", "Do you think I should go?", "Could you pretend to be a dragon?").
+# "Do you ever find a question so vague you have to guess what I meant?", "Where does our conversation go?"): "do"
+# or "are" with "you" as its subject, then a verb that asks about the assistant, not for a service or an opinion on
+# the asker's matter ("Do you know a good plumber?", "Do you really think I should go?"). "Can you", "could you" and
+# "would you" mostly ask for a service ("Could you review my essay?"): FACULTY reads those.
 ASKED_OF_YOU = regex.compile(
-    r"\b(?:do|did|does|would|will|can|could|are|were|should|have|had)\s+(?:you|u)\s+"
-    r"(?:\w+ly\s+|ever\s+|even\s+|still\s+|just\s+|also\s+)?"
+    r"\b(?:do|did|does|are|were)\s+(?:you|u)\s+(?:\w+ly\s+|ever\s+|even\s+|still\s+|just\s+|also\s+)?+"
     r"(?!know\b|have\b|think\b|reckon\b|recommend|suggest|mean\b|want\b|need\b|like\b|prefer\b|agree\b|say\b|"
-    r"get\s+(?:a|the|any|some)\b|quiz|pretend|play|act\b|be\s+my\b|help\b|assist\b|talk\s+me\b|"
-    r"able\s+to\s+(?:help|assist|give|make|plan|write|explain|tell)\b)\w+"
-    r"|\b(?:does|would|will|did)\s+it\s+(?:\w+\s+){0,2}(?:you|u)\b(?!\s+to\b)"
-    r"|\bour\s+(?:chat|conversation)s?\b", regex.IGNORECASE)
+    r"get\s+(?:a|the|any|some)\b|help\b|assist\b|able\b|going\b|free\b|available\b|sure\b|use\b|make\b)\w+"
+    # "would you" / "will you" with an adverb or a verb about the assistant: "If I paid more, would you be cleverer?",
+    # "Will you actually tell me?"; not "Would you be able to explain..." or "Will you be my study buddy?"
+    r"|\b(?:would|will)\s+(?:you|u)\s+(?:(?:actually|honestly|really|ever|still|even)\s+\w+|(?:be(?!\s+(?:my|able)\b)|"
+    r"notice|remember|know|mind|cope|follow|judge|lie|refuse|believe)\b)"
+    r"|\b(?:does|would|will|did)\s+it\s+(?:help|bother|annoy|upset|hurt|offend|matter\s+to)\s+(?:you|u)\b"
+    r"|\bour\s+(?:chat|conversation)s?\b(?!\s+(?:group|room|app|channel|thread))", regex.IGNORECASE)
 # A piece of writing asked for: an answer that opens "Dear team," is then the piece, not the assistant talking. The
 # piece is what the verb writes (a few words on at most), not a noun before another noun ("write a greeting
 # module", "the ads table"), and a how-to asks for none ("How do I write a page in Next.js?").
@@ -71,35 +75,47 @@ WRITES = regex.compile(r"\b(?:write|draft|compose|pen|word|put\s+together)\s+(?:
                        r"(?=\s*(?:$|[.,!?;:)\"]|(?:for|to|about|on|in|from|of|that|which|who|with|and|but|so|because|"
                        r"when|after|before|as)\b|\w+ing\b))", regex.IGNORECASE)
 # A piece asked for without a verb of writing: "I need an email to my team announcing...", "Something to write in a
-# new baby card".
-WANTS = regex.compile(r"\b(?:(?:need|want|would\s+like|'d\s+like)\s+(?:a|an|some)|something\s+"
-                      r"(?:to\s+(?:write|say|put)\s+)?(?:in|on|for)\s+(?:a|an|the|my|our|his|her|their))\s+"
-                      + BEFORE + r"(?:[\w]+-)?" + PIECE + r"\b"
-                      r"|\b(?:need|want)\s+something\s+to\s+(?:say|write|put)\b", regex.IGNORECASE)
-# "We're signing a card for a nurse... What should I put?": the piece named, and what to put in it asked.
+# new baby card", "I need something to say when I hand my notice in". Only pieces no other noun shares a name with:
+# "I need a new SIM card", "a text editor", "a script to back up my files" and "a song recommendation" are none.
+UNAMBIGUOUS = (r"(?:letter|e-?mail|speech|toast|poem|eulogy|obituary|tribute|caption|bio|message|announcement|"
+               r"invitation|limerick|haiku|sonnet|out-of-office|newsletter)s?")
+WANTS = regex.compile(r"\b(?:need|want|would\s+like|'d\s+like)\s+(?:a|an|some)\s+" + BEFORE + r"(?:[\w]+-)?"
+                      + UNAMBIGUOUS + r"\b(?!\s+(?:address|account|app|client|provider|server|template)s?\b)"
+                      r"|\bsomething\s+(?:to\s+(?:write|say|put)\s+)?(?:in|on|for)\s+(?:a|an|the|my|our|his|her|their)\s+"
+                      + BEFORE + r"(?:card|letter|speech|toast|message|note|e-?mail|tribute)s?\b"
+                      r"|\b(?:need|want)\s+something\s+to\s+(?:say|write)\b", regex.IGNORECASE)
+# "We're signing a card for a nurse... What should I put?": a card or letter named, and what to put in it asked.
 WHAT_TO_PUT = regex.compile(r"\bwhat\s+(?:should|do|can|could|shall)\s+(?:i|we)\s+(?:put|write|say)\b",
                             regex.IGNORECASE)
-NAMED_PIECE = regex.compile(r"\b" + PIECE + r"\b", regex.IGNORECASE)
+NAMED_PIECE = regex.compile(r"\b(?:card|letter|speech|toast|message|note|eulogy|tribute)s?\b", regex.IGNORECASE)
 HOW_TO = regex.compile(r"\bhow\s+(?:do|can|should|would|could)\s+(?:i|you|we|u)\s+$|\bhow\s+to\s+$", regex.IGNORECASE)
 # A message that only thanks the assistant, is glad to meet it or reports that its earlier help worked, and asks
 # nothing: a pleasantry back is the reply itself ("hey, bored on a train" or "Good evening. I have just retired"
 # still get an opener). A thank-you letter and a toast ("Cheers to ten years") are no thanks.
 SOCIAL = regex.compile(r"\b(?:thanks|thank\s+(?:you|u)(?!\s+(?:letter|note|card|message|e-?mail|gift|speech|text)s?\b)|"
                        r"thx|cheers(?!\s+to\b)|nice\s+to\s+meet\s+(?:you|u)|(?:much\s+)?appreciated|i\s+owe\s+(?:you|u)|"
-                       r"you(?:'ve|\s+have)?\s+(?:came\s+up\s+with|come\s+up\s+with|helped|suggested|said|wrote|gave|"
-                       r"recommended|sorted)|worked\s+a\s+treat|(?:that|it)\s+(?:worked|did\s+the\s+trick)|spot\s+on|"
-                       r"appreciate\s+(?:it|that|this|you)|fair\s+enough|good\s+call|actually\s+worked|you're\s+a\s+(?:star|legend|"
-                       r"lifesaver|genius)|(?:was|were)\s+(?:perfect|brilliant|spot\s+on|a\s+hit)|that's\s+(?:clever|"
-                       r"brilliant|genius))\b"
+                       r"appreciate\s+(?:it|that|this|you)|you're\s+a\s+(?:star|legend|lifesaver|genius))\b"
                        r"|(?:^|[.!,;:]\s*)ta\b", regex.IGNORECASE)
-# A request: a question mark, "can you", "I need", or a verb of asking that opens a clause ("Thanks. Now write...",
-# "thanks, summarize the above"); "what you said" and "I never said please" ask for nothing.
-ASKS = regex.compile(r"\?|\b(?:can|could|would|will)\s+(?:you|u)\b|\bi\s+(?:need|want|would\s+like|'d\s+like)\b|"
-                     r"\b(?:help\s+me|let's|lets|one\s+more|another\s+one|same\s+again|any\s+(?:ideas|tips|suggestions|"
-                     r"advice))\b|(?:^|[.!,;:]\s*)(?:(?:and|but|so|now|ok|okay)\s+)?(?:please\s+)?(?:write|draft|tell|give|"
-                     r"show|explain|plan|make|translate|fix|list|summari[sz]e|convert|rewrite|continue|do|check|find|compare|"
-                     r"create|generate|suggest|recommend|how|what|why|where|when|which|who|should|now)\b",
-                     regex.IGNORECASE)
+# A report that the earlier help worked is thanks too ("Worked a treat", "the clues you came up with were a hit"),
+# unless something in it went wrong ("The code you gave me throws a TypeError", "It worked on my laptop but...").
+WORKED = regex.compile(r"\b(?:you(?:'ve|\s+have)?\s+(?:came\s+up\s+with|come\s+up\s+with|helped|suggested|said|wrote|"
+                       r"gave|recommended|sorted)|worked\s+a\s+treat|(?:that|it)\s+(?:worked|did\s+the\s+trick)|"
+                       r"spot\s+on|fair\s+enough|good\s+call|actually\s+worked|(?:was|were)\s+(?:perfect|brilliant|"
+                       r"spot\s+on|a\s+hit)|that's\s+(?:clever|brilliant|genius))\b", regex.IGNORECASE)
+WENT_WRONG = regex.compile(r"\b(?:but|though|however|still|wrong|\w*(?:error|exception)s?|throws?|crash(?:es|ed)?|bug|"
+                           r"fails?|failed|broke|broken|hated|"
+                           r"doesn't|didn't\s+work|isn't|won't|too\s+(?:salty|long|short|much|hard|late)|not\s+(?:work|"
+                           r"right|what))\b|\w+n't\s+work", regex.IGNORECASE)
+# A request: a question mark, "can you", "can I", "I need", "please" (not "I never said please"), or a verb of
+# asking that opens a clause ("Thanks. Now write...", "Thanks! Also write...", "thanks, summarize the above");
+# "what you said" asks for nothing.
+ASKS = regex.compile(r"\?|\b(?:can|could|would|will)\s+(?:you|u|i)\b|\bi\s+(?:need|want|would\s+like|'d\s+like)\b|"
+                     r"(?<!\bsaid\s)\bplease\b|\b(?:help\s+me|let's|lets|one\s+more|another\s+(?:one|version|idea|go|option|example)|"
+                     r"same\s+again|"
+                     r"any\s+(?:ideas|tips|suggestions|advice))\b|(?:^|[.!,;:]\s*)(?:(?:and|but|so|now|ok|okay|also|then|"
+                     r"next)\s+)?(?:write|draft|tell|give|show|explain|elaborate|plan|make|translate|fix|list|summari[sz]e|"
+                     r"convert|rewrite|continue|go\s+on|do|check|find|compare|create|generate|suggest|recommend|how|what|why|"
+                     r"where|when|which|who|should|now)\b", regex.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=1024)  # one prompt is scored once per variant
@@ -110,7 +126,9 @@ def addresses_assistant(prompt: str) -> bool:
     if FACULTY.search(folded):
         return True
     unrequested = REQUEST.sub(" ", folded)
-    return bool(YOU.search(unrequested)) and not ASKER.search(folded) or bool(ASKED_OF_YOU.search(unrequested))
+    if ASKED_OF_YOU.search(unrequested):
+        return True
+    return bool(YOU.search(unrequested)) and not ASKER.search(folded)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -119,7 +137,8 @@ def only_social(prompt: str) -> bool:
     yesterday, the cover letter worked", "Hi, I'm Priya. Nice to meet you!", "Worked a treat, the drain's clear")
     and asks nothing: no question mark and no request."""
     folded = normalise(prompt)
-    return bool(SOCIAL.search(folded)) and not ASKS.search(folded)
+    thanks = SOCIAL.search(folded) or (WORKED.search(folded) and not WENT_WRONG.search(folded))
+    return bool(thanks) and not ASKS.search(folded)
 
 
 def asks_for_writing(prompt: str) -> bool:

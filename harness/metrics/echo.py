@@ -36,6 +36,7 @@ QUESTION = regex.compile(r"(?:^|(?<=[.!?\n]))[^.!?\n]*\?")
 SENTENCE = regex.compile(r"(?:^|(?<=[.!?\n]))[^.!?\n]+[.!?]*")
 # A request: a sentence of the prompt that opens with a verb of asking ("Draft an out-of-office for...", "Please list
 # five..."); said back whole, like a question, it restates ("Morning! Sun's out." said back is a greeting returned).
+REQUEST_PLEASE = regex.compile(r"^please\s+", regex.IGNORECASE)
 REQUEST = regex.compile(r"(?:please\s+)?(?:write|draft|compose|give|tell|list|explain|describe|summari[sz]e|translate|"
                         r"suggest|recommend|make|create|plan|name|help|find|compare|rewrite|convert|generate|outline)\b",
                         regex.IGNORECASE)
@@ -63,7 +64,10 @@ def questions(prompt: str) -> Asked:
     """What the prompt asks: its questions and requests, and all its sentences (a request said back as a question,
     "A week of packed lunches for a fussy six-year-old?", restates it too), as asked and as said back to the
     asker."""
-    requests = [piece for piece in SENTENCE.findall(prompt) if REQUEST.match(piece.strip())]
+    # the instruction only: text pasted after it ("Make it shorter:\n...") is the material, not the request
+    instruction = regex.split(r":\s|\n", prompt, maxsplit=1)[0]
+    requests = [REQUEST_PLEASE.sub("", piece.strip()) for piece in SENTENCE.findall(instruction)
+                if REQUEST.match(piece.strip())]
     return Asked(_both(QUESTION.findall(prompt)), _both(requests), _both(SENTENCE.findall(prompt)))
 
 
@@ -90,7 +94,8 @@ def is_echo(sentence: str, asked: Asked) -> bool:
         return True
     # a request said back from its verb on: "I'm on jury service" for "Write an out-of-office saying I'm on jury
     # service" is the piece asked for, not the request
-    return any(len(said) >= MIN_SHARE * len(request) and said[0] == request[0] and _run(said, request)
+    said = said[1:] if said[0] == "please" else said
+    return any(len(said) >= MIN_SHARE * len(request) and said[:1] == request[:1] and _run(said, request)
                for request in asked.requests)
 
 

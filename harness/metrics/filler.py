@@ -70,7 +70,8 @@ LIMITATION = re.compile(r"[^.!?\n]*?(?:,\s*not\s+(?:to|a|an|the|for|with|in|on|a
                         r"equipped|capable|allowed|qualified|responsible)\b)", re.IGNORECASE)
 # A phrase right after one of these words is part of a statement, not a restatement of the question.
 QUALIFIED = regex.compile(r"\b(?:especially|particularly|specifically|even|except)\s+$", regex.IGNORECASE)
-# A cut that leaves what the sentence was going to say unsaid: "I'm here to help you with", "I can offer a".
+# A cut that leaves what the sentence was going to say unsaid: "I'm here to help you with", "I can offer a". (The
+# readers count "...grow and develop, and" and "...in speech and": a cut after "and" is not on the list.)
 DANGLING = re.compile(r"\b(?:with|to|on|about|of|at|by|from|a|an|the|i|just|my|your)\s*$", re.IGNORECASE)
 # An answer that ends in a word, with no closing punctuation: cut off, most often at the token limit.
 UNFINISHED = re.compile(r"\w\s*$")
@@ -88,7 +89,9 @@ MAX_SYMPATHY = 2
 REFUSAL = regex.compile(r"\b(?:i\s+(?:don't|do\s+not)\s+have\s+(?:the\s+)?(?:ability|capability|capacity|access|means|"
                         r"personal\s+(?:information|data|details|access))|"
                         r"(?:i'm|i\s+am)\s+(?:unable|not\s+able|not\s+equipped|not\s+capable|not\s+designed)|"
-                        r"i\s+(?:can't|cannot|can\s+not)\s+(?!help\s+but)\w+)", regex.IGNORECASE)
+                        r"i\s+(?:can't|cannot|can\s+not)\s+(?:help|assist|provide|give|access|browse|see|do|offer|make|"
+                        r"answer|share|diagnose|predict|tell|know|remember|guarantee|search|open|read|hear|send|call|"
+                        r"recommend)\b(?!\s+but\b)(?![^.!?\n]*\benough\b))", regex.IGNORECASE)
 # Quoted or code text is mentioned, not said: "The reply 'As an AI language model...' is an over-refusal". A quote
 # that opens the answer runs to its close across paragraphs: a requested advert or letter, given in quotes.
 QUOTED = re.compile(r"\A\s*\"[^\"]*\"|```.*?```|`[^`\n]*`|\"[^\"\n]*\"|(?<!\w)'[^'\n]{2,}?'(?!\w)", re.DOTALL)
@@ -103,7 +106,9 @@ SALUTATION = regex.compile(rf"\A\s*((?:dear|hi|hello|hey|greetings)\b(?:[^\n,:!.
                            r"(?:dear|hi|hello|hey)\s+\[[^\]\n]{1,40}\])", regex.IGNORECASE)
 # A greeting line that ends on "!" ("Hey there, little buddy!") opens the piece asked for too, though unasked it is
 # the assistant's own hello.
-EXCLAIMED_GREETING = regex.compile(r"\A\s*(?:dear|hi|hello|hey)\b[^\n!?.]{0,40}!(?=[ \t]*\n)", regex.IGNORECASE)
+# It must name someone: "Hello!" or "Hi there!" alone on a line is the assistant's own hello.
+EXCLAIMED_GREETING = regex.compile(r"\A\s*(?:dear|hi|hello|hey)(?:\s+there)?[,\s]+(?!there\b|everyone\b|all\b)\w"
+                                   r"[^\n!?.]{0,38}!(?=[ \t]*\n)", regex.IGNORECASE)
 GREETING_CATEGORY = "opener"
 # A first sentence copied from a question of the prompt restates it (harness/metrics/echo.py), where the lexicon
 # has this category.
@@ -130,9 +135,9 @@ class FillerScores(BaseModel):
 def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prompt: str | None = None
                 ) -> list[FillerSpan]:
     """Filler phrases of `text`, each counted only where its category's position allows, and each stretch of
-    text once (an offer of help with nothing after it opens nothing: "I'd be happy to help!" alone is a
-    closer, not also an opener). `truncated`: whether generation stopped at the token limit; None (text from
-    elsewhere) reads an answer ending in a word as cut off.
+    text once: "Sure, I'd be happy to help! First, ..." holds two openers, and an offer of help with nothing after
+    it opens nothing ("I'd be happy to help!" alone is a closer, not also an opener). `truncated`: whether
+    generation stopped at the token limit; None (text from elsewhere) reads an answer ending in a word as cut off.
     `prompt`: the user's message; a first sentence copied from one of its questions restates it, an offer of
     help is the reply to a question about the assistant, a pleasantry is the reply to a message that only thanks
     or greets, and a letter it asked for is all mentioned."""
@@ -297,9 +302,9 @@ def _in_preamble(folded: str, match: regex.Match, preamble: list[tuple[int, int]
 
 
 def _preamble(folded: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The answer's first sentences, not counting up to MAX_SYMPATHY that only sympathise ("I'm so sorry to hear
-    that. It's completely normal to feel lost. I'm here to support you, and..." still has its offer in the
-    preamble)."""
+    """The answer's first sentences, not counting up to MAX_SYMPATHY that only sympathise or apologise ("I'm so
+    sorry to hear that. It's completely normal to feel lost. I'm here to support you, and..." still has its offer
+    in the preamble), and none after a sentence that turns the request down (REFUSAL)."""
     kept: list[tuple[int, int]] = []
     skipped = 0
     for span in spans:

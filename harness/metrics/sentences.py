@@ -8,8 +8,9 @@ decimals, ellipses, quotes). Around it, three rules of our own, for how chat ans
 - a fenced code block is one sentence, and URLs, e-mail addresses and inline code are opaque (their dots
   and question marks end nothing);
 - a run of "!" or "?", or a closing quote after . ! ?, followed by a capital ends a sentence ("Wow!!!
-  That was fast." is two), and a few abbreviations pysbd splits at ("approx. 3 MB", "2 lbs. and",
-  "a B.Sc. in") do not: both are cases pysbd gets wrong.
+  That was fast." is two), so does a word pysbd takes for an abbreviation before the pronoun "I" ("Call me.
+  I will answer." is two), and a few abbreviations pysbd splits at ("approx. 3 MB", "2 lbs. and", "a B.Sc.
+  in") do not: all are cases pysbd gets wrong.
 The labelled hard cases in tests/data/sentence_cases.jsonl pin this behaviour down.
 """
 
@@ -25,11 +26,13 @@ OPAQUE = re.compile(r"`[^`\n]+`|\b(?:https?://|www\.)\S+[\w/]|[\w.+-]+@[\w-]+(?:
                     r"\b(?:[\w-]+\.)+(?:com|org|net|io|dev|edu|gov|js|py|txt|yaml|json|html|md)\b")
 FENCE = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
 LINE = re.compile(r"[^\n]+")
-# pysbd reads a word of its abbreviation list ("me", "is", "ill", "ok", "may") before "I" as an abbreviation and an
-# initial: "Call me. I will answer." is two sentences when "I" is the pronoun: a verb or "'m" follows, not "of" ("vol. I
-# of the series").
-REPEATED_END = re.compile(r"(?:[!?]{2,}[\"')\]]*|[.!?][\"'])\s+(?=[\"'(\[]?[A-Z])|(?<![\w.])[a-z]{2,5}\.\s+"
-                          r"(?=I(?:'[a-z]{1,2}\b|\s+(?!(?:of|and|or|to|in|on|at|the|a|an|for|with|from|by)\b)[a-z]))")
+REPEATED_END = re.compile(r"(?:[!?]{2,}[\"')\]]*|[.!?][\"'])\s+(?=[\"'(\[]?[A-Z])")
+# pysbd reads a lower-case word of its abbreviation list ("me", "is", "ill", "ok", "may") before "I" as an
+# abbreviation and an initial: "Call me. I will answer." is two sentences when "I" is the pronoun, a verb or "'m"
+# after it; not after a reference abbreviation ("See sec. I of the report") nor before "of" ("vol. I of the series").
+PRONOUN_AFTER_WORD = re.compile(r"(?<![\w.])(?!(?:sec|secs|vol|vols|ch|pt|pts|no|nos|fig|figs|art|app|para|chap|"
+                                r"part|book)\.)[a-z]{2,5}\.\s+(?=I(?:'[a-z]{1,2}\b|\s+(?!(?:of|and|or|to|in|on|at|the|a|"
+                                r"an|for|with|from|by)\b)[a-z]))")
 # Abbreviations that continue a sentence when a number or a lower-case word follows them.
 CONTINUING = re.compile(r"(?:\b(?:approx|ca?|vol|nos?|fig|figs|ch|sec|pp?|ext|est|lbs?|tbsp|tsp|oz|ft|co|ltd)"
                         r"|\b(?:[A-Za-z]{1,3}\.){1,}[A-Za-z]{1,3})\.$", re.IGNORECASE)
@@ -75,13 +78,16 @@ def _chunks(offset: int, line: str) -> list[tuple[int, str]]:
 
 
 def _prose(line: str) -> list[tuple[int, int]]:
-    """Sentences of one line: pysbd's, split after repeated ! or ?, joined after continuing abbreviations."""
+    """Sentences of one line: pysbd's, split after repeated ! or ? and before a pronoun "I" pysbd read as an
+    initial, joined after continuing abbreviations."""
     pieces: list[tuple[int, int]] = []
     for sentence in SEGMENTER.segment(line):
         cursor = sentence.start
-        for match in REPEATED_END.finditer(line, sentence.start, sentence.end):
-            pieces.append((cursor, match.end()))
-            cursor = match.end()
+        ends = sorted({m.end() for pattern in (REPEATED_END, PRONOUN_AFTER_WORD)
+                       for m in pattern.finditer(line, sentence.start, sentence.end)})
+        for end in ends:
+            pieces.append((cursor, end))
+            cursor = end
         pieces.append((cursor, sentence.end))
     joined: list[tuple[int, int]] = []
     for start, end in pieces:
