@@ -104,9 +104,8 @@ OPEN_QUOTE = re.compile(r"(?:^|(?<=[\s:(]))\"(?=\S)[^\"]*\Z")
 TITLE = r"(?<=\b(?:dr|mr|mrs|ms|mx|prof|rev|fr|st|capt|lt|col|gen|sgt|hon))\."
 SALUTATION = regex.compile(rf"\A\s*((?:dear|hi|hello|hey|greetings)\b(?:[^\n,:!.?]|{TITLE}){{0,40}}[,:](?=[ \t]*\n)|"
                            r"(?:dear|hi|hello|hey)\s+\[[^\]\n]{1,40}\])", regex.IGNORECASE)
-# A greeting line that ends on "!" ("Hey there, little buddy!") opens the piece asked for too, though unasked it is
-# the assistant's own hello.
-# It must name someone: "Hello!" or "Hi there!" alone on a line is the assistant's own hello.
+# A greeting line that ends on "!" and names someone ("Hey there, little buddy!") opens the piece asked for too;
+# unasked, or alone on its line ("Hello!", "Hi there!"), it is the assistant's own hello.
 EXCLAIMED_GREETING = regex.compile(r"\A\s*(?:dear|hi|hello|hey)(?:\s+there)?[,\s]+(?!there\b|everyone\b|all\b)\w"
                                    r"[^\n!?.]{0,38}!(?=[ \t]*\n)", regex.IGNORECASE)
 GREETING_CATEGORY = "opener"
