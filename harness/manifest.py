@@ -44,7 +44,7 @@ def run_manifest(suite: Suite, prepared: Prepared, source: ModelSource, adapters
                                 "scoring_seconds": round(runs[v.name].scoring_seconds, 3),
                                 "numerics": variant_numerics(suite, v.adapter).key()} for v in chosen},
         "prompting": renderer.describe(chosen),
-        "lexicon": {"name": prepared.lexicon.name, "version": prepared.lexicon.version},
+        "lexicon": prepared.lexicon.describe(),
         "libraries": library_versions(),
         "hardware": hardware(),
         **({"notice": SMOKE_NOTICE} if source.smoke else {}),

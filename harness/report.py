@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from harness import charts
 from harness.compare import Comparison, headline, headlines
+from harness.metrics.lexicon import accuracy_note
 from harness.metrics.registry import METRICS, metrics_for, statistic, summary_rows
 from harness.precision import precision_lines
 from harness.report_panels import Section, sections_of
@@ -35,6 +36,7 @@ class RunPanel:
     stage_seconds: dict
     manifest_json: str = ""
     precision: list[str] = field(default_factory=list)  # which precision each variant ran in (precision_lines)
+    filler_note: str | None = None  # the lexicon and its measured accuracy (lexicon.accuracy_note)
 
 
 @dataclass
@@ -178,7 +180,7 @@ def _panel(label: str, results: Results) -> RunPanel:
     adapters = {name: record.model_dump() for name, record in results.manifest.run_adapters().items()}
     return RunPanel(label, results.manifest, adapters, results.stage_seconds,
                     json.dumps(results.manifest.model_dump(mode="json"), indent=2, ensure_ascii=False),
-                    precision_lines(results.manifest))
+                    precision_lines(results.manifest), accuracy_note(results.manifest.lexicon))
 
 
 def view_of_run(results: Results) -> ReportView:

@@ -25,7 +25,8 @@ from harness.tasks import TaskBreakdown
 # primary pairs, the command-line selection; verdict rows name their pair; the manifest is a typed record.
 # 1.4: the breakdown by task. 1.5: the splits (distribution shift), the prompting panels and the canary.
 # 1.6: each variant's precision, the quantisation check, held-out loss in the adapters' stats, the data-size curve.
-SCHEMA_VERSION = "1.6"
+# 1.7: the filler lexicon's record holds its phrases' sha256 and, for the built-in one, its measured accuracy.
+SCHEMA_VERSION = "1.7"
 LEGACY_GRID = {"base": ("none", None), "system": ("system", None), "sft": ("none", "sft"),
                "sft+system": ("system", "sft")}
 

@@ -121,6 +121,13 @@ def test_runs_in_another_precision_or_model_are_not_comparable_example_by_exampl
     newer = {**manifest(), "lexicon": {"name": "harness-filler", "version": "1.5.1"}}
     older = {**manifest(), "lexicon": {"name": "harness-filler", "version": "1.3.0"}}
     assert comparability_problems(older, newer) == ["the filler lexicon differs"]
+    # One version, extended by two suites' own phrases; a run from before 1.7 has no hash and is not held against it.
+    house = {**manifest(), "lexicon": {"name": "harness-filler", "version": "1.5.1+suite-0", "sha256": "a" * 64}}
+    other = {**house, "lexicon": {**house["lexicon"], "sha256": "b" * 64}}
+    assert comparability_problems(house, other) == ["the filler lexicon's phrases differ"]
+    assert comparability_problems(house, {**house, "lexicon": {**house["lexicon"], "measured": {}}}) == []
+    assert comparability_problems(house, {**manifest(), "lexicon": {"name": "harness-filler",
+                                                                     "version": "1.5.1+suite-0"}}) == []
 
 
 def test_the_whole_verdict_reads_as_one_sentence():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from conftest import MINIMAL_SUITE, write_suite
 from harness.errors import HarnessError, InputErrors
 from harness.metrics import filler
 from harness.metrics.filler import filler_scores, find_filler
-from harness.metrics.lexicon import builtin_lexicon_raw, parse_lexicon
+from harness.metrics.lexicon import accuracy_note, builtin_lexicon_raw, parse_lexicon
 from harness.scorers import prepare
 from harness.suite import load_suite
 
@@ -736,3 +737,55 @@ def test_review_findings_of_1_21_0():
     said = "Draft an out-of-office for your jury service next week. Back soon."
     assert _said("restatement", said, "Please draft an out-of-office for my jury service next week.") == [
         "Draft an out-of-office for your jury service next week."]
+
+
+# The sets the built-in lexicon's stated accuracy ("measured" in its JSON) was computed on: answers to prompts it
+# was not revised on. The report quotes these figures, so they must be the lexicon's own, to the third decimal.
+MEASURED_ON = [NEW_TEXT]
+
+
+def test_the_built_in_lexicon_states_its_accuracy_as_measured_on_text_it_was_not_revised_on():
+    measured = builtin_lexicon_raw()["measured"]
+    rows = [json.loads(line) for path in MEASURED_ON for line in path.read_text(encoding="utf-8").splitlines()]
+    assert measured["answers"] == len(rows)
+    found = [{s.category for s in find_filler(row["text"], LEXICON, prompt=row.get("prompt"))} for row in rows]
+    assert set(measured["categories"]) == {c.name for c in LEXICON.categories}
+    for category, stated in measured["categories"].items():
+        labels = [category in row["categories"] for row in rows]
+        flagged = [category in hits for hits in found]
+        hits = sum(a and b for a, b in zip(labels, flagged, strict=True))
+        assert stated == {"precision": round(hits / sum(flagged), 3), "recall": round(hits / sum(labels), 3)}, category
+
+
+def test_an_extended_lexicon_drops_the_built_in_accuracy_and_is_told_apart_by_its_phrases(tmp_path):
+    rows = [{"prompt": "p", "response": "r"}]
+    lexicons = []
+    for phrase in ("howdy", "hiya"):
+        (tmp_path / "lexicon.json").write_text(json.dumps({"categories": {"opener": {"phrases": [phrase]}}}))
+        lexicons.append(prepare(load_suite(write_suite(
+            tmp_path, MINIMAL_SUITE + "metrics:\n  filler: {lexicon: lexicon.json}\n", rows, rows))).lexicon)
+    howdy, hiya = (lexicon.describe() for lexicon in lexicons)
+    assert "measured" not in howdy and howdy["version"] == hiya["version"] and howdy["sha256"] != hiya["sha256"]
+    assert LEXICON.describe()["measured"] == builtin_lexicon_raw()["measured"]
+    assert "has not been measured" in accuracy_note(howdy)
+    note = accuracy_note(LEXICON.describe())
+    assert f"lexicon harness-filler {LEXICON.version}, measured on" in note
+    rough = [c for c, f in LEXICON.measured["categories"].items() if f["precision"] < 0.95 or f["recall"] < 0.9]
+    assert rough and note.endswith(f"the {', '.join(rough)} rates are rough: compare them between variants, not as "
+                                   "exact counts.")
+    assert accuracy_note({"name": "harness-filler", "version": "1.3.0"}) == "Filler is found by the lexicon " \
+        "harness-filler 1.3.0."  # a run from before 1.7 recorded neither phrases' hash nor accuracy
+
+
+@pytest.mark.parametrize(("measured", "expected"), [
+    ({"on": "my set", "answers": 10}, "exactly on, answers, categories"),
+    ({"on": " ", "answers": 10, "categories": {"opener": {"precision": 1, "recall": 1}}}, "'on' must say"),
+    ({"on": "x", "answers": True, "categories": {"opener": {"precision": 1, "recall": 1}}}, "positive whole number"),
+    ({"on": "x", "answers": 3, "categories": {"jargon": {"precision": 1, "recall": 1}}}, "some of the lexicon's"),
+    ({"on": "x", "answers": 3, "categories": {"opener": {"precision": 1.5, "recall": 1}}},
+     "category 'opener': expected precision and recall, each from 0 to 1"),
+    ({"on": "x", "answers": 3, "categories": {"opener": {"precision": 0.9}}}, "expected precision and recall"),
+])
+def test_a_lexicon_stating_its_accuracy_is_checked(measured, expected):
+    with pytest.raises(ValueError, match=re.escape("my lexicon: measured: ") + ".*" + re.escape(expected)):
+        parse_lexicon({"categories": {"opener": {"phrases": ["howdy"]}}, "measured": measured}, "my lexicon")

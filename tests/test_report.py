@@ -177,3 +177,18 @@ def test_the_training_panel_shows_validation_loss_overfitting_and_each_variants_
     assert "base, system: bfloat16 compute, base unquantised, on cpu<br>" in manifest_panel
     assert "sft: bfloat16 compute, base in NF4 (4-bit), on cpu<br>" in manifest_panel
     assert "(evaluation.precision: training, on the base as training held it)" in manifest_panel
+
+
+def test_the_page_says_which_lexicon_found_the_filler_and_how_well_it_was_measured_to():
+    from harness.metrics.lexicon import builtin_lexicon_raw, parse_lexicon
+
+    results = crafted_results(4, lambda i, v: "Sure! Paris. I hope this helps!")
+    lexicon = parse_lexicon(builtin_lexicon_raw(), "builtin")
+    results.manifest.lexicon = lexicon.describe()
+    html = render_report(results)
+    distributions = html[html.index('<section id="distributions">'):html.index('<section id="examples">')]
+    opener = lexicon.measured["categories"]["opener"]
+    assert f"Filler is found by the lexicon harness-filler {lexicon.version}, measured on" in distributions
+    assert f"opener {100 * opener['precision']:.0f}% / {100 * opener['recall']:.0f}%" in distributions
+    results.manifest.lexicon = {"name": "harness-filler", "version": "1.21.1+house-2", "sha256": "c" * 64}
+    assert "its accuracy has not been measured" in render_report(results)

@@ -7,7 +7,9 @@ category declares the position where its phrases count (harness/metrics/filler.p
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -18,7 +20,10 @@ import regex
 from harness.limits import check_json_depth, read_bounded
 
 POSITIONS = ("start", "preamble", "first_sentence", "last_sentence", "anywhere")
-LEXICON_KEYS = ("name", "version", "description", "categories")
+LEXICON_KEYS = ("name", "version", "description", "categories", "measured")
+# How well the lexicon finds filler, measured on labelled answers it was not revised on (the built-in one states
+# its figures; a suite's extension drops them, since it changes what is found).
+MEASURED_KEYS = ("on", "answers", "categories")
 CATEGORY_KEYS = ("position", "description", "phrases")
 MAX_PHRASES = 10_000  # over all categories
 MAX_PHRASE_CHARS = 200
@@ -54,6 +59,13 @@ class Lexicon:
     name: str
     version: str
     categories: tuple[Category, ...]
+    sha256: str = ""  # of the categories' positions and phrases: two lexicons alike in name may differ
+    measured: dict | None = None  # {"on": what, "answers": n, "categories": {name: {"precision", "recall"}}}
+
+    def describe(self) -> dict:
+        """The manifest's record: which lexicon found the filler, and how well it was measured to find it."""
+        return {"name": self.name, "version": self.version, "sha256": self.sha256,
+                **({"measured": self.measured} if self.measured else {})}
 
 
 
@@ -90,6 +102,29 @@ def _rest(node: dict) -> str:
 
 def _longest(node: dict) -> int:
     return max(child if token == PHRASE_END else _longest(child) for token, child in node.items())
+
+
+GOAL = {"precision": 0.95, "recall": 0.90}  # issue 9's goal for each category, on answers not revised on
+
+
+def accuracy_note(record: dict | None) -> str | None:
+    """One sentence for a report: which lexicon found the filler and how well it was measured to find it, naming
+    the categories below the goal, whose rates are rougher; None for a run from before lexicons were recorded."""
+    if not record:
+        return None
+    said = f"Filler is found by the lexicon {record.get('name')} {record.get('version')}"
+    measured = record.get("measured")
+    if not measured and "sha256" not in record:  # a run from before 1.7, which recorded no accuracy
+        return f"{said}."
+    if not measured:
+        return f"{said}; its accuracy has not been measured (a suite's own lexicon, or the built-in one extended)."
+    figures = measured["categories"]
+    pairs = ", ".join(f"{name} {100 * f['precision']:.0f}% / {100 * f['recall']:.0f}%" for name, f in figures.items())
+    rough = [name for name, f in figures.items() if f["precision"] < GOAL["precision"] or f["recall"] < GOAL["recall"]]
+    caveat = "" if not rough else (
+        f" Below {100 * GOAL['precision']:.0f}% precision or {100 * GOAL['recall']:.0f}% recall, the "
+        f"{', '.join(rough)} rates are rough: compare them between variants, not as exact counts.")
+    return f"{said}, measured on {measured['answers']} answers ({measured['on']}): precision / recall {pairs}.{caveat}"
 
 
 def _fixed(phrases: list[str]) -> frozenset[str]:
@@ -136,6 +171,25 @@ def check_lexicon(raw: object, origin: str, *, extending: bool = False) -> None:
         total += len(phrases)
     if total > MAX_PHRASES:
         raise ValueError(f"{origin}: {total:,} phrases; at most {MAX_PHRASES:,} are supported")
+    if "measured" in raw:
+        _check_measured(raw["measured"], set(categories), f"{origin}: measured")
+
+
+def _check_measured(measured: object, categories: set[str], where: str) -> None:
+    if not isinstance(measured, dict) or set(measured) != set(MEASURED_KEYS):
+        raise ValueError(f"{where}: expected an object with exactly {', '.join(MEASURED_KEYS)}")
+    if not isinstance(measured["on"], str) or not measured["on"].strip():
+        raise ValueError(f"{where}: 'on' must say what the figures were measured on")
+    if not isinstance(measured["answers"], int) or isinstance(measured["answers"], bool) or measured["answers"] < 1:
+        raise ValueError(f"{where}: 'answers' must be a positive whole number")
+    figures = measured["categories"]
+    if not isinstance(figures, dict) or not figures or not set(figures) <= categories:
+        raise ValueError(f"{where}: 'categories' must map some of the lexicon's categories to their figures")
+    for name, pair in figures.items():
+        if (not isinstance(pair, dict) or set(pair) != {"precision", "recall"}
+                or not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and 0 <= v <= 1
+                           for v in pair.values())):
+            raise ValueError(f"{where}: category {name!r}: expected precision and recall, each from 0 to 1")
 
 
 def _check_slots(phrase: str, where: str) -> None:
@@ -158,7 +212,11 @@ def parse_lexicon(raw: dict, origin: str) -> Lexicon:
     categories = tuple(Category(name, spec.get("position", "anywhere"), tuple(spec["phrases"]),
                                 _compile(spec["phrases"]), _fixed(spec["phrases"]))
                        for name, spec in raw["categories"].items())
-    return Lexicon(str(raw.get("name", origin)), str(raw.get("version", "unversioned")), categories)
+    content = {name: [spec.get("position", "anywhere"), sorted(spec["phrases"])]
+               for name, spec in raw["categories"].items()}
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode("utf-8")).hexdigest()
+    return Lexicon(str(raw.get("name", origin)), str(raw.get("version", "unversioned")), categories, digest,
+                   raw.get("measured"))
 
 
 def builtin_lexicon_raw() -> dict:
@@ -168,6 +226,7 @@ def builtin_lexicon_raw() -> dict:
 def merge(base: dict, extra: dict) -> dict:
     """The suite's lexicon added to the built-in one, category by category."""
     merged = json.loads(json.dumps(base))
+    merged.pop("measured", None)  # measured on the built-in phrases alone
     for name, spec in extra.get("categories", {}).items():
         target = merged["categories"].setdefault(name, {"position": spec.get("position", "anywhere"),
                                                        "phrases": []})
