@@ -26,6 +26,9 @@ def test_a_question_to_the_assistant_about_itself(prompt):
     "Can you help me plan a three-day trip to Rome?", "Could you explain how tides work?",
     "I failed my driving test. Any advice?", "Thank you!", "Would you mind explaining what inflation is?",
     "Do you think I should repaint my kitchen?",  # the asker's own matter, though it asks "you"
+    "Thanks! Could you also give me three more ideas like the last one?",
+    "Could you talk me through repotting an orchid?",
+    "Will you quiz me on French irregular verbs?", "Can you work out the average of 12, 18, 25 and 33?",
     "How should we structure our video calls?", "Can you talk me through my options?",
     # the generic "you" of a how-to, and a request framed as an ability
     "How do you make pancakes?", "What do you call a baby kangaroo?", "What is a U-turn?",

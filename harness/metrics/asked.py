@@ -25,11 +25,11 @@ ASKER = regex.compile(r"\b(?:i|my|mine|myself|we|us|our|ours|i'm|i've|i'd|i'll|i
                       regex.IGNORECASE)
 # "you" in these asks for something done, or is politeness; it does not ask about the assistant.
 REQUEST = regex.compile(
-    r"\b(?:can|could|would|will|won't)\s+(?:you|u)\s+(?:please\s+|possibly\s+|kindly\s+|just\s+|maybe\s+)?"
+    r"\b(?:can|could|would|will|won't)\s+(?:you|u)\s+(?:please\s+|possibly\s+|kindly\s+|just\s+|maybe\s+|also\s+)?"
     r"(?:help|tell|give|show|explain|make|write|plan|prepare|suggest|recommend|list|describe|correct|cheer|"
     r"organi[sz]e|arrange|teach|translate|summari[sz]e|check|create|draft|find|compare|walk|put|turn|rewrite|"
     r"outline|proofread|brainstorm|design|compose|sketch|break|name|share|come\s+up|pick|choose|select|rank|rate|"
-    r"sort|shorten|simplify|redo|fix|do)\b"
+    r"sort|shorten|simplify|redo|fix|do|talk\s+(?:me|us)\s+through|quiz|work\s+out|figure\s+out)\b"
     r"|\bthank\s+you\b|\byou\s+know\b|\bwould\s+you\s+(?:be\s+(?:so\s+)?kind|mind)\b"
     # the generic "you" of a how-to: "How do you make pancakes?", "What do you call a baby kangaroo?"
     r"|\bhow\s+(?:do|can|should|would|could)\s+(?:you|u)\s+"
