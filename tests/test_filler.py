@@ -185,8 +185,11 @@ EIGHTEENTH = DATA / "filler_real_model_r.jsonl"
 # reader); 1.21.1 was measured on them, and 1.22.0's intent model trained on their prompts' intents.
 NINETEENTH = DATA / "filler_real_model_s.jsonl"
 # 390 more, answered after 1.21.1 was frozen and labelled blind twice, apart (one answer settled by a third
-# reader); 1.22.0's intent model was trained on their prompts' intents.
-NEW_TEXT = DATA / "filler_real_model_t.jsonl"
+# reader); 1.21.1 was measured on them (1.22.0's intent model, not shipped, trained on their prompts' intents).
+TWENTIETH = DATA / "filler_real_model_t.jsonl"
+# 390 more, answered after 1.22.0 was frozen and labelled blind twice, apart (six answers settled by a third
+# reader): the out-of-sample figure for the shipped lexicon, 1.22.1.
+NEW_TEXT = DATA / "filler_real_model_u.jsonl"
 # Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (the shipped lexicon,
 # rounded down): the floor each figure may not fall below.
 STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (0.91, 1.0, 11), "restatement": (1.0, 1.0, 30),
@@ -209,34 +212,36 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (0.91, 1.0, 11), "re
                   "self_reference": (1.0, 1.0, 68), "hedge": (1.0, 1.0, 29)},
           TENTH: {"opener": (0.96, 0.94, 78), "closer": (1.0, 0.95, 20), "restatement": (1.0, 0.81, 16),
                   "self_reference": (1.0, 1.0, 68), "hedge": (0.92, 1.0, 24)},
-          ELEVENTH: {"opener": (0.96, 0.93, 89), "closer": (0.96, 0.9, 30), "restatement": (1.0, 0.86, 15),
+          ELEVENTH: {"opener": (0.94, 0.93, 89), "closer": (0.96, 0.9, 30), "restatement": (1.0, 0.86, 15),
                      "self_reference": (1.0, 0.98, 71), "hedge": (0.96, 0.94, 34)},
-          TWELFTH: {"opener": (0.93, 0.91, 80), "closer": (0.96, 0.87, 33), "restatement": (1.0, 0.78, 19),
+          TWELFTH: {"opener": (0.92, 0.93, 80), "closer": (0.96, 0.87, 33), "restatement": (1.0, 0.78, 19),
                     "self_reference": (1.0, 0.95, 70), "hedge": (1.0, 0.96, 28)},
           THIRTEENTH: {"opener": (0.9, 0.95, 48), "closer": (0.97, 0.82, 41), "restatement": (0.95, 0.9, 21),
                        "self_reference": (1.0, 0.92, 71), "hedge": (0.95, 0.95, 24)},
           FOURTEENTH: {"opener": (0.97, 0.79, 53), "closer": (0.91, 0.94, 34), "restatement": (1.0, 1.0, 22),
                        "self_reference": (0.98, 0.93, 65), "hedge": (1.0, 0.87, 24)},
-          FIFTEENTH: {"opener": (0.91, 0.89, 38), "closer": (0.94, 0.91, 37), "restatement": (0.96, 0.92, 26),
+          FIFTEENTH: {"opener": (0.92, 0.92, 38), "closer": (0.94, 0.91, 37), "restatement": (0.96, 0.92, 26),
                       "self_reference": (1.0, 0.95, 83), "hedge": (0.95, 1.0, 21)},
-          SIXTEENTH: {"opener": (0.88, 0.78, 38), "closer": (0.97, 0.95, 43), "restatement": (1.0, 0.83, 12),
+          SIXTEENTH: {"opener": (0.83, 0.81, 38), "closer": (0.97, 0.95, 43), "restatement": (1.0, 0.83, 12),
                       "self_reference": (1.0, 0.97, 82), "hedge": (0.87, 1.0, 14)},
-          SEVENTEENTH: {"opener": (0.95, 0.8, 51), "closer": (1.0, 0.89, 65), "restatement": (1.0, 0.72, 11),
+          SEVENTEENTH: {"opener": (0.89, 0.8, 51), "closer": (1.0, 0.89, 65), "restatement": (1.0, 0.72, 11),
                         "self_reference": (0.97, 0.94, 94), "hedge": (0.9, 1.0, 20)},
-          EIGHTEENTH: {"opener": (0.95, 0.81, 54), "closer": (0.92, 0.95, 41), "restatement": (1.0, 1.0, 9),
+          EIGHTEENTH: {"opener": (0.93, 0.81, 54), "closer": (0.92, 0.95, 41), "restatement": (1.0, 1.0, 9),
                        "self_reference": (0.98, 0.97, 86), "hedge": (0.9, 0.86, 23)},
-          NINETEENTH: {"opener": (0.85, 0.82, 56), "closer": (0.92, 0.79, 62), "restatement": (0.86, 0.81, 16),
+          NINETEENTH: {"opener": (0.73, 0.82, 56), "closer": (0.92, 0.79, 62), "restatement": (0.86, 0.81, 16),
                        "self_reference": (0.97, 0.93, 104), "hedge": (0.9, 0.95, 21)},
-          NEW_TEXT: {"opener": (0.87, 0.84, 32), "closer": (0.91, 0.85, 49), "restatement": (1.0, 0.88, 17),
-                     "self_reference": (1.0, 0.95, 92), "hedge": (1.0, 0.92, 14)}}
+          TWENTIETH: {"opener": (0.67, 0.84, 32), "closer": (0.91, 0.85, 49), "restatement": (1.0, 0.88, 17),
+                      "self_reference": (1.0, 0.95, 92), "hedge": (1.0, 0.92, 14)},
+          NEW_TEXT: {"opener": (0.87, 0.84, 51), "closer": (0.91, 0.93, 48), "restatement": (0.83, 0.71, 7),
+                     "self_reference": (1.0, 0.97, 104), "hedge": (1.0, 1.0, 14)}}
 
 
 @pytest.mark.parametrize("labelled", [REAL_MODEL, SECOND, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, EIGHTH, NINTH, TENTH,
                                       ELEVENTH, TWELFTH, THIRTEENTH, FOURTEENTH, FIFTEENTH,
-                                      SIXTEENTH, SEVENTEENTH, EIGHTEENTH, NINETEENTH, NEW_TEXT],
+                                      SIXTEENTH, SEVENTEENTH, EIGHTEENTH, NINETEENTH, TWENTIETH, NEW_TEXT],
                          ids=["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
                               "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth",
-                              "seventeenth", "eighteenth", "nineteenth", "new-text"])
+                              "seventeenth", "eighteenth", "nineteenth", "twentieth", "new-text"])
 def test_precision_and_recall_per_category_on_real_model_answers(labelled):
     rows = [json.loads(line) for line in labelled.read_text(encoding="utf-8").splitlines()]
     assert len(rows) >= 180
@@ -368,8 +373,8 @@ def test_a_second_reader_labelled_the_fifth_set_alike():
     assert [i for i in first if first[i] != second[i]] == ["elicit-e-0145"]  # "I'm not a personal assistant"
 
 
-# A second reading of sets 12 to 20, done apart: per category, (both readings, the first only, the second only).
-# The first reading of sets 13 to 20 is the settled one (a third reader settled the answers the two differed on).
+# A second reading of sets 12 to 21, done apart: per category, (both readings, the first only, the second only).
+# The first reading of sets 13 to 21 is the settled one (a third reader settled the answers the two differed on).
 SECOND_READING = {TWELFTH: {"opener": (76, 4, 1), "closer": (27, 6, 1), "restatement": (17, 2, 0),
                             "self_reference": (69, 1, 0), "hedge": (28, 0, 0)},
                   THIRTEENTH: {"opener": (46, 2, 1), "closer": (38, 3, 0), "restatement": (21, 0, 0),
@@ -386,14 +391,16 @@ SECOND_READING = {TWELFTH: {"opener": (76, 4, 1), "closer": (27, 6, 1), "restate
                                "self_reference": (86, 0, 0), "hedge": (23, 0, 3)},
                   NINETEENTH: {"opener": (56, 0, 0), "closer": (61, 1, 2), "restatement": (14, 2, 0),
                                "self_reference": (103, 1, 0), "hedge": (21, 0, 0)},
-                  NEW_TEXT: {"opener": (32, 0, 0), "closer": (49, 0, 0), "restatement": (17, 0, 0),
-                             "self_reference": (92, 0, 0), "hedge": (14, 0, 0)}}
+                  TWENTIETH: {"opener": (32, 0, 0), "closer": (49, 0, 0), "restatement": (17, 0, 0),
+                              "self_reference": (92, 0, 0), "hedge": (14, 0, 0)},
+                  NEW_TEXT: {"opener": (51, 0, 2), "closer": (48, 0, 1), "restatement": (6, 1, 0),
+                             "self_reference": (104, 0, 0), "hedge": (14, 0, 0)}}
 
 
 @pytest.mark.parametrize("labelled", [TWELFTH, THIRTEENTH, FOURTEENTH, FIFTEENTH, SIXTEENTH, SEVENTEENTH, EIGHTEENTH,
-                                      NINETEENTH, NEW_TEXT],
+                                      NINETEENTH, TWENTIETH, NEW_TEXT],
                          ids=["twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
-                              "eighteenth", "nineteenth", "new-text"])
+                              "eighteenth", "nineteenth", "twentieth", "new-text"])
 def test_a_second_reader_agrees_with_the_labels_of_the_later_sets_as_stated(labelled):
     """docs/metrics.md states how far two readers agree: the labels' own ceiling for the lexicon's figures."""
     first, second = _readings(labelled), _readings(labelled.with_name(labelled.stem + "_reader2.jsonl"))
@@ -748,7 +755,7 @@ def test_review_findings_of_1_21_0():
 
 # The sets the built-in lexicon's stated accuracy ("measured" in its JSON) was computed on: answers to prompts it
 # was not revised on. The report quotes these figures, so they must be the lexicon's own, to the third decimal.
-MEASURED_ON = [NEW_TEXT]
+MEASURED_ON = [NINETEENTH, TWENTIETH, NEW_TEXT]
 
 
 def test_the_built_in_lexicon_states_its_accuracy_as_measured_on_text_it_was_not_revised_on():

@@ -11,9 +11,8 @@ The lexicon is versioned data (harness/data/filler_lexicon.json) with categories
 - a restatement only in the first sentence after the openers ("Sure! You want to know..."), opening its clause,
   and so is a first sentence that says the prompt's question back (harness/metrics/echo.py).
 The user's prompt, where given, decides three more things: a question said back, an offer of help that is the
-reply to a question about the assistant or to thanks, and a letter the user asked for (all of it mentioned, not
-said); what the prompt asks for is read by harness/metrics/intent.py. Matching is case-insensitive, on word
-boundaries, with curly quotes folded to straight ones.
+reply to a question about the assistant (harness/metrics/asked.py), and a letter the user asked for (all of it
+mentioned, not said). Matching is case-insensitive, on word boundaries, with curly quotes folded to straight ones.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from pydantic import BaseModel
 from harness.errors import HarnessError
 from harness.limits import REGEX_SECONDS
 from harness.metrics import echo
-from harness.metrics.intent import prompt_intent
+from harness.metrics.asked import addresses_assistant, asks_for_writing, only_social
 from harness.metrics.length import words
 from harness.metrics.lexicon import Category, Lexicon, normalise
 from harness.metrics.sentences import sentence_spans
@@ -142,9 +141,8 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
     help is the reply to a question about the assistant, a pleasantry is the reply to a message that only thanks
     or greets, and a letter it asked for is all mentioned."""
     folded = normalise(text)
-    intent = prompt_intent(prompt) if prompt else None  # writing, about_assistant, social or other
     letter = SALUTATION.match(folded)
-    if (letter or EXCLAIMED_GREETING.match(folded)) and intent == "writing":
+    if (letter or EXCLAIMED_GREETING.match(folded)) and prompt and asks_for_writing(prompt):
         return []
     cut = bool(UNFINISHED.search(folded)) if truncated is None else truncated
     quoted = [m.span() for m in QUOTED.finditer(folded)]
@@ -152,8 +150,8 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
         quoted += [m.span() for m in OPEN_QUOTE.finditer(folded)]
     matches = {category.name: [m for m in _matches(category, folded, lexicon.name) if not _inside(m.start(), quoted)]
                for category in lexicon.categories}
-    social = intent == "social"  # a pleasantry back to thanks is the reply, not before it
-    opening = [] if social else _opening(folded, lexicon, matches, intent == "about_assistant")
+    social = bool(prompt) and only_social(prompt)  # a pleasantry back to thanks is the reply, not before it
+    opening = [] if social else _opening(folded, lexicon, matches, prompt)
     found, body_start, weak = _start(text, folded, lexicon, opening, None if social else letter)
     if body_start == len(folded):  # an offer that is the whole answer opens nothing: it signs off, or it replies
         found = [span for span in found if not HELP.search(span.phrase)]
@@ -191,10 +189,11 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
     return sorted(kept, key=lambda s: (s.start, -s.end))
 
 
-def _opening(folded: str, lexicon: Lexicon, matches: dict[str, list[regex.Match]], about_assistant: bool
+def _opening(folded: str, lexicon: Lexicon, matches: dict[str, list[regex.Match]], prompt: str | None
              ) -> list[tuple[Category, regex.Match]]:
     """The opener category's matches that may open the answer: followed by punctuation, and not an offer of help
-    that is the reply itself (to a question about the assistant)."""
+    that is the reply itself."""
+    about_assistant = bool(prompt) and addresses_assistant(prompt)
     return [(category, m) for category in lexicon.categories if category.position in ("start", "preamble")
             for m in matches[category.name]
             if _ends_opener(folded, m) and not _replies(folded, m, category, about_assistant)]
