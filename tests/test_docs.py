@@ -552,6 +552,30 @@ def test_the_filler_measure_prints_precision_and_recall_per_category_with_interv
     assert "| restatement | 14 | 14 | 14/14 = 100.0% (78-100) | 14/14 = 100.0% (78-100) |" in lines
 
 
+@covers("docs/metrics.md", "bench/filler/intent_experiment.py", how=SHAPE)
+def test_the_intent_experiment_trains_and_reads_prompts_three_ways():
+    """Not run whole (it trains a model per held-out set, minutes): its parts, on a slice of its labelled data."""
+    import importlib.util
+
+    script = ROOT / "bench" / "filler" / "intent_experiment.py"
+    spec = importlib.util.spec_from_file_location("intent_experiment", script)
+    experiment = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(experiment)
+    rows = [json.loads(line) for line in (ROOT / "tests" / "data" / "prompt_intents.jsonl").read_text(
+        "utf-8").splitlines()][::20]
+    for row in rows:
+        row["rules"] = experiment.rule_intent(row["prompt"])
+        row["features"] = experiment.features(row["prompt"], row["rules"])
+    assert {r["intent"] for r in rows} == set(experiment.INTENTS)
+    model = experiment.train(rows)
+    said = [experiment.readings(row, model) for row in rows]
+    pairs = list(zip(said, rows, strict=True))
+    assert all(set(s) == {"rules", "model", "hybrid"} and s["rules"] == r["rules"] for s, r in pairs)
+    assert sum(s["model"] == r["intent"] for s, r in pairs) / len(rows) > 0.9  # it fits what it saw
+    assert experiment.labelled_set("elicit-k-0012") == "k" and experiment.labelled_set("suite-plain-eval-0004") == \
+        "suite"
+
+
 @covers("docs/metrics.md", "bench/filler/sample.py", FILLER_NEW_TEXT, how=SHAPE)
 def test_the_filler_sampler_exists_with_its_prompts():
     """Not run: it generates with the real model. Its prompt files are the sets the labelled answers came from,
