@@ -26,6 +26,9 @@ def test_a_question_to_the_assistant_about_itself(prompt):
     "Can you help me plan a three-day trip to Rome?", "Could you explain how tides work?",
     "I failed my driving test. Any advice?", "Thank you!", "Would you mind explaining what inflation is?",
     "Do you think I should repaint my kitchen?",  # the asker's own matter, though it asks "you"
+    # text quoted or pasted for the task is not the user speaking
+    'Translate into broad Yorkshire: "Would you care for a cup of tea and a slice of cake?"',
+    "Extract the review fields as JSON.\n\nThe Vela heels are perfect if you enjoy blisters within five minutes.",
     "Thanks! Could you also give me three more ideas like the last one?",
     "Could you talk me through repotting an orchid?",
     "Will you quiz me on French irregular verbs?", "Can you work out the average of 12, 18, 25 and 33?",
@@ -127,8 +130,8 @@ def test_the_rules_read_the_labelled_intents_as_docs_metrics_md_states():
         return "social" if only_social(prompt) else "other"
 
     table = Counter((row["intent"], rules(row["prompt"])) for row in rows)
-    assert sum(v for (truth, said), v in table.items() if truth == said) / len(rows) >= 0.898
-    for intent, precision, recall in (("writing", 0.977, 0.740), ("about_assistant", 0.756, 0.701),
+    assert sum(v for (truth, said), v in table.items() if truth == said) / len(rows) >= 0.900
+    for intent, precision, recall in (("writing", 0.977, 0.740), ("about_assistant", 0.772, 0.702),
                                       ("social", 0.910, 0.618)):
         hits = table[intent, intent]
         assert hits / sum(v for (_, said), v in table.items() if said == intent) >= precision, intent

@@ -118,11 +118,18 @@ ASKS = regex.compile(r"\?|\b(?:can|could|would|will)\s+(?:you|u|i)\b|\bi\s+(?:ne
                      r"where|when|which|who|should|now)\b", regex.IGNORECASE)
 
 
+# Text the user quotes or pastes for a task is not the user speaking: "Translate: "Would you like tea?"", "Extract
+# the review fields as JSON.\n\nThe heels are perfect if you enjoy blisters". A quote, or whatever follows the first
+# blank line, is read as none of the message's own words.
+QUOTED_OR_PASTED = regex.compile(r"\"[^\"\n]*\"|\n[ \t]*\n.*", regex.DOTALL)
+
+
 @functools.lru_cache(maxsize=1024)  # one prompt is scored once per variant
 def addresses_assistant(prompt: str) -> bool:
     """Whether `prompt` asks about the assistant: it speaks to "you" outside a request, and of no asker; it puts
-    a question to the assistant (ASKED_OF_YOU); or it asks about the assistant's faculties."""
-    folded = normalise(prompt)
+    a question to the assistant (ASKED_OF_YOU); or it asks about the assistant's faculties. Quoted and pasted
+    text is left out (QUOTED_OR_PASTED)."""
+    folded = QUOTED_OR_PASTED.sub(" ", normalise(prompt))
     if FACULTY.search(folded):
         return True
     unrequested = REQUEST.sub(" ", folded)

@@ -124,7 +124,8 @@ def accuracy_note(record: dict | None) -> str | None:
     caveat = "" if not rough else (
         f" Below {100 * GOAL['precision']:.0f}% precision or {100 * GOAL['recall']:.0f}% recall, the "
         f"{', '.join(rough)} rates are rough: compare them between variants, not as exact counts.")
-    return f"{said}, measured on {measured['answers']:,} answers ({measured['on']}): precision / recall {pairs}.{caveat}"
+    on = f"{measured['answers']:,} answers ({measured['on']})"
+    return f"{said}, measured on {on}: precision / recall {pairs}.{caveat}"
 
 
 def _fixed(phrases: list[str]) -> frozenset[str]:
