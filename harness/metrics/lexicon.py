@@ -11,7 +11,7 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -60,7 +60,8 @@ class Lexicon:
     version: str
     categories: tuple[Category, ...]
     sha256: str = ""  # of the categories' positions and phrases: two lexicons alike in name may differ
-    measured: dict | None = None  # {"on": what, "answers": n, "categories": {name: {"precision", "recall"}}}
+    # {"on": what, "answers": n, "categories": {name: {"precision", "recall"}}}; a dict, so left out of the hash
+    measured: dict | None = field(default=None, hash=False)
 
     def describe(self) -> dict:
         """The manifest's record: which lexicon found the filler, and how well it was measured to find it."""
