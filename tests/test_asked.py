@@ -110,6 +110,59 @@ def test_a_message_that_only_thanks_or_is_glad_to_meet_asks_nothing(prompt, soci
     assert only_social(prompt) is social
 
 
+@pytest.mark.parametrize(("prompt", "social"), [
+    # a farewell, or a report that the help landed, asks nothing either (1.23.0)
+    ("Great, I'll give it a go. Bye for now!", True), ("Perfect, that's all I needed. Goodnight!", True),
+    ("ok cool ty", True), ("Much obliged. The pivot table is behaving itself now.", True),
+    ("The email did the trick. HR have agreed to the flexible hours.", True),
+    ("The speech went down really well, the whole room was laughing.", True),
+    ("Love it, exactly what I was after.", True), ("Brilliant, sorted. The printer's talking to the laptop.", True),
+    ("Your idea of hiding the tablets in cheese worked, the dog's none the wiser.", True),
+    # thanks that turn to an objection, a complaint about what it gave, thanks inside quoted or pasted text
+    ("Thanks, but I'm vegetarian, so the chicken bit's no use to me.", False),
+    ("The formula you gave me shows #VALUE! in every cell.", False),
+    ('Label this message as a complaint, a question or praise: "The new checkout is so much faster, thank you!"',
+     False),
+    ("I would appreciate it if you could explain what a credit score is.", False),
+    ("Output the review as JSON. The staff were lovely and the lasagne was spot on.", False)])
+def test_farewells_and_reports_that_the_help_landed_ask_nothing(prompt, social):
+    assert only_social(prompt) is social
+
+
+@pytest.mark.parametrize(("prompt", "about"), [
+    # what it could do with what the user would give it, or whether it can at all: about the assistant (1.23.0)
+    ("Can you read guitar tabs if I type them out?", True),
+    ("Can you do long division without making mistakes, or should I double check?", True),
+    ("Do you have a favourite font? Mine is Garamond", True), ("Will you forget me when I close this tab?", True),
+    # an opinion on the asker's matter, a greeting, a role, the generic "you" of a fact: not about it
+    ("Do you think remote working is here to stay?", False), ("What's the most overrated food, in your view?", False),
+    ("Good afternoon! How are you doing today?", False), ("Pretend you're a sat nav that's fed up with me.", False),
+    ("Is coffee bad for your health?", False), ("Why does garlic make your breath smell for a whole day?", False)])
+def test_capability_questions_are_about_the_assistant_and_opinions_or_generic_you_are_not(prompt, about):
+    assert addresses_assistant(prompt) is about
+
+
+@pytest.mark.parametrize(("prompt", "writing"), [
+    # more pieces, a piece after "mind", a piece followed by who will read it, a piece to rework (1.23.0)
+    ("Draft a character reference for my neighbour, who's applying to foster.", True),
+    ("Would you mind writing a thank-you note to my son's teacher?", True),
+    ("Write a short note I can tuck into my husband's suitcase.", True),
+    ("Write a few words I can read when we scatter my grandad's ashes.", True),
+    ('Rewrite this as a formal letter: "oi your hedge is massive, sort it out"', True),
+    ('Turn this into a haiku: "My flight got delayed, then cancelled."', True),
+    ("Thanks, but could you make the email a bit more formal?", True),
+    ("Tell me a spooky but not-too-scary story for a sleepover.", True),
+    ("Can you help me prepare a speech for my school's graduation?", True),
+    # a thing to rework that is no piece, a piece's name before another noun, prose about writing
+    ("Turn this into a JSON record: the fan works, three speeds.", False),
+    ("How do I change the email address on my account?", False),
+    ("I am writing an essay about the Industrial Revolution. Why did it start in Britain?", False),
+    ("He refuses to write more than a paragraph. How can I encourage him?", False),
+    ("Help me write a personal statement opening for a vet application.", True)])
+def test_more_requests_for_a_piece_of_writing(prompt, writing):
+    assert asks_for_writing(prompt) is writing
+
+
 def test_the_rules_read_the_labelled_intents_as_docs_metrics_md_states():
     """tests/data/prompt_intents.jsonl: 7,598 messages, each given the intent a reader saw in it. The rules are
     measured on them, in sample for the filler sets' prompts they were revised on; no intent is read from two rules
@@ -130,9 +183,9 @@ def test_the_rules_read_the_labelled_intents_as_docs_metrics_md_states():
         return "social" if only_social(prompt) else "other"
 
     table = Counter((row["intent"], rules(row["prompt"])) for row in rows)
-    assert sum(v for (truth, said), v in table.items() if truth == said) / len(rows) >= 0.900
-    for intent, precision, recall in (("writing", 0.977, 0.740), ("about_assistant", 0.772, 0.702),
-                                      ("social", 0.910, 0.618)):
+    assert sum(v for (truth, said), v in table.items() if truth == said) / len(rows) >= 0.926
+    for intent, precision, recall in (("writing", 0.977, 0.877), ("about_assistant", 0.822, 0.722),
+                                      ("social", 0.976, 0.696)):
         hits = table[intent, intent]
         assert hits / sum(v for (_, said), v in table.items() if said == intent) >= precision, intent
         assert hits / sum(v for (truth, _), v in table.items() if truth == intent) >= recall, intent

@@ -215,25 +215,25 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (0.91, 1.0, 11), "re
                   "self_reference": (1.0, 1.0, 68), "hedge": (0.92, 1.0, 24)},
           ELEVENTH: {"opener": (0.94, 0.93, 89), "closer": (0.96, 0.9, 30), "restatement": (1.0, 0.86, 15),
                      "self_reference": (1.0, 0.98, 71), "hedge": (0.96, 0.94, 34)},
-          TWELFTH: {"opener": (0.92, 0.93, 80), "closer": (0.96, 0.87, 33), "restatement": (1.0, 0.78, 19),
+          TWELFTH: {"opener": (0.92, 0.92, 80), "closer": (0.96, 0.87, 33), "restatement": (1.0, 0.78, 19),
                     "self_reference": (1.0, 0.95, 70), "hedge": (1.0, 0.96, 28)},
           THIRTEENTH: {"opener": (0.9, 0.95, 48), "closer": (0.97, 0.82, 41), "restatement": (0.95, 0.9, 21),
                        "self_reference": (1.0, 0.92, 71), "hedge": (0.95, 0.95, 24)},
           FOURTEENTH: {"opener": (0.97, 0.79, 53), "closer": (0.91, 0.94, 34), "restatement": (1.0, 1.0, 22),
                        "self_reference": (0.98, 0.93, 65), "hedge": (1.0, 0.87, 24)},
-          FIFTEENTH: {"opener": (0.92, 0.92, 38), "closer": (0.94, 0.91, 37), "restatement": (0.96, 0.92, 26),
+          FIFTEENTH: {"opener": (0.91, 0.89, 38), "closer": (0.94, 0.94, 37), "restatement": (0.96, 0.92, 26),
                       "self_reference": (1.0, 0.95, 83), "hedge": (0.95, 1.0, 21)},
-          SIXTEENTH: {"opener": (0.83, 0.81, 38), "closer": (0.97, 0.95, 43), "restatement": (1.0, 0.83, 12),
+          SIXTEENTH: {"opener": (0.86, 0.81, 38), "closer": (0.97, 1.0, 43), "restatement": (1.0, 0.83, 12),
                       "self_reference": (1.0, 0.97, 82), "hedge": (0.87, 1.0, 14)},
-          SEVENTEENTH: {"opener": (0.89, 0.8, 51), "closer": (1.0, 0.89, 65), "restatement": (1.0, 0.72, 11),
+          SEVENTEENTH: {"opener": (0.91, 0.8, 51), "closer": (1.0, 0.93, 65), "restatement": (1.0, 0.72, 11),
                         "self_reference": (0.97, 0.94, 94), "hedge": (0.9, 1.0, 20)},
-          EIGHTEENTH: {"opener": (0.93, 0.81, 54), "closer": (0.92, 0.95, 41), "restatement": (1.0, 1.0, 9),
+          EIGHTEENTH: {"opener": (0.93, 0.81, 54), "closer": (0.93, 0.97, 41), "restatement": (1.0, 1.0, 9),
                        "self_reference": (0.98, 0.97, 86), "hedge": (0.9, 0.86, 23)},
-          NINETEENTH: {"opener": (0.73, 0.82, 56), "closer": (0.92, 0.79, 62), "restatement": (0.86, 0.81, 16),
+          NINETEENTH: {"opener": (0.75, 0.82, 56), "closer": (0.92, 0.79, 62), "restatement": (0.86, 0.81, 16),
                        "self_reference": (0.97, 0.93, 104), "hedge": (0.9, 0.95, 21)},
-          TWENTIETH: {"opener": (0.67, 0.84, 32), "closer": (0.91, 0.85, 49), "restatement": (1.0, 0.88, 17),
+          TWENTIETH: {"opener": (0.73, 0.87, 32), "closer": (0.91, 0.85, 49), "restatement": (1.0, 0.88, 17),
                       "self_reference": (1.0, 0.95, 92), "hedge": (1.0, 0.92, 14)},
-          NEW_TEXT: {"opener": (0.87, 0.84, 51), "closer": (0.91, 0.93, 48), "restatement": (0.83, 0.71, 7),
+          NEW_TEXT: {"opener": (0.91, 0.88, 51), "closer": (0.91, 0.93, 48), "restatement": (0.83, 0.71, 7),
                      "self_reference": (1.0, 0.97, 104), "hedge": (1.0, 1.0, 14)}}
 
 
@@ -761,6 +761,29 @@ def test_review_findings_of_1_21_0():
     said = "Draft an out-of-office for your jury service next week. Back soon."
     assert _said("restatement", said, "Please draft an out-of-office for my jury service next week.") == [
         "Draft an out-of-office for your jury service next week."]
+
+
+def test_an_answer_that_opens_by_copying_the_user_s_message_returns_their_words():
+    prompt = "Bonjour! Je m'appelle Claire et j'apprends l'anglais depuis six mois."
+    assert _said("opener", prompt, prompt=prompt) == []
+    assert _said("opener", prompt, prompt="Say hello to me in French.") == ["Bonjour"]
+    # a greeting returned alone is the assistant's own, and so are openers after the copied sentences
+    assert _said("opener", "Hello! Sure! Here's a recipe.", prompt="Hello! I need a pancake recipe.") == [
+        "Hello", "Sure"]
+    copied = "Morning! Sun's out in Galway for once."
+    assert _said("opener", copied + " Sure! Take a walk.", prompt=copied) == ["Sure"]
+    # a question copied is said back before an answer: its greeting still opens (elicit-d-0122)
+    asked = "Hey there! We just adopted two goldfish, what size tank should we get?"
+    assert _said("opener", asked + " A 20-gallon tank.", prompt=asked) == ["Hey there"]
+
+
+def test_please_do_not_hesitate_and_go_ahead_and_share_sign_off():
+    assert _said("closer", "Refunds take five days. Please do not hesitate to ask for more help.") == [
+        "do not hesitate to ask"]
+    assert _said("closer", "I can tighten your CV. Just go ahead and share your text, and I'll refine it.") == [
+        "go ahead and share"]
+    assert _said("closer", "I'll be your guide. So, what do you say?") == ["So, what do you say?"]
+    assert _said("closer", "Hold the door. If someone holds a door for you, what do you say?") == []
 
 
 # The sets the built-in lexicon's stated accuracy ("measured" in its JSON) was computed on: answers to prompts it

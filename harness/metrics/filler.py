@@ -10,9 +10,9 @@ The lexicon is versioned data (harness/data/filler_lexicon.json) with categories
   you with" is not);
 - a restatement only in the first sentence after the openers ("Sure! You want to know..."), opening its clause,
   and so is a first sentence that says the prompt's question back (harness/metrics/echo.py).
-The user's prompt, where given, decides three more things: a question said back, an offer of help that is the
-reply to a question about the assistant (harness/metrics/asked.py), and a letter the user asked for (all of it
-mentioned, not said). Matching is case-insensitive, on word boundaries, with curly quotes folded to straight ones.
+The user's prompt, where given, decides four more things: a question said back, an offer of help that is the
+reply to a question about the assistant (harness/metrics/asked.py), a letter the user asked for (all of it
+mentioned, not said), and the user's own sentences copied back (theirs, not openers). Matching is case-insensitive, on word boundaries, with curly quotes folded to straight ones.
 """
 
 from __future__ import annotations
@@ -109,6 +109,11 @@ SALUTATION = regex.compile(rf"\A\s*((?:dear|hi|hello|hey|greetings)\b(?:[^\n,:!.
 EXCLAIMED_GREETING = regex.compile(r"\A\s*(?:dear|hi|hello|hey)(?:\s+there)?[,\s]+(?!there\b|everyone\b|all\b)\w"
                                    r"[^\n!?.]{0,38}!(?=[ \t]*\n)", regex.IGNORECASE)
 GREETING_CATEGORY = "opener"
+# An answer that opens by copying whole sentences of a message that asks nothing ("Bonjour! Je m'appelle Claire..."
+# said back) returns the user's words, not pleasantries of its own; a greeting returned alone ("Hello!" to "Hello! I
+# need a recipe.") is its own. Copied sentences end on an end mark and a space or the end.
+COPIED_MIN_WORDS = 4
+SENTENCE_BREAK = regex.compile(r"[.!?]+(?=\s|$)")
 # A first sentence copied from a question of the prompt restates it (harness/metrics/echo.py), where the lexicon
 # has this category.
 ECHO_CATEGORY = "restatement"
@@ -152,7 +157,9 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
                for category in lexicon.categories}
     social = bool(prompt) and only_social(prompt)  # a pleasantry back to thanks is the reply, not before it
     opening = [] if social else _opening(folded, lexicon, matches, prompt)
-    found, body_start, weak = _start(text, folded, lexicon, opening, None if social else letter)
+    copied = _copied(folded, prompt)
+    opening = [(category, m) for category, m in opening if m.start() >= copied]
+    found, body_start, weak = _start(text, folded, lexicon, opening, None if social else letter, copied)
     if body_start == len(folded):  # an offer that is the whole answer opens nothing: it signs off, or it replies
         found = [span for span in found if not HELP.search(span.phrase)]
     placed = [c for c in lexicon.categories
@@ -200,18 +207,39 @@ def _opening(folded: str, lexicon: Lexicon, matches: dict[str, list[regex.Match]
 
 
 def _start(text: str, folded: str, lexicon: Lexicon, opening: list[tuple[Category, regex.Match]],
-           letter: regex.Match | None) -> tuple[list[FillerSpan], int, list[FillerSpan]]:
-    """The openers that start the answer (a letter's greeting line among them), where its body starts, and the
-    bare interjections that ended them, held back: they count only right before a restatement."""
+           letter: regex.Match | None, copied: int = 0) -> tuple[list[FillerSpan], int, list[FillerSpan]]:
+    """The openers that start the answer (a letter's greeting line among them), after any of the user's sentences
+    it copies, where its body starts, and the bare interjections that ended them, held back: they count only right
+    before a restatement."""
     candidates = [_span(text, category.name, m) for category, m in opening]
     if letter and any(c.name == GREETING_CATEGORY for c in lexicon.categories):
         candidates.append(FillerSpan(category=GREETING_CATEGORY, phrase=letter.group(1), start=letter.start(1),
                                      end=letter.end(1)))
-    found, body_start = _leading_chain(folded, candidates)
+    found, body_start = _leading_chain(folded, candidates, copied)
     weak: list[FillerSpan] = []
     while found and found[-1].phrase.lower() in WEAK:
         weak.insert(0, found.pop())
     return found, body_start, weak
+
+
+def _copied(folded: str, prompt: str | None) -> int:
+    """Where the user's whole sentences that the answer opens by copying end (0 for none), where the message asks
+    nothing and they hold COPIED_MIN_WORDS words or more."""
+    if not prompt or "?" in prompt or echo.questions(prompt).requests:  # said back, a request restates
+        return 0
+    said = normalise(prompt)
+    said = said[LEADING_NOISE.match(said).end():]
+    start = LEADING_NOISE.match(folded).end()
+    same = 0
+    for ours, theirs in zip(folded[start:start + len(said)].casefold(), said.casefold(), strict=False):
+        if ours != theirs:
+            break
+        same += 1
+    ends = [m.end() for m in SENTENCE_BREAK.finditer(said, 0, same) if m.end() <= same
+            and (m.end() == len(said) or start + m.end() == len(folded) or folded[start + m.end()].isspace())]
+    if not ends or words(said[:ends[-1]]) < COPIED_MIN_WORDS:
+        return 0
+    return start + ends[-1]
 
 
 def _ends_opener(folded: str, match: regex.Match) -> bool:
@@ -325,10 +353,10 @@ def _in_position(start: int, position: str, first: tuple[int, int], last: tuple[
     return True
 
 
-def _leading_chain(folded: str, candidates: list[FillerSpan]) -> tuple[list[FillerSpan], int]:
-    """Openers that start the answer, each preceded only by punctuation, spaces or earlier openers; and where
-    the answer proper starts."""
-    chain, cursor = [], LEADING_NOISE.match(folded).end()
+def _leading_chain(folded: str, candidates: list[FillerSpan], start: int = 0) -> tuple[list[FillerSpan], int]:
+    """Openers that start the answer (from `start`), each preceded only by punctuation, spaces or earlier openers;
+    and where the answer proper starts."""
+    chain, cursor = [], LEADING_NOISE.match(folded, start).end()
     for span in sorted(candidates, key=lambda s: (s.start, -s.end)):
         if span.start == cursor:
             chain.append(span)
