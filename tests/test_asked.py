@@ -118,6 +118,8 @@ def test_a_message_that_only_thanks_or_is_glad_to_meet_asks_nothing(prompt, soci
     ("The speech went down really well, the whole room was laughing.", True),
     ("Love it, exactly what I was after.", True), ("Brilliant, sorted. The printer's talking to the laptop.", True),
     ("Your idea of hiding the tablets in cheese worked, the dog's none the wiser.", True),
+    ("Legend. The spreadsheet adds up properly now.", True), ("Legend has it the castle is haunted.", False),
+    ("Woohoo, I finally passed my driving test!", False),  # news, not feedback: "Congratulations!" still opens
     # thanks that turn to an objection, a complaint about what it gave, thanks inside quoted or pasted text
     ("Thanks, but I'm vegetarian, so the chicken bit's no use to me.", False),
     ("The formula you gave me shows #VALUE! in every cell.", False),
@@ -137,7 +139,11 @@ def test_farewells_and_reports_that_the_help_landed_ask_nothing(prompt, social):
     # an opinion on the asker's matter, a greeting, a role, the generic "you" of a fact: not about it
     ("Do you think remote working is here to stay?", False), ("What's the most overrated food, in your view?", False),
     ("Good afternoon! How are you doing today?", False), ("Pretend you're a sat nav that's fed up with me.", False),
-    ("Is coffee bad for your health?", False), ("Why does garlic make your breath smell for a whole day?", False)])
+    ("Is coffee bad for your health?", False), ("Why does garlic make your breath smell for a whole day?", False),
+    # what it is, or what came from it, whoever else the message names (1.24.0)
+    ("My gran thinks a little man types your replies. How would you explain to her what you are?", True),
+    ("I'm a teacher. How would I know if a pupil's essay came from you?", True),
+    ("The error came from you changing the config file, I think.", False)])
 def test_capability_questions_are_about_the_assistant_and_opinions_or_generic_you_are_not(prompt, about):
     assert addresses_assistant(prompt) is about
 
@@ -158,7 +164,9 @@ def test_capability_questions_are_about_the_assistant_and_opinions_or_generic_yo
     ("How do I change the email address on my account?", False),
     ("I am writing an essay about the Industrial Revolution. Why did it start in Britain?", False),
     ("He refuses to write more than a paragraph. How can I encourage him?", False),
-    ("Help me write a personal statement opening for a vet application.", True)])
+    ("Help me write a personal statement opening for a vet application.", True),
+    # a note or card named by its occasion (1.24.0), not a note of another kind
+    ("I need an apology note for the neighbours after our party.", True), ("I need a note from my doctor.", False)])
 def test_more_requests_for_a_piece_of_writing(prompt, writing):
     assert asks_for_writing(prompt) is writing
 

@@ -93,12 +93,18 @@ ASKED_OF_YOU = regex.compile(
     r"|\b(?:would|will)\s+(?:you|u)\s+(?:(?:actually|honestly|really|ever|still|even)\s+\w+|(?:be(?!\s+(?:my|able)\b)|"
     r"notice|remember|know|mind|cope|follow|judge|lie|refuse|believe|forget|pretend|guess)\b)"
     r"|\b(?:does|would|will|did)\s+it\s+(?:help|bother|annoy|upset|hurt|offend|matter\s+to)\s+(?:you|u)\b"
-    r"|\bour\s+(?:chat|conversation)s?\b(?!\s+(?:group|room|app|channel|thread))", regex.IGNORECASE)
+    r"|\bour\s+(?:chat|conversation)s?\b(?!\s+(?:group|room|app|channel|thread))"
+    # what the assistant is, or what came from it: "How would you explain to her what you are?", "How would I know if
+    # an essay came from you?"
+    r"|\b(?:what|who)\s+(?:you|u)\s+(?:really\s+|actually\s+)?(?:are|were)\b"
+    r"|\b(?:came|come|comes|written|generated|made|produced)\s+(?:from|by)\s+(?:you|u)(?=\s*(?:[?.!,]|$))",
+    regex.IGNORECASE)
 # A piece of writing asked for: an answer that opens "Dear team," is then the piece, not the assistant talking. The
 # piece is what the verb writes (a few words on at most), not a noun before another noun ("write a greeting
 # module", "the ads table"), and a how-to asks for none ("How do I write a page in Next.js?").
 PIECE = (r"(?:letter|e-?mail|note|message|speech|toast|card|post|notice|newsletter|tribute|complaint|proposal|"
-         r"invitation|reminder|announcement|reply|text|caption|bio|poem|sonnet|script(?!s?\s+(?:i|we|you|he|she|they)\b)|appeal|page|advert|ad|blurb|"
+         r"invitation|reminder|announcement|reply|text|caption|bio|poem|sonnet|"
+         r"script(?!s?\s+(?:i|we|you|he|she|they)\b)|appeal|page|advert|ad|blurb|"
          r"description|profile|review|eulogy|obituary|story|essay|memo|flyer|leaflet|poster|pitch|introduction|"
          r"intro|lines|verse|limerick|haiku|apology|listing|welcome|greeting|wording|piece|out-of-office|auto-?reply|"
          r"clerihew|ode|song|lyric|jingle|slogan|rhyme|reference|grace|sign|agreement|personal\s+statement|"
@@ -121,7 +127,10 @@ WRITES = regex.compile(r"\b(?:write|draft|compose|pen|word|put\s+together|(?<=\b
 # new baby card", "I need something to say when I hand my notice in". Only pieces no other noun shares a name with:
 # "I need a new SIM card", "a text editor", "a script to back up my files" and "a song recommendation" are none.
 UNAMBIGUOUS = (r"(?:letter|e-?mail|speech|toast|poem|eulogy|obituary|tribute|caption|bio|message|announcement|"
-               r"invitation|limerick|haiku|sonnet|out-of-office|newsletter|slogan)s?")
+               r"invitation|limerick|haiku|sonnet|out-of-office|newsletter|slogan|"
+               # a note or card named by its occasion: "an apology note", "a sympathy card"
+               r"(?<=\b(?:apology|thank-you|sympathy|condolence|birthday|leaving|get-well|wedding|farewell|welcome|"
+               r"love|retirement|congratulations)\s)(?:note|card))s?")
 # "an email address", "the message app": the piece's name before another noun is none.
 NOT_A_PIECE = r"(?!\s+(?:address|account|app|client|provider|server|template|box|inbox|settings?|notifications?)s?\b)"
 WANTS = regex.compile(r"\b(?:need|want|would\s+like|'d\s+like)\s+(?:a|an|some)\s+" + BEFORE + r"(?:[\w]+-)?"
@@ -180,7 +189,7 @@ SOCIAL = regex.compile(r"\b(?:thanks|thank\s+(?:you|u)(?!\s+(?:letter|note|card|
                        r"(?:star|legend|lifesaver|genius|gem|diamond|hero|angel|saint)|you\s+beauty|ty|tysm|bye(?:\s+for\s+now)?|goodnight|"
                        r"good\s+night|night\s+night|take\s+care|(?:speak|talk|chat)\s+(?:tomorrow|soon|later)|"
                        r"see\s+(?:you|u)\s+(?:tomorrow|soon|later)|ttyl|catch\s+(?:you|u)\s+later)" + CLAUSE_ENDS +
-                       r"|(?:^|[.!,;:]\s*)ta\b", regex.IGNORECASE)
+                       r"|(?:^|[.!,;:]\s*)(?:ta\b|legend" + CLAUSE_ENDS + ")", regex.IGNORECASE)
 # A report that the earlier help worked is thanks too ("Worked a treat", "the clues you came up with were a hit"),
 # unless something in it went wrong ("The code you gave me throws a TypeError", "It worked on my laptop but...").
 WORKED = regex.compile(r"\b(?:you(?:'ve|\s+have)?\s+(?:came\s+up\s+with|come\s+up\s+with|helped|sorted)|"

@@ -12,7 +12,8 @@ The lexicon is versioned data (harness/data/filler_lexicon.json) with categories
   and so is a first sentence that says the prompt's question back (harness/metrics/echo.py).
 The user's prompt, where given, decides four more things: a question said back, an offer of help that is the
 reply to a question about the assistant (harness/metrics/asked.py), a letter the user asked for (all of it
-mentioned, not said), and the user's own sentences copied back (theirs, not openers). Matching is case-insensitive, on word boundaries, with curly quotes folded to straight ones.
+mentioned, not said), and the user's own sentences copied back (theirs, not openers). Matching is
+case-insensitive, on word boundaries, with curly quotes folded to straight ones.
 """
 
 from __future__ import annotations
