@@ -77,7 +77,8 @@ CAPABILITY = regex.compile(
     r"(?:\w+ly\s+|even\s+|still\s+)?" + SENSES + r"\b"
     r"|\b(?:can|could)\s+(?:you|u)\s+(?!(?:please\s+)?(?:explain|tell\s+me|help|give|show|write|recommend|suggest|list|"
     r"describe)\b)[^?.!\n]{0,200},\s*or\s+(?:should\s+i|would|do|are|just|only|am)\b"
-    r"|\bdo\s+(?:you|u)\s+have\s+(?:a|any)\s+(?:favourite|favorite|name|body|family|friends|feelings|birthday|age|gender|"
+    r"|\bdo\s+(?:you|u)\s+have\s+(?:a|any)\s+(?:favourite|favorite|name|body|family|friends|feelings|birthday|age|"
+    r"gender|"
     r"face|voice|memory|boss|hobbies|opinions?|preferences?)\b", regex.IGNORECASE)
 # A question put to the assistant itself, whoever else it names ("Does it help you if I explain why I'm asking?",
 # "Do you ever find a question so vague you have to guess what I meant?", "Where does our conversation go?"): "do"
@@ -135,7 +136,8 @@ UNAMBIGUOUS = (r"(?:letter|e-?mail|speech|toast|poem|eulogy|obituary|tribute|cap
 NOT_A_PIECE = r"(?!\s+(?:address|account|app|client|provider|server|template|box|inbox|settings?|notifications?)s?\b)"
 WANTS = regex.compile(r"\b(?:need|want|would\s+like|'d\s+like)\s+(?:a|an|some)\s+" + BEFORE + r"(?:[\w]+-)?"
                       + UNAMBIGUOUS + r"\b" + NOT_A_PIECE +
-                      r"|\bsomething\s+(?:to\s+(?:write|say|put)\s+)?(?:in|on|for)\s+(?:a|an|the|my|our|his|her|their)\s+"
+                      r"|\bsomething\s+(?:to\s+(?:write|say|put)\s+)?(?:in|on|for)\s+(?:a|an|the|my|our|his|her|"
+                      r"their)\s+"
                       + BEFORE + r"(?:card|letter|speech|toast|message|note|e-?mail|tribute)s?\b"
                       r"|\b(?:need|want)\s+something\s+to\s+(?:say|write)\b", regex.IGNORECASE)
 # What a text is reworked into when it stays no piece ("Rewrite the following as JSON"), and the tones a piece is
@@ -152,10 +154,12 @@ REWORKS = regex.compile(r"\b(?:rewrite|reword|rephrase|continue|finish|shorten|r
                         r"(?:this|the\s+following|the\s+(?:poem|story|limerick|verse|rhyme|letter|message|note))"
                         r"(?=\s*(?::|\s(?:as|like|into|so|sound|more|less)\b))"
                         r"(?!\s+(?:as|into|in)\s+(?:a\s+|an\s+)?" + FORMAT + r")"
-                        r"|\b(?:make|say)\s+this\s+(?:sound\s+)?(?:(?:a\s+bit|a\s+little|much)\s+)?(?:(?:more|less)\s+)?"
+                        r"|\b(?:make|say)\s+this\s+(?:sound\s+)?(?:(?:a\s+bit|a\s+little|much)\s+)?(?:(?:more|"
+                        r"less)\s+)?"
                         + TONE +
                         r"|\b(?:rewrite|reword|rephrase)\s+\""
-                        r"|\b(?:make|redo|rewrite|tweak|trim|shorten|change|version\s+of|put)\s+(?:the|that|this|your)\s+"
+                        r"|\b(?:make|redo|rewrite|tweak|trim|shorten|change|version\s+of|put)\s+(?:the|that|this|"
+                        r"your)\s+"
                         r"(?:[\w-]+\s+){0,2}?(?:" + UNAMBIGUOUS + r"|card|listing|verse|reply|complaint)"
                         r"(?:" + PIECE_ENDS +
                         r"|(?=\s+(?:a\s+(?:bit|little|lot)|much|more|less|sound|shorter|longer|funnier|friendlier|"
@@ -180,13 +184,16 @@ HOW_TO = regex.compile(r"\bhow\s+(?:do|can|should|would|could)\s+(?:i|you|we|u)\
 # still get an opener). A thank-you letter and a toast ("Cheers to ten years") are no thanks.
 CLAUSE_ENDS = r"(?=\s*(?:[.!,;:)]|$))"
 SOCIAL = regex.compile(r"\b(?:thanks|thank\s+(?:you|u)(?!\s+(?:letter|note|card|message|e-?mail|gift|speech|text)s?\b)|"
-                       r"thx|cheers(?!\s+to\b)|nice\s+to\s+meet\s+(?:you|u)|(?:much\s+)?appreciated|i\s+owe\s+(?:you|u)|"
-                       r"appreciate\s+(?:it|that|this|you)|you're\s+a\s+(?:star|legend|lifesaver|genius)|much\s+obliged)\b"
+                       r"thx|cheers(?!\s+to\b)|nice\s+to\s+meet\s+(?:you|u)|(?:much\s+)?appreciated|i\s+owe\s+(?:you|"
+                       r"u)|"
+                       r"appreciate\s+(?:it|that|this|you)|you're\s+a\s+(?:star|legend|lifesaver|genius)|"
+                       r"much\s+obliged)\b"
                        # a compliment, "ty", or a farewell (it asks nothing either), each ending its clause: "you
                        # absolute star", "ok cool ty", "Great, I'll give it a go. Bye for now!"; not "You are an angel
                        # investor."
                        r"|\b(?:(?:you're|you\s+are|you)\s+(?:a|an|an\s+absolute|absolute|such\s+a)\s+"
-                       r"(?:star|legend|lifesaver|genius|gem|diamond|hero|angel|saint)|you\s+beauty|ty|tysm|bye(?:\s+for\s+now)?|goodnight|"
+                       r"(?:star|legend|lifesaver|genius|gem|diamond|hero|angel|saint)|you\s+beauty|ty|tysm|"
+                       r"bye(?:\s+for\s+now)?|goodnight|"
                        r"good\s+night|night\s+night|take\s+care|(?:speak|talk|chat)\s+(?:tomorrow|soon|later)|"
                        r"see\s+(?:you|u)\s+(?:tomorrow|soon|later)|ttyl|catch\s+(?:you|u)\s+later)" + CLAUSE_ENDS +
                        r"|(?:^|[.!,;:]\s*)(?:ta\b|legend" + CLAUSE_ENDS + ")", regex.IGNORECASE)
@@ -195,13 +202,15 @@ SOCIAL = regex.compile(r"\b(?:thanks|thank\s+(?:you|u)(?!\s+(?:letter|note|card|
 WORKED = regex.compile(r"\b(?:you(?:'ve|\s+have)?\s+(?:came\s+up\s+with|come\s+up\s+with|helped|sorted)|"
                        r"worked\s+a\s+treat|(?:that|it)\s+worked|did\s+the\s+trick|"
                        r"went\s+down\s+(?:really\s+|so\s+|very\s+)?well|"
-                       r"spot\s+on|fair\s+enough|good\s+(?:call|shout)|actually\s+worked|(?:was|were)\s+(?:perfect|brilliant|"
+                       r"spot\s+on|fair\s+enough|good\s+(?:call|shout)|actually\s+worked|(?:was|were)\s+(?:perfect|"
+                       r"brilliant|"
                        r"spot\s+on|a\s+hit)|that's\s+(?:clever|brilliant|genius)|you\s+were\s+right|high\s+praise|"
                        r"exactly\s+(?:the\s+\w+\s+|what\s+)i\s+(?:was\s+after|needed|wanted)|all\s+i\s+needed|"
                        r"(?:finally|now)\s+get\s+it" + CLAUSE_ENDS + r"|makes\s+sense\s+now|"
                        r"i'm\s+all\s+set" + CLAUSE_ENDS +
                        r"|(?:^|(?<=[.!,;:]\s*))(?:all\s+)?sorted(?=\s*(?:[.!]|$))|"
-                       r"your\s+(?:idea|tip|trick|method|advice|suggestion|recipe|instructions|hack)s?\b[^.!?\n]{0,200}?"
+                       r"your\s+(?:idea|tip|trick|method|advice|suggestion|recipe|instructions|"
+                       r"hack)s?\b[^.!?\n]{0,200}?"
                        r"\bworked)\b",
                        regex.IGNORECASE)
 WENT_WRONG = regex.compile(r"\b(?:but|though|however|still|wrong|\w*(?:error|exception)s?|throws?|crash(?:es|ed)?|bug|"
@@ -215,13 +224,18 @@ OBJECTS = regex.compile(r"\b(?:thanks|thank\s+(?:you|u)|cheers|ta)\s*[,.!]?\s*(?
 # "what you said" asks for nothing.
 ASKS = regex.compile(r"\?|\b(?:can|could|would|will)\s+(?:you|u|i)\b|\bif\s+(?:you|u)\s+(?:could|can|would)\b|"
                      r"\bi\s+(?:need|want|would\s+like|'d\s+like)\b|"
-                     r"(?<!\bsaid\s)\bplease\b|\b(?:help\s+me|let's|lets|one\s+more|another\s+(?:one|version|idea|go|option|example)|"
+                     r"(?<!\bsaid\s)\bplease\b|\b(?:help\s+me|let's|lets|one\s+more|another\s+(?:one|version|idea|go|"
+                     r"option|example)|"
                      r"same\s+again|"
-                     r"any\s+(?:ideas|tips|suggestions|advice))\b|(?:^|[.!,;:]\s*)(?:(?:and|but|so|now|ok|okay|also|then|"
-                     r"next)\s+)?(?:write|draft|tell|give|show|explain|elaborate|plan|make|translate|fix|list|summari[sz]e|"
-                     r"convert|rewrite|continue|go\s+on|do|check|find|compare|create|generate|suggest|recommend|output|return|"
+                     r"any\s+(?:ideas|tips|suggestions|advice))\b|(?:^|[.!,;:]\s*)(?:(?:and|but|so|now|ok|okay|also|"
+                     r"then|"
+                     r"next)\s+)?(?:write|draft|tell|give|show|explain|elaborate|plan|make|translate|fix|list|"
+                     r"summari[sz]e|"
+                     r"convert|rewrite|continue|go\s+on|do|check|find|compare|create|generate|suggest|recommend|"
+                     r"output|return|"
                      r"extract|label|classify|analy[sz]e|format|parse|describe|implement|evaluate|assess|identify|"
-                     r"determine|outline|rank|rate|name|define|refactor|debug|apply|calculate|sort|review|edit|proofread|"
+                     r"determine|outline|rank|rate|name|define|refactor|debug|apply|calculate|sort|review|edit|"
+                     r"proofread|"
                      r"how|what|why|"
                      r"where|when|which|who|should|now)\b", regex.IGNORECASE)
 

@@ -81,9 +81,10 @@ UNFINISHED = re.compile(r"\w\s*$")
 # overheats." passes too; the formula after it must still open a clause of the preamble to count.
 SYMPATHY = regex.compile(r"(?:i'm|i\s+am)\s+(?:so\s+|very\s+|really\s+|truly\s+)?sorry\s+(?:to\s+hear|for\s+your|about|"
                          r"for\s+(?:the|any|my)\s+(?:\w+\s+)?(?:confusion|misunderstanding|inconvenience|mistakes?|"
-                         r"errors?|trouble|delay))[^,;:]*$|it's\s+(?:completely\s+|perfectly\s+|totally\s+|quite\s+)?(?:normal|natural|"
-                         r"understandable|okay|ok|common)\s+to\s+feel[^;:]*$|don't\s+worry(?:\s+about\s+(?:it|that|this))?"
-                         r"[.!]?$", regex.IGNORECASE)
+                         r"errors?|trouble|delay))[^,;:]*$"
+                         r"|it's\s+(?:completely\s+|perfectly\s+|totally\s+|quite\s+)?"
+                         r"(?:normal|natural|understandable|okay|ok|common)\s+to\s+feel[^;:]*$"
+                         r"|don't\s+worry(?:\s+about\s+(?:it|that|this))?[.!]?$", regex.IGNORECASE)
 MAX_SYMPATHY = 2
 # A sentence that turns the request down ("as a chatbot, I don't have the ability to browse") ends the preamble: an
 # offer after it ("I'm here to assist with any language-related queries.") is the rest of the reply, not before it.
