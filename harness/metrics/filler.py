@@ -232,13 +232,13 @@ def _copied(folded: str, prompt: str | None) -> int:
     said = normalise(prompt)
     said = said[LEADING_NOISE.match(said).end():]
     start = LEADING_NOISE.match(folded).end()
-    same = 0
-    for ours, theirs in zip(folded[start:start + len(said)].casefold(), said.casefold(), strict=False):
-        if ours != theirs:
+    same = 0  # characters alike, compared one by one: casefolding a whole string may change its length ("ß")
+    for ours, theirs in zip(folded[start:], said, strict=False):
+        if ours.casefold() != theirs.casefold():
             break
         same += 1
-    ends = [m.end() for m in SENTENCE_BREAK.finditer(said, 0, same) if m.end() <= same
-            and (m.end() == len(said) or start + m.end() == len(folded) or folded[start + m.end()].isspace())]
+    ends = [m.end() for m in SENTENCE_BREAK.finditer(said, 0, same)
+            if m.end() == len(said) or start + m.end() == len(folded) or folded[start + m.end()].isspace()]
     if not ends or words(said[:ends[-1]]) < COPIED_MIN_WORDS:
         return 0
     return start + ends[-1]
