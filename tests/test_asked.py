@@ -17,6 +17,13 @@ from harness.metrics.asked import addresses_assistant, asks_for_writing, only_so
     # a question put to the assistant, whoever else it names
     "Does it help you if I explain why I'm asking something?", "Do you ever find a question so vague you guess?",
     "When I close this tab, where does our conversation go?", "If I ask you something medical, do you water it down?",
+    # what it could make of what it is given, or whether it can at all (1.23.0); what it is, or what came from it,
+    # whoever else the message names (1.24.0)
+    "Can you read guitar tabs if I type them out?",
+    "Can you do long division without making mistakes, or should I double check?",
+    "Do you have a favourite font? Mine is Garamond", "Will you forget me when I close this tab?",
+    "My gran thinks a little man types your replies. How would you explain to her what you are?",
+    "I'm a teacher. How would I know if a pupil's essay came from you?",
 ])
 def test_a_question_to_the_assistant_about_itself(prompt):
     assert addresses_assistant(prompt)
@@ -46,6 +53,11 @@ def test_a_question_to_the_assistant_about_itself(prompt):
     "I'm baking. Does it matter if you use butter or oil in brownies?", "Do you really think I should go?",
     "Our chat group is planning a party, suggest some games.",
     "Would you be able to explain the rules of poker while we play a practice hand?",
+    # an opinion on the asker's matter, a greeting, a role, the generic "you" of a fact (1.23.0)
+    "Do you think remote working is here to stay?", "What's the most overrated food, in your view?",
+    "Good afternoon! How are you doing today?", "Pretend you're a sat nav that's fed up with me.",
+    "Is coffee bad for your health?", "Why does garlic make your breath smell for a whole day?",
+    "The error came from you changing the config file, I think.",
 ])
 def test_a_request_or_the_asker_s_own_matter_is_not_about_the_assistant(prompt):
     assert not addresses_assistant(prompt)
@@ -105,12 +117,7 @@ def test_a_request_for_a_piece_of_writing():
     ("The code you gave me throws a TypeError on line 3.", False),
     ("It worked on my laptop but fails on the server.", False),
     ("Thanks! Also write a poem about cats", False), ("Thanks. Can I ask something else", False),
-    ("Thanks, please elaborate on point 3", False), ("Thanks, more please", False)])
-def test_a_message_that_only_thanks_or_is_glad_to_meet_asks_nothing(prompt, social):
-    assert only_social(prompt) is social
-
-
-@pytest.mark.parametrize(("prompt", "social"), [
+    ("Thanks, please elaborate on point 3", False), ("Thanks, more please", False),
     # a farewell, or a report that the help landed, asks nothing either (1.23.0)
     ("Great, I'll give it a go. Bye for now!", True), ("Perfect, that's all I needed. Goodnight!", True),
     ("ok cool ty", True), ("Much obliged. The pivot table is behaving itself now.", True),
@@ -127,25 +134,8 @@ def test_a_message_that_only_thanks_or_is_glad_to_meet_asks_nothing(prompt, soci
      False),
     ("I would appreciate it if you could explain what a credit score is.", False),
     ("Output the review as JSON. The staff were lovely and the lasagne was spot on.", False)])
-def test_farewells_and_reports_that_the_help_landed_ask_nothing(prompt, social):
+def test_a_message_that_only_thanks_or_is_glad_to_meet_asks_nothing(prompt, social):
     assert only_social(prompt) is social
-
-
-@pytest.mark.parametrize(("prompt", "about"), [
-    # what it could do with what the user would give it, or whether it can at all: about the assistant (1.23.0)
-    ("Can you read guitar tabs if I type them out?", True),
-    ("Can you do long division without making mistakes, or should I double check?", True),
-    ("Do you have a favourite font? Mine is Garamond", True), ("Will you forget me when I close this tab?", True),
-    # an opinion on the asker's matter, a greeting, a role, the generic "you" of a fact: not about it
-    ("Do you think remote working is here to stay?", False), ("What's the most overrated food, in your view?", False),
-    ("Good afternoon! How are you doing today?", False), ("Pretend you're a sat nav that's fed up with me.", False),
-    ("Is coffee bad for your health?", False), ("Why does garlic make your breath smell for a whole day?", False),
-    # what it is, or what came from it, whoever else the message names (1.24.0)
-    ("My gran thinks a little man types your replies. How would you explain to her what you are?", True),
-    ("I'm a teacher. How would I know if a pupil's essay came from you?", True),
-    ("The error came from you changing the config file, I think.", False)])
-def test_capability_questions_are_about_the_assistant_and_opinions_or_generic_you_are_not(prompt, about):
-    assert addresses_assistant(prompt) is about
 
 
 @pytest.mark.parametrize(("prompt", "writing"), [
