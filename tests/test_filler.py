@@ -232,13 +232,13 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (0.91, 1.0, 11), "re
                       "self_reference": (1.0, 0.97, 82), "hedge": (0.87, 1.0, 14)},
           SEVENTEENTH: {"opener": (0.91, 0.8, 51), "closer": (1.0, 0.93, 65), "restatement": (1.0, 0.72, 11),
                         "self_reference": (0.97, 0.94, 94), "hedge": (0.9, 1.0, 20)},
-          EIGHTEENTH: {"opener": (0.93, 0.81, 54), "closer": (0.93, 0.97, 41), "restatement": (1.0, 1.0, 9),
+          EIGHTEENTH: {"opener": (0.93, 0.81, 54), "closer": (0.95, 0.97, 41), "restatement": (1.0, 1.0, 9),
                        "self_reference": (0.98, 0.97, 86), "hedge": (0.9, 0.86, 23)},
           NINETEENTH: {"opener": (0.75, 0.82, 56), "closer": (0.92, 0.79, 62), "restatement": (0.86, 0.81, 16),
                        "self_reference": (0.97, 0.93, 104), "hedge": (0.9, 0.95, 21)},
           TWENTIETH: {"opener": (0.73, 0.87, 32), "closer": (0.91, 0.85, 49), "restatement": (1.0, 0.88, 17),
                       "self_reference": (1.0, 0.95, 92), "hedge": (1.0, 0.92, 14)},
-          TWENTY_FIRST: {"opener": (0.91, 0.88, 51), "closer": (0.91, 0.93, 48), "restatement": (0.83, 0.71, 7),
+          TWENTY_FIRST: {"opener": (0.91, 0.88, 51), "closer": (0.93, 0.93, 48), "restatement": (0.83, 0.71, 7),
                          "self_reference": (1.0, 0.97, 104), "hedge": (1.0, 1.0, 14)},
           TWENTY_SECOND: {"opener": (0.91, 0.7, 48), "closer": (0.92, 0.86, 44), "restatement": (1.0, 0.9, 11),
                           "self_reference": (0.97, 0.98, 89), "hedge": (0.92, 1.0, 13)},
@@ -788,6 +788,10 @@ def test_an_answer_that_opens_by_copying_the_user_s_message_returns_their_words(
         "Hello", "Sure"]
     copied = "Morning! Sun's out in Galway for once."
     assert _said("opener", copied + " Sure! Take a walk.", prompt=copied) == ["Sure"]
+    # nor does a sign-off in them sign off: the whole answer is the user's (elicit-u-0288)
+    thanks = "Cheers, the millionaire's shortbread came out perfect, caramel and all."
+    assert find_filler(thanks, LEXICON, prompt=thanks) == []
+    assert _said("closer", "Paris is lovely. Cheers.", prompt="Paris in May, then.") == ["Cheers"]
     # a question copied is said back before an answer: its greeting still opens (elicit-d-0122)
     asked = "Hey there! We just adopted two goldfish, what size tank should we get?"
     assert _said("opener", asked + " A 20-gallon tank.", prompt=asked) == ["Hey there"]

@@ -12,8 +12,8 @@ The lexicon is versioned data (harness/data/filler_lexicon.json) with categories
   and so is a first sentence that says the prompt's question back (harness/metrics/echo.py).
 The user's prompt, where given, decides four more things: a question said back, an offer of help that is the
 reply to a question about the assistant (harness/metrics/asked.py), a letter the user asked for (all of it
-mentioned, not said), and the user's own sentences copied back (theirs, not openers). Matching is
-case-insensitive, on word boundaries, with curly quotes folded to straight ones.
+mentioned, not said), and the user's own sentences copied back (theirs, like a quote: no filler of any kind).
+Matching is case-insensitive, on word boundaries, with curly quotes folded to straight ones.
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
     generation stopped at the token limit; None (text from elsewhere) reads an answer ending in a word as cut off.
     `prompt`: the user's message; a first sentence copied from one of its questions restates it, an offer of
     help is the reply to a question about the assistant, a pleasantry is the reply to a message that only thanks
-    or greets, and a letter it asked for is all mentioned."""
+    or greets, and a letter it asked for is all mentioned, as are the user's own sentences copied back."""
     folded = normalise(text)
     letter = SALUTATION.match(folded)
     if (letter or EXCLAIMED_GREETING.match(folded)) and prompt and asks_for_writing(prompt):
@@ -155,12 +155,13 @@ def find_filler(text: str, lexicon: Lexicon, truncated: bool | None = None, prom
     quoted = [m.span() for m in QUOTED.finditer(folded)]
     if cut:
         quoted += [m.span() for m in OPEN_QUOTE.finditer(folded)]
+    copied = _copied(folded, prompt)
+    if copied:  # the user's words, quoted back: "Cheers, the shortbread came out perfect." neither opens nor signs off
+        quoted.append((0, copied))
     matches = {category.name: [m for m in _matches(category, folded, lexicon.name) if not _inside(m.start(), quoted)]
                for category in lexicon.categories}
     social = bool(prompt) and only_social(prompt)  # a pleasantry back to thanks is the reply, not before it
     opening = [] if social else _opening(folded, lexicon, matches, prompt)
-    copied = _copied(folded, prompt)
-    opening = [(category, m) for category, m in opening if m.start() >= copied]
     found, body_start, weak = _start(text, folded, lexicon, opening, None if social else letter, copied)
     if body_start == len(folded):  # an offer that is the whole answer opens nothing: it signs off, or it replies
         found = [span for span in found if not HELP.search(span.phrase)]
