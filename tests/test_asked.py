@@ -24,6 +24,9 @@ from harness.metrics.asked import addresses_assistant, asks_for_writing, only_so
     "Do you have a favourite font? Mine is Garamond", "Will you forget me when I close this tab?",
     "My gran thinks a little man types your replies. How would you explain to her what you are?",
     "I'm a teacher. How would I know if a pupil's essay came from you?",
+    "Were you made by the same company that makes ChatGPT?",
+    "If a future version of you said it was suffering, should people believe it?",
+    "Have you got feelings?", "Were you told to say that?", "What have you said to other users about cats?",
 ])
 def test_a_question_to_the_assistant_about_itself(prompt):
     assert addresses_assistant(prompt)
@@ -58,6 +61,10 @@ def test_a_question_to_the_assistant_about_itself(prompt):
     "Good afternoon! How are you doing today?", "Pretend you're a sat nav that's fed up with me.",
     "Is coffee bad for your health?", "Why does garlic make your breath smell for a whole day?",
     "The error came from you changing the config file, I think.",
+    # feedback on an earlier turn (1.25.0)
+    "You said the museum is free on Sundays but they charged me \u00a312 at the door.",
+    "Pretty sure Magna Carta was 1215, not 1512 like you said.", "Hmm, half those links you gave me don't work.",
+    "You've made that far more complicated than it needs to be.",
 ])
 def test_a_request_or_the_asker_s_own_matter_is_not_about_the_assistant(prompt):
     assert not addresses_assistant(prompt)
@@ -127,6 +134,10 @@ def test_a_request_for_a_piece_of_writing():
     ("Your idea of hiding the tablets in cheese worked, the dog's none the wiser.", True),
     ("Legend. The spreadsheet adds up properly now.", True), ("Legend has it the castle is haunted.", False),
     ("Woohoo, I finally passed my driving test!", False),  # news, not feedback: "Congratulations!" still opens
+    # after a comma, "which" opens a relative clause, not a question (1.25.0)
+    ("The party games you suggested went down a treat, apart from apple bobbing, which flooded the hall.",
+     True),
+    ("Thanks for the list, which one is cheapest", False), ("My phone went down a storm drain this morning", False),
     # thanks that turn to an objection, a complaint about what it gave, thanks inside quoted or pasted text
     ("Thanks, but I'm vegetarian, so the chicken bit's no use to me.", False),
     ("The formula you gave me shows #VALUE! in every cell.", False),
@@ -181,9 +192,9 @@ def test_the_rules_read_the_labelled_intents_as_docs_metrics_md_states():
         return "social" if only_social(prompt) else "other"
 
     table = Counter((row["intent"], rules(row["prompt"])) for row in rows)
-    assert sum(v for (truth, said), v in table.items() if truth == said) / len(rows) >= 0.926
-    for intent, precision, recall in (("writing", 0.977, 0.877), ("about_assistant", 0.822, 0.722),
-                                      ("social", 0.976, 0.696)):
+    assert sum(v for (truth, said), v in table.items() if truth == said) / len(rows) >= 0.930
+    for intent, precision, recall in (("writing", 0.977, 0.877), ("about_assistant", 0.846, 0.723),
+                                      ("social", 0.976, 0.701)):
         hits = table[intent, intent]
         assert hits / sum(v for (_, said), v in table.items() if said == intent) >= precision, intent
         assert hits / sum(v for (truth, _), v in table.items() if truth == intent) >= recall, intent

@@ -202,7 +202,7 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (0.91, 1.0, 11), "re
                        "self_reference": (1.0, 0.95, 22), "hedge": (1.0, 1.0, 9)},
           SECOND: {"opener": (0.88, 1.0, 24), "closer": (0.95, 0.95, 22), "restatement": (1.0, 1.0, 14),
                    "self_reference": (1.0, 0.94, 37), "hedge": (1.0, 1.0, 8)},
-          THIRD: {"opener": (0.93, 0.96, 30), "closer": (0.92, 0.92, 13), "restatement": (1.0, 1.0, 8),
+          THIRD: {"opener": (0.9, 0.96, 30), "closer": (0.92, 0.92, 13), "restatement": (1.0, 1.0, 8),
                   "self_reference": (1.0, 1.0, 31), "hedge": (1.0, 1.0, 13)},
           FOURTH: {"opener": (1.0, 1.0, 37), "closer": (1.0, 0.94, 17), "restatement": (1.0, 1.0, 8),
                    "self_reference": (1.0, 1.0, 38), "hedge": (1.0, 1.0, 6)},
@@ -210,7 +210,7 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (0.91, 1.0, 11), "re
                   "self_reference": (1.0, 1.0, 30), "hedge": (1.0, 1.0, 15)},
           SIXTH: {"opener": (1.0, 1.0, 42), "closer": (1.0, 0.93, 15), "restatement": (1.0, 0.87, 16),
                   "self_reference": (0.96, 1.0, 29), "hedge": (1.0, 0.91, 12)},
-          SEVENTH: {"opener": (0.97, 1.0, 34), "closer": (0.94, 1.0, 17), "restatement": (1.0, 0.81, 11),
+          SEVENTH: {"opener": (0.97, 1.0, 34), "closer": (1.0, 1.0, 17), "restatement": (1.0, 0.81, 11),
                     "self_reference": (0.96, 0.96, 30), "hedge": (1.0, 1.0, 8)},
           EIGHTH: {"opener": (1.0, 0.98, 60), "closer": (1.0, 0.91, 12), "restatement": (1.0, 0.78, 19),
                    "self_reference": (1.0, 1.0, 42), "hedge": (1.0, 0.93, 15)},
@@ -228,21 +228,21 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (0.91, 1.0, 11), "re
                        "self_reference": (0.98, 0.93, 65), "hedge": (1.0, 0.87, 24)},
           FIFTEENTH: {"opener": (0.91, 0.89, 38), "closer": (0.94, 0.94, 37), "restatement": (0.96, 0.92, 26),
                       "self_reference": (1.0, 0.95, 83), "hedge": (0.95, 1.0, 21)},
-          SIXTEENTH: {"opener": (0.86, 0.81, 38), "closer": (0.97, 1.0, 43), "restatement": (1.0, 0.83, 12),
+          SIXTEENTH: {"opener": (0.86, 0.86, 38), "closer": (0.97, 1.0, 43), "restatement": (1.0, 0.83, 12),
                       "self_reference": (1.0, 0.97, 82), "hedge": (0.87, 1.0, 14)},
-          SEVENTEENTH: {"opener": (0.91, 0.8, 51), "closer": (1.0, 0.93, 65), "restatement": (1.0, 0.72, 11),
+          SEVENTEENTH: {"opener": (0.91, 0.82, 51), "closer": (1.0, 0.93, 65), "restatement": (1.0, 0.72, 11),
                         "self_reference": (0.97, 0.94, 94), "hedge": (0.9, 1.0, 20)},
-          EIGHTEENTH: {"opener": (0.93, 0.81, 54), "closer": (0.95, 0.97, 41), "restatement": (1.0, 1.0, 9),
+          EIGHTEENTH: {"opener": (0.95, 0.81, 54), "closer": (0.95, 0.97, 41), "restatement": (1.0, 1.0, 9),
                        "self_reference": (0.98, 0.97, 86), "hedge": (0.9, 0.86, 23)},
-          NINETEENTH: {"opener": (0.75, 0.82, 56), "closer": (0.92, 0.79, 62), "restatement": (0.86, 0.81, 16),
+          NINETEENTH: {"opener": (0.76, 0.87, 56), "closer": (0.94, 0.79, 62), "restatement": (0.86, 0.81, 16),
                        "self_reference": (0.97, 0.93, 104), "hedge": (0.9, 0.95, 21)},
-          TWENTIETH: {"opener": (0.73, 0.87, 32), "closer": (0.91, 0.85, 49), "restatement": (1.0, 0.88, 17),
+          TWENTIETH: {"opener": (0.73, 0.87, 32), "closer": (0.93, 0.85, 49), "restatement": (1.0, 0.88, 17),
                       "self_reference": (1.0, 0.95, 92), "hedge": (1.0, 0.92, 14)},
-          TWENTY_FIRST: {"opener": (0.91, 0.88, 51), "closer": (0.93, 0.93, 48), "restatement": (0.83, 0.71, 7),
+          TWENTY_FIRST: {"opener": (0.92, 0.92, 51), "closer": (0.93, 0.93, 48), "restatement": (0.83, 0.71, 7),
                          "self_reference": (1.0, 0.97, 104), "hedge": (1.0, 1.0, 14)},
           TWENTY_SECOND: {"opener": (0.91, 0.7, 48), "closer": (0.92, 0.86, 44), "restatement": (1.0, 0.9, 11),
                           "self_reference": (0.97, 0.98, 89), "hedge": (0.92, 1.0, 13)},
-          NEW_TEXT: {"opener": (0.86, 0.9, 51), "closer": (1.0, 0.92, 38), "restatement": (0.88, 0.72, 11),
+          NEW_TEXT: {"opener": (0.87, 0.92, 51), "closer": (1.0, 0.92, 38), "restatement": (0.88, 0.72, 11),
                      "self_reference": (1.0, 0.97, 88), "hedge": (1.0, 0.88, 17)}}
 
 
@@ -795,6 +795,26 @@ def test_an_answer_that_opens_by_copying_the_user_s_message_returns_their_words(
     # a question copied is said back before an answer: its greeting still opens (elicit-d-0122)
     asked = "Hey there! We just adopted two goldfish, what size tank should we get?"
     assert _said("opener", asked + " A 20-gallon tank.", prompt=asked) == ["Hey there"]
+
+
+def test_an_offer_to_help_with_something_opens_the_answer_after_an_apology_only():
+    offer = "I'm here to help with any kind of creative writing, whether it's a story or a poem. What's your idea?"
+    assert _said("opener", "I'm sorry for any confusion. " + offer) == [
+        "I'm here to help with any kind of creative writing"]
+    assert _said("opener", offer) == []  # first, it is the reply itself
+    assert _said("opener", "I'm here to help with that. What's your number?") == ["I'm here to help with that"]
+
+
+def test_an_offer_that_turns_on_but_to_something_else_does_not_sign_off():
+    refusal = "I can't write sports commentary. "
+    assert _said("closer", refusal + "I'm here to assist with other tasks, but in this case, try a sports app.") == []
+    assert _said("closer", "Prune in spring. I'm happy to help with your wisteria, but I'm also happy to help with "
+                           "your garden.") == ["I'm happy to help with your wisteria"]
+    # a caveat after the offer still signs off, and a "but" in the answer after an opener takes nothing back
+    assert _said("closer", "Drink water. I'm always here to help, but please see a doctor if it blisters.") == [
+        "I'm always here to help"]
+    assert _said("opener", "I'm happy to help with your question: lists are mutable, but tuples are not.",
+                 "What's the difference between a list and a tuple?") == ["I'm happy to help with your question"]
 
 
 def test_please_do_not_hesitate_and_go_ahead_and_share_sign_off():

@@ -10,8 +10,8 @@ assistant can perceive, know or feel, whatever else it says ("Can you understand
 punctuation?", "Would you talk to me differently if I told you I was a doctor?") or what it could make of what it
 is given ("Can you read guitar tabs if I type them out?"); or it puts a question to the assistant ("Does it help you
 if I explain why I'm asking?"). An opinion on the asker's matter ("Do you think cash will disappear?"), a greeting
-("How are you doing today?"), a role to play and the generic "you" of a fact ("Is coffee bad for your health?") are
-not about the assistant.
+("How are you doing today?"), a role to play, the generic "you" of a fact ("Is coffee bad for your health?") and
+feedback on an earlier turn ("You said the museum is free on Sundays, but...") are not about the assistant.
 
 A message that only thanks, says the help landed or says goodbye asks nothing (only_social); one that asks for a
 letter, a speech, a poem, or for a piece to be reworked, asks for writing (asks_for_writing).
@@ -53,7 +53,11 @@ REQUEST = regex.compile(
     # "What makes you different from ChatGPT?")
     r"|\b(?:bad|good|better|worse|healthy|unhealthy|safe|dangerous)\s+for\s+(?:you|u)\b"
     r"|(?<!\bwhat\s)\bmakes?\s+(?:you|u)\s+(?:ill|sick|sleepy|tired|fat|hungry|thirsty|sneeze|cry|laugh)\b"
-    r"|\byour\s+(?:health|skin|teeth|sleep|breath|ears|eyes|heart|blood|credit|partner)\b",
+    r"|\byour\s+(?:health|skin|teeth|sleep|breath|ears|eyes|heart|blood|credit|partner)\b"
+    # feedback on an earlier turn: "You said the museum is free on Sundays but they charged me", "The code you gave
+    # me throws a NameError" (not "Were you told to say that?", "a future version of you said", "Have you got a name?")
+    r"|(?<!\b(?:of|were|was|are|is|be|been|have|has|had)\s)\byou(?:'ve|\s+have)?\s+(?:just\s+)?(?:said|gave|told|"
+    r"mentioned|suggested|wrote|sent|listed|recommended)\b|\byou've\s+(?:made|lost\s+me)\b",
     regex.IGNORECASE)
 # What the assistant can perceive, know or feel: asked of it, not of the asker's matter.
 FACULTY = regex.compile(
@@ -201,7 +205,7 @@ SOCIAL = regex.compile(r"\b(?:thanks|thank\s+(?:you|u)(?!\s+(?:letter|note|card|
 # unless something in it went wrong ("The code you gave me throws a TypeError", "It worked on my laptop but...").
 WORKED = regex.compile(r"\b(?:you(?:'ve|\s+have)?\s+(?:came\s+up\s+with|come\s+up\s+with|helped|sorted)|"
                        r"worked\s+a\s+treat|(?:that|it)\s+worked|did\s+the\s+trick|"
-                       r"went\s+down\s+(?:really\s+|so\s+|very\s+)?well|"
+                       r"went\s+down\s+(?:(?:really\s+|so\s+|very\s+)?well|a\s+(?:treat|storm(?!\s+drain)))|"
                        r"spot\s+on|fair\s+enough|good\s+(?:call|shout)|actually\s+worked|(?:was|were)\s+(?:perfect|"
                        r"brilliant|"
                        r"spot\s+on|a\s+hit)|that's\s+(?:clever|brilliant|genius)|you\s+were\s+right|high\s+praise|"
@@ -237,7 +241,11 @@ ASKS = regex.compile(r"\?|\b(?:can|could|would|will)\s+(?:you|u|i)\b|\bif\s+(?:y
                      r"determine|outline|rank|rate|name|define|refactor|debug|apply|calculate|sort|review|edit|"
                      r"proofread|"
                      r"how|what|why|"
-                     r"where|when|which|who|should|now)\b", regex.IGNORECASE)
+                     r"where|when|which|who|should|now)\b"
+                     # after a comma, "which" and "who" start a relative clause in a sentence that ends on "." or
+                     # "!" ("..., which flooded the hall."), not in a question typed without its "?" ("Thanks for the
+                     # list, which one is cheapest")
+                     r"(?!(?<=,\s*(?:which|who))[^.!?\n]*[.!])", regex.IGNORECASE)
 
 
 # Text the user quotes or pastes for a task is not the user speaking: "Translate: "Would you like tea?"", "Extract

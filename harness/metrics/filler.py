@@ -66,9 +66,18 @@ CLOSER_AS_SUBJECT = re.compile(r"\s+(?:is|are|was|were|isn't|aren't|can|could|wi
 OFFER = re.compile(r"(?:i'm|i\s+am|i\s+can|i'd|i\s+would|i'll|i\s+will)\b.*\b(?:help|assist)", re.IGNORECASE)
 # A conditional offer ("If you need help with X, I can ...") is an offer too.
 CONDITIONAL = re.compile(r"if\s+you\b", re.IGNORECASE)
-LIMITATION = re.compile(r"[^.!?\n]*?(?:,\s*not\s+(?:to|a|an|the|for|with|in|on|about)\b|\bbut\s+(?:i'm|i\s+am)\s+not\b|"
-                        r"\bbut\s+i\s+(?:can't|cannot|don't|do\s+not)\b|\band\s+(?:i'm|i\s+am)\s+not\s+(?:able|"
-                        r"equipped|capable|allowed|qualified|responsible)\b)", re.IGNORECASE)
+# (Each looks at most 300 characters on: an answer that runs on without a sentence break is read once, not from every
+# offer in it.)
+LIMITATION = re.compile(r"[^.!?\n]{0,300}?(?:,\s*not\s+(?:to|a|an|the|for|with|in|on|about)\b|"
+                        r"\bbut\s+(?:i'm|i\s+am)\s+not\b|\bbut\s+i\s+(?:can't|cannot|don't|do\s+not)\b|"
+                        r"\band\s+(?:i'm|i\s+am)\s+not\s+(?:able|equipped|capable|allowed|qualified|responsible)\b)",
+                        re.IGNORECASE)
+# A last offer that turns away from itself does not sign off either: "I'm here to assist with any other tasks, but in
+# this case, a sports app would suit you better", "I'm happy to help you get started, but I have to ask, are you
+# ready?" (a caveat after it, "..., but please see a doctor", still signs off).
+TURNS_AWAY = re.compile(r"[^.!?\n]{0,300}?,\s*but\s+(?:in\s+this\s+case|for\s+(?:a|an|this|that|the)\s|"
+                        r"i\s+(?:have\s+to|must)\b|(?:i'm|i\s+am)\s+(?:designed|programmed|more\s+suited)\b)",
+                        re.IGNORECASE)
 # A phrase right after one of these words is part of a statement, not a restatement of the question.
 QUALIFIED = regex.compile(r"\b(?:especially|particularly|specifically|even|except)\s+$", regex.IGNORECASE)
 # A cut that leaves what the sentence was going to say unsaid: "I'm here to help you with", "I can offer a". (The
@@ -80,12 +89,19 @@ UNFINISHED = re.compile(r"\w\s*$")
 # leaves the preamble open (at most MAX_SYMPATHY of them). Loose on purpose: "I'm sorry to hear that your router
 # overheats." passes too; the formula after it must still open a clause of the preamble to count.
 SYMPATHY = regex.compile(r"(?:i'm|i\s+am)\s+(?:so\s+|very\s+|really\s+|truly\s+)?sorry\s+(?:to\s+hear|for\s+your|about|"
-                         r"for\s+(?:the|any|my)\s+(?:\w+\s+)?(?:confusion|misunderstanding|inconvenience|mistakes?|"
-                         r"errors?|trouble|delay))[^,;:]*$"
+                         r"for\s+(?:the|any|my)\s+(?:\w+\s+)?(?:confusion|misunderstandings?|misinterpretations?|"
+                         r"inconvenience|mistakes?|errors?|trouble|delay))[^,;:]*$"
                          r"|it's\s+(?:completely\s+|perfectly\s+|totally\s+|quite\s+)?"
                          r"(?:normal|natural|understandable|okay|ok|common)\s+to\s+feel[^;:]*$"
                          r"|don't\s+worry(?:\s+about\s+(?:it|that|this))?[.!]?$", regex.IGNORECASE)
 MAX_SYMPATHY = 2
+# "I'm here to help with any kind of creative writing, ..." opens the answer only after one or two sentences that
+# only apologise or sympathise ("I'm sorry for any confusion. I'm here to help with..."); at the start it is the reply
+# itself, as the readers label it. "I'm here to help with that." is an opener wherever it starts the answer.
+AFTER_APOLOGY = re.compile(r"i'm\s+here\s+to\s+help\s+with\b(?!\s+that\s*(?:[,.!;]|$))", re.IGNORECASE)
+APOLOGY_CHARS = 300  # an apology is a short sentence: no longer search for its end
+# Where a sentence ends, to find the apologies before an offer without splitting the whole answer.
+SENTENCE_STOP = regex.compile(r"[.!?\u2026]+(?=\s|$)")
 # A sentence that turns the request down ("as a chatbot, I don't have the ability to browse") ends the preamble: an
 # offer after it ("I'm here to assist with any language-related queries.") is the rest of the reply, not before it.
 REFUSAL = regex.compile(r"\b(?:i\s+(?:don't|do\s+not)\s+have\s+(?:the\s+)?(?:ability|capability|capacity|access|means|"
@@ -206,7 +222,22 @@ def _opening(folded: str, lexicon: Lexicon, matches: dict[str, list[regex.Match]
     about_assistant = bool(prompt) and addresses_assistant(prompt)
     return [(category, m) for category in lexicon.categories if category.position in ("start", "preamble")
             for m in matches[category.name]
-            if _ends_opener(folded, m) and not _replies(folded, m, category, about_assistant)]
+            if _ends_opener(folded, m) and not _replies(folded, m, category, about_assistant)
+            and (not AFTER_APOLOGY.match(m.group()) or _after_apology(folded, m.start()))]
+
+
+def _after_apology(folded: str, start: int) -> bool:
+    """Whether one to MAX_SYMPATHY sentences that only sympathise or apologise, and nothing else, come before
+    `start`."""
+    cursor = LEADING_NOISE.match(folded).end()
+    for _ in range(MAX_SYMPATHY):
+        stop = SENTENCE_STOP.search(folded, cursor, min(start, cursor + APOLOGY_CHARS))
+        if not stop or not SYMPATHY.match(folded, cursor, stop.start()):
+            return False
+        cursor = LEADING_NOISE.match(folded, stop.end()).end()
+        if cursor >= start:
+            return True
+    return False
 
 
 def _start(text: str, folded: str, lexicon: Lexicon, opening: list[tuple[Category, regex.Match]],
@@ -287,7 +318,8 @@ def _signs_off(folded: str, match: regex.Match, sentence_start: int, cut: bool) 
         return False
     if cut and DANGLING.search(folded):
         return False
-    if (CONDITIONAL.match(match.group()) or OFFER.match(match.group())) and LIMITATION.match(folded, match.end()):
+    if (CONDITIONAL.match(match.group()) or OFFER.match(match.group())) and (
+            LIMITATION.match(folded, match.end()) or TURNS_AWAY.match(folded, match.end())):
         return False
     return bool(CLAUSE_OPENING.search(folded[sentence_start:match.start()]))
 
