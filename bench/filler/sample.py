@@ -6,9 +6,11 @@ the concise and plain suites' answers hold few (tests/data/filler_real_model.jso
 that invite a sign-off) are answered greedily by SmolLM2-135M-Instruct with its chat template's own
 default system turn, as a user who sets no system prompt would see it. prompts_b.txt, prompts_c.txt and
 prompts_d.txt hold 180 more each, prompts_e.txt, prompts_f.txt and prompts_g.txt 260 each, and prompts_h.txt to
-prompts_w.txt 390 each, answered (or, for prompts_j.txt, first read) only after lexicons 1.4.0 to 1.24.0 were
-frozen in turn: each one's out-of-sample set (prompts_t.txt after 1.21.1; prompts_v.txt was written and answered
-while 1.23.0 was being revised, and read only after it was committed; prompts_w.txt after 1.24.0). Usage:
+prompts_z.txt and prompts_aa.txt 390 each, answered (or, for prompts_j.txt, first read) only after lexicons 1.4.0
+to 1.24.1 were frozen in turn: each one's out-of-sample set (prompts_t.txt after 1.21.1; prompts_v.txt was written
+and answered while 1.23.0 was being revised, and read only after it was committed; prompts_w.txt after 1.24.0;
+prompts_x.txt and prompts_y.txt after 1.24.1, prompts_x.txt read only after 1.25.0 was frozen; prompts_z.txt and
+prompts_aa.txt after 1.25.0). Usage:
     python bench/filler/sample.py OUT.jsonl [--prompts prompts_b.txt --name elicit-b]
 Each line: {"id", "source", "prompt", "text"}; the labels are added by reading each answer.
 """
