@@ -202,6 +202,10 @@ TWENTY_FOURTH = DATA / "filler_real_model_x.jsonl"
 # 390 more, answered after 1.24.1 was frozen and labelled blind twice, apart (six answers settled by a third reader);
 # 1.25.0 was revised on their misses.
 TWENTY_FIFTH = DATA / "filler_real_model_y.jsonl"
+# 390 more each, answered after 1.25.0 was frozen and labelled blind twice, apart (eight and seven answers settled by
+# a third reader): with set 24, the out-of-sample figure for the shipped lexicon.
+TWENTY_SIXTH = DATA / "filler_real_model_z.jsonl"
+TWENTY_SEVENTH = DATA / "filler_real_model_aa.jsonl"
 # Per category: (precision, recall, answers labelled with it) as docs/metrics.md states them (the shipped lexicon,
 # rounded down): the floor each figure may not fall below.
 STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (0.91, 1.0, 11), "restatement": (1.0, 1.0, 30),
@@ -253,17 +257,22 @@ STATED = {REAL_MODEL: {"opener": (0.83, 1.0, 10), "closer": (0.91, 1.0, 11), "re
           TWENTY_FOURTH: {"opener": (0.89, 0.89, 46), "closer": (0.95, 0.97, 48), "restatement": (0.85, 0.85, 7),
                           "self_reference": (1.0, 0.99, 105), "hedge": (1.0, 0.93, 15)},
           TWENTY_FIFTH: {"opener": (0.84, 0.91, 48), "closer": (1.0, 0.93, 47), "restatement": (1.0, 1.0, 7),
-                         "self_reference": (0.98, 0.95, 89), "hedge": (0.93, 0.82, 17)}}
+                         "self_reference": (0.98, 0.95, 89), "hedge": (0.93, 0.82, 17)},
+          TWENTY_SIXTH: {"opener": (0.72, 0.87, 39), "closer": (0.93, 0.89, 49), "restatement": (1.0, 1.0, 13),
+                         "self_reference": (1.0, 0.94, 105), "hedge": (1.0, 0.89, 19)},
+          TWENTY_SEVENTH: {"opener": (0.81, 0.84, 57), "closer": (0.86, 0.89, 49), "restatement": (1.0, 0.87, 16),
+                           "self_reference": (0.99, 0.96, 103), "hedge": (0.86, 0.95, 20)}}
 
 
 @pytest.mark.parametrize("labelled", [REAL_MODEL, SECOND, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, EIGHTH, NINTH, TENTH,
                                       ELEVENTH, TWELFTH, THIRTEENTH, FOURTEENTH, FIFTEENTH,
                                       SIXTEENTH, SEVENTEENTH, EIGHTEENTH, NINETEENTH, TWENTIETH, TWENTY_FIRST,
-                                      TWENTY_SECOND, TWENTY_THIRD, TWENTY_FOURTH, TWENTY_FIFTH],
+                                      TWENTY_SECOND, TWENTY_THIRD, TWENTY_FOURTH, TWENTY_FIFTH, TWENTY_SIXTH,
+                                      TWENTY_SEVENTH],
                          ids=["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
                               "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth",
                               "seventeenth", "eighteenth", "nineteenth", "twentieth", "twenty-first", "twenty-second",
-                              "twenty-third", "twenty-fourth", "twenty-fifth"])
+                              "twenty-third", "twenty-fourth", "twenty-fifth", "twenty-sixth", "twenty-seventh"])
 def test_precision_and_recall_per_category_on_real_model_answers(labelled):
     rows = [json.loads(line) for line in labelled.read_text(encoding="utf-8").splitlines()]
     assert len(rows) >= 180
@@ -433,15 +442,19 @@ SECOND_READING = {TWELFTH: {"opener": (76, 4, 1), "closer": (27, 6, 1), "restate
                   TWENTY_FOURTH: {"opener": (46, 0, 1), "closer": (48, 0, 0), "restatement": (6, 1, 0),
                                   "self_reference": (105, 0, 0), "hedge": (14, 1, 0)},
                   TWENTY_FIFTH: {"opener": (48, 0, 2), "closer": (47, 0, 0), "restatement": (6, 1, 1),
-                                 "self_reference": (89, 0, 0), "hedge": (17, 0, 0)}}
+                                 "self_reference": (89, 0, 0), "hedge": (17, 0, 0)},
+                  TWENTY_SIXTH: {"opener": (39, 0, 2), "closer": (49, 0, 1), "restatement": (12, 1, 0),
+                                 "self_reference": (105, 0, 1), "hedge": (19, 0, 0)},
+                  TWENTY_SEVENTH: {"opener": (55, 2, 1), "closer": (49, 0, 1), "restatement": (16, 0, 0),
+                                   "self_reference": (103, 0, 0), "hedge": (20, 0, 0)}}
 
 
 @pytest.mark.parametrize("labelled", [TWELFTH, THIRTEENTH, FOURTEENTH, FIFTEENTH, SIXTEENTH, SEVENTEENTH, EIGHTEENTH,
                                       NINETEENTH, TWENTIETH, TWENTY_FIRST, TWENTY_SECOND, TWENTY_THIRD, TWENTY_FOURTH,
-                                      TWENTY_FIFTH],
+                                      TWENTY_FIFTH, TWENTY_SIXTH, TWENTY_SEVENTH],
                          ids=["twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
                               "eighteenth", "nineteenth", "twentieth", "twenty-first", "twenty-second",
-                              "twenty-third", "twenty-fourth", "twenty-fifth"])
+                              "twenty-third", "twenty-fourth", "twenty-fifth", "twenty-sixth", "twenty-seventh"])
 def test_a_second_reader_agrees_with_the_labels_of_the_later_sets_as_stated(labelled):
     """docs/metrics.md states how far two readers agree: the labels' own ceiling for the lexicon's figures."""
     first, second = _readings(labelled), _readings(labelled.with_name(labelled.stem + "_reader2.jsonl"))
@@ -841,9 +854,9 @@ def test_please_do_not_hesitate_and_go_ahead_and_share_sign_off():
     assert _said("closer", "Hold the door. If someone holds a door for you, what do you say?") == []
 
 
-# The sets the built-in lexicon's stated accuracy ("measured" in its JSON) was computed on: answers to prompts it
-# was not revised on. The report quotes these figures, so they must be the lexicon's own, to the third decimal.
-MEASURED_ON = [NINETEENTH, TWENTIETH, TWENTY_FIRST, TWENTY_THIRD]
+# The sets the built-in lexicon's stated accuracy ("measured" in its JSON) was computed on: answers read only after it
+# was frozen. The report quotes these figures, so they must be the lexicon's own, to the third decimal.
+MEASURED_ON = [TWENTY_FOURTH, TWENTY_SIXTH, TWENTY_SEVENTH]
 
 
 def test_the_built_in_lexicon_states_its_accuracy_as_measured_on_text_it_was_not_revised_on():
