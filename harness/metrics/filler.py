@@ -66,16 +66,17 @@ CLOSER_AS_SUBJECT = re.compile(r"\s+(?:is|are|was|were|isn't|aren't|can|could|wi
 OFFER = re.compile(r"(?:i'm|i\s+am|i\s+can|i'd|i\s+would|i'll|i\s+will)\b.*\b(?:help|assist)", re.IGNORECASE)
 # A conditional offer ("If you need help with X, I can ...") is an offer too.
 CONDITIONAL = re.compile(r"if\s+you\b", re.IGNORECASE)
-# (Each looks at most 300 characters on: an answer that runs on without a sentence break is read once, not from every
-# offer in it.)
-LIMITATION = re.compile(r"[^.!?\n]{0,300}?(?:,\s*not\s+(?:to|a|an|the|for|with|in|on|about)\b|"
+# How far on a sentence is read for its end or for a turn after an offer: an answer that runs on without a sentence
+# break is then read once, not from every offer in it.
+REACH = 300
+LIMITATION = re.compile(rf"[^.!?\n]{{0,{REACH}}}?(?:,\s*not\s+(?:to|a|an|the|for|with|in|on|about)\b|"
                         r"\bbut\s+(?:i'm|i\s+am)\s+not\b|\bbut\s+i\s+(?:can't|cannot|don't|do\s+not)\b|"
                         r"\band\s+(?:i'm|i\s+am)\s+not\s+(?:able|equipped|capable|allowed|qualified|responsible)\b)",
                         re.IGNORECASE)
 # A last offer that turns away from itself does not sign off either: "I'm here to assist with any other tasks, but in
 # this case, a sports app would suit you better", "I'm happy to help you get started, but I have to ask, are you
 # ready?" (a caveat after it, "..., but please see a doctor", still signs off).
-TURNS_AWAY = re.compile(r"[^.!?\n]{0,300}?,\s*but\s+(?:in\s+this\s+case|for\s+(?:a|an|this|that|the)\s|"
+TURNS_AWAY = re.compile(rf"[^.!?\n]{{0,{REACH}}}?,\s*but\s+(?:in\s+this\s+case|for\s+(?:a|an|this|that|the)\s|"
                         r"i\s+(?:have\s+to|must)\b|(?:i'm|i\s+am)\s+(?:designed|programmed|more\s+suited)\b)",
                         re.IGNORECASE)
 # A phrase right after one of these words is part of a statement, not a restatement of the question.
@@ -99,9 +100,6 @@ MAX_SYMPATHY = 2
 # only apologise or sympathise ("I'm sorry for any confusion. I'm here to help with..."); at the start it is the reply
 # itself, as the readers label it. "I'm here to help with that." is an opener wherever it starts the answer.
 AFTER_APOLOGY = re.compile(r"i'm\s+here\s+to\s+help\s+with\b(?!\s+that\s*(?:[,.!;]|$))", re.IGNORECASE)
-APOLOGY_CHARS = 300  # an apology is a short sentence: no longer search for its end
-# Where a sentence ends, to find the apologies before an offer without splitting the whole answer.
-SENTENCE_STOP = regex.compile(r"[.!?\u2026]+(?=\s|$)")
 # A sentence that turns the request down ("as a chatbot, I don't have the ability to browse") ends the preamble: an
 # offer after it ("I'm here to assist with any language-related queries.") is the rest of the reply, not before it.
 REFUSAL = regex.compile(r"\b(?:i\s+(?:don't|do\s+not)\s+have\s+(?:the\s+)?(?:ability|capability|capacity|access|means|"
@@ -231,7 +229,7 @@ def _after_apology(folded: str, start: int) -> bool:
     `start`."""
     cursor = LEADING_NOISE.match(folded).end()
     for _ in range(MAX_SYMPATHY):
-        stop = SENTENCE_STOP.search(folded, cursor, min(start, cursor + APOLOGY_CHARS))
+        stop = SENTENCE_BREAK.search(folded, cursor, min(start, cursor + REACH))  # no need to split the answer
         if not stop or not SYMPATHY.match(folded, cursor, stop.start()):
             return False
         cursor = LEADING_NOISE.match(folded, stop.end()).end()
